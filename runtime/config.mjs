@@ -1,0 +1,148 @@
+// Command line and wrangler.toml reading for the local runtime. No business logic.
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { parse as parseToml } from "smol-toml";
+
+const USAGE = `usage: node runtime/main.mjs [--config wrangler.toml] [--host 127.0.0.1] [--port 8787]
+         [--persist .wrangler/state] [--var KEY=VALUE ...] [--src DIR] [--no-crons]`;
+
+export class ConfigError extends Error {
+  name = "ConfigError";
+}
+
+/** Parse argv (without node and script) into options; unknown flags are errors. */
+export function parseArgs(argv) {
+  const opts = { config: "wrangler.toml", host: "127.0.0.1", port: 8787, persist: null, vars: {}, src: null, crons: true };
+  const takesValue = new Set(["--config", "--host", "--port", "--persist", "--var", "--src"]);
+  for (let i = 0; i < argv.length; i++) {
+    let arg = argv[i];
+    let value;
+    const eq = arg.indexOf("=");
+    if (arg.startsWith("--") && eq > 0 && takesValue.has(arg.slice(0, eq))) {
+      value = arg.slice(eq + 1);
+      arg = arg.slice(0, eq);
+    }
+    if (arg === "--help" || arg === "-h") throw new ConfigError(USAGE);
+    if (arg === "--no-crons") { opts.crons = false; continue; }
+    if (!takesValue.has(arg)) throw new ConfigError(`unknown argument ${JSON.stringify(arg)}\n${USAGE}`);
+    if (value === undefined) {
+      if (i + 1 >= argv.length) throw new ConfigError(`${arg} needs a value\n${USAGE}`);
+      value = argv[++i];
+    }
+    switch (arg) {
+      case "--config": opts.config = value; break;
+      case "--host": opts.host = value; break;
+      case "--persist": opts.persist = value; break;
+      case "--src": opts.src = value; break;
+      case "--port": {
+        const port = Number(value);
+        if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError(`--port must be 0..65535, got ${value}`);
+        opts.port = port;
+        break;
+      }
+      case "--var": {
+        const at = value.indexOf("=");
+        if (at <= 0) throw new ConfigError(`--var needs KEY=VALUE, got ${JSON.stringify(value)}`);
+        opts.vars[value.slice(0, at)] = value.slice(at + 1);
+        break;
+      }
+    }
+  }
+  return opts;
+}
+
+function need(cond, message) {
+  if (!cond) throw new ConfigError(message);
+}
+
+/** Read wrangler.toml into the subset this runtime implements; errors name the key. */
+export function loadWranglerConfig(configPath) {
+  const file = path.resolve(configPath);
+  let raw;
+  try {
+    raw = parseToml(readFileSync(file, "utf8"));
+  } catch (err) {
+    throw new ConfigError(`cannot read ${file}: ${err.message}`);
+  }
+  const root = path.dirname(file);
+  need(typeof raw.main === "string" && raw.main.endsWith(".py"), `${file}: "main" must name a .py file`);
+  need(/^\d{4}-\d{2}-\d{2}$/.test(raw.compatibility_date ?? ""), `${file}: "compatibility_date" must be YYYY-MM-DD`);
+  const flags = raw.compatibility_flags ?? [];
+  need(Array.isArray(flags), `${file}: "compatibility_flags" must be an array`);
+
+  const vars = {};
+  for (const [key, value] of Object.entries(raw.vars ?? {})) {
+    // The platform passes string vars as strings and anything else as parsed JSON.
+    vars[key] = value;
+  }
+  const r2 = (raw.r2_buckets ?? []).map((b, i) => {
+    need(b.binding && b.bucket_name, `${file}: r2_buckets[${i}] needs binding and bucket_name`);
+    return { binding: b.binding, id: b.bucket_name };
+  });
+  const d1 = (raw.d1_databases ?? []).map((d, i) => {
+    need(d.binding, `${file}: d1_databases[${i}] needs binding`);
+    // Same id derivation as `wrangler dev` / `wrangler d1 execute --local`, so both see one SQLite file.
+    return { binding: d.binding, name: d.database_name, id: d.preview_database_id ?? d.database_id ?? d.binding };
+  });
+  const queues = raw.queues ?? {};
+  const producers = (queues.producers ?? []).map((p, i) => {
+    need(p.binding && p.queue, `${file}: queues.producers[${i}] needs binding and queue`);
+    return { binding: p.binding, queue: p.queue, deliveryDelay: p.delivery_delay };
+  });
+  const consumers = (queues.consumers ?? []).map((c, i) => {
+    need(c.queue, `${file}: queues.consumers[${i}] needs queue`);
+    return {
+      queue: c.queue,
+      maxBatchSize: c.max_batch_size,
+      maxBatchTimeout: c.max_batch_timeout,
+      maxRetries: c.max_retries,
+      deadLetterQueue: c.dead_letter_queue,
+      retryDelay: c.retry_delay,
+    };
+  });
+  const crons = raw.triggers?.crons ?? [];
+  need(Array.isArray(crons), `${file}: triggers.crons must be an array`);
+  return {
+    file,
+    root,
+    name: raw.name ?? "worker",
+    main: path.resolve(root, raw.main),
+    compatibilityDate: raw.compatibility_date,
+    compatibilityFlags: flags,
+    vars,
+    r2,
+    d1,
+    producers,
+    consumers,
+    crons,
+  };
+}
+
+// Measured with the workerd of wrangler 4.164: which Pyodide a compatibility date and flags select.
+const PYODIDE_BY_FLAG = { python_workers_20260610: "314.0.6", python_workers_20250116: "0.28.2" };
+const NEW_PYODIDE_FROM = "2026-09-15";
+const OLD_PYODIDE_UNTIL = "2026-08-26";
+
+/** The Pyodide version production would run for this configuration. */
+export function selectPyodideVersion(compatibilityDate, flags) {
+  need(flags.includes("python_workers"), `compatibility_flags must include "python_workers" for a Python Worker`);
+  for (const [flag, version] of Object.entries(PYODIDE_BY_FLAG)) {
+    if (flags.includes(flag)) return version;
+  }
+  if (compatibilityDate >= NEW_PYODIDE_FROM) return "314.0.6";
+  if (compatibilityDate <= OLD_PYODIDE_UNTIL) return "0.28.2";
+  throw new ConfigError(
+    `compatibility_date ${compatibilityDate} lies between ${OLD_PYODIDE_UNTIL} and ${NEW_PYODIDE_FROM}, where the ` +
+      `selected Pyodide was not measured; add the flag python_workers_20260610 or python_workers_20250116`,
+  );
+}
+
+// Compat flags the workers SDK reads through `_cloudflare_compat_flags`; off unless listed.
+const SDK_COMPAT_FLAGS = ["python_workflows_implicit_dependencies", "python_request_headers_preserve_commas"];
+
+export function compatFlagsModule(flags) {
+  const module = {};
+  for (const flag of SDK_COMPAT_FLAGS) module[flag] = false;
+  for (const flag of flags) module[flag] = true;
+  return module;
+}

@@ -1,0 +1,1 @@
+"""A local stand-in for the ACE IoT FlightDeck timeseries API, with deterministic building data."""

@@ -1,0 +1,234 @@
+"""The FlightDeck endpoints under `/api`: routing, auth and JSON bodies (streamed as str chunks)."""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import json
+import math
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+from urllib.parse import unquote
+
+from . import catalog
+from .data import BUCKET_STEP, RAW_STEP, iter_point, iter_site
+from .params import (
+    PAGE_SIZE,
+    PER_PAGE,
+    ApiError,
+    Query,
+    boolean,
+    decode_cursor,
+    encode_cursor,
+    first,
+    integer,
+    time_range,
+)
+
+T = TypeVar("T")
+Tokens = dict[str, list[str] | str]
+DEFAULT_TOKENS: Tokens = {"dev-token": "*", "limited-token": ["demo-lab"]}
+
+
+@dataclass
+class Request:
+    """One API call; handlers fill `site` and `point_names` for the request log."""
+
+    method: str
+    path: str
+    query: Query
+    body: bytes
+    token: str | None
+    site: str | None = None
+    point_names: list[str] | None = None
+
+
+@dataclass
+class Reply:
+    """A response whose body is produced lazily; `samples` counts what has been produced."""
+
+    status: int
+    chunks: Iterable[str]
+    headers: dict[str, str] = field(default_factory=dict)
+    samples: int = 0
+
+
+def json_reply(status: int, payload: Any, headers: dict[str, str] | None = None) -> Reply:
+    """A reply with a small JSON body."""
+    return Reply(status, [json.dumps(payload)], headers or {})
+
+
+@functools.lru_cache(maxsize=4096)
+def _stamp(t: int) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
+
+
+def _sample_json(p: catalog.Point, t: int, value: str) -> str:
+    return f'{{"name":{p.name_json},"value":"{value}","time":"{_stamp(t)}"}}'
+
+
+class Api:
+    """Serves `/api/...` for a token map `{token: [sites] | "*"}`."""
+
+    def __init__(self, tokens: Tokens) -> None:
+        self.tokens = tokens
+
+    def handle(self, req: Request) -> Reply:
+        """Route a request; errors become `{"message": ...}` replies."""
+        parts = req.path.split("/")
+        try:
+            method, handler, args = self._route(parts)
+            if req.method != method:
+                raise ApiError(405, f"method {req.method} not allowed")
+            return handler(req, *args)
+        except ApiError as err:
+            return json_reply(err.status, {"message": err.message})
+
+    def _route(self, parts: list[str]) -> tuple[str, Callable[..., Reply], Sequence[str]]:
+        match parts:
+            case ["", "api", "sites"] | ["", "api", "sites", ""]:
+                return "GET", self.sites, ()
+            case ["", "api", "sites", site, "points"]:
+                return "GET", self.points, (unquote(site),)
+            case ["", "api", "sites", site, "timeseries", "paginated"]:
+                return "GET", self.paginated, (unquote(site),)
+            case ["", "api", "points", "get_timeseries"]:
+                return "POST", self.batch, ()
+            case ["", "api", "points", name, "timeseries"]:
+                return "GET", self.point_series, (unquote(name),)
+            case ["", "api", "points", *_, "timeseries"]:
+                raise ApiError(404, "Point not found. Percent-encode the point name ('/' as %2F).")
+        raise ApiError(404, "Not found")
+
+    def _allowed(self, req: Request) -> set[str] | None:
+        """The sites the caller may read (None: all); 401 for a missing or unknown token."""
+        if req.token is None or req.token not in self.tokens:
+            raise ApiError(401, "Missing or invalid token")
+        granted = self.tokens[req.token]
+        return None if granted == "*" else set(granted)
+
+    def _check_site(self, req: Request, site_name: str) -> None:
+        allowed = self._allowed(req)
+        if catalog.site(site_name) is None:
+            raise ApiError(404, f"Site {site_name} not found")
+        if allowed is not None and site_name not in allowed:
+            raise ApiError(403, f"Token may not read site {site_name}")
+
+    def sites(self, req: Request) -> Reply:
+        """`GET /api/sites/`: the sites this token may read."""
+        allowed = self._allowed(req)
+        items = [s.to_json() for s in catalog.sites() if allowed is None or s.name in allowed]
+        return _page(items, req.query)
+
+    def points(self, req: Request, site_name: str) -> Reply:
+        """`GET /api/sites/{site}/points`."""
+        req.site = site_name
+        self._check_site(req, site_name)
+        return _page([p.to_json() for p in catalog.site_points(site_name)], req.query)
+
+    def paginated(self, req: Request, site_name: str) -> Reply:
+        """`GET /api/sites/{site}/timeseries/paginated`, ordered by (time, name)."""
+        req.site = site_name
+        self._check_site(req, site_name)
+        start, end = time_range(req.query)
+        page_size = integer(req.query, "page_size", 10000, PAGE_SIZE)
+        raw = boolean(req.query, "raw_data", False)
+        key: list[object] = [1, site_name, start, end, raw]
+        position = None
+        if (cursor := first(req.query, "cursor")) is not None:
+            state = decode_cursor(cursor)
+            step = RAW_STEP if raw else BUCKET_STEP
+            if state[:5] != key or len(state) != 7 or not all(type(x) is int and x >= 0 for x in state[5:]):
+                raise ApiError(400, "cursor does not belong to this site, range and raw_data")
+            position = (state[5], state[6])
+            if position[0] % step:
+                raise ApiError(400, "invalid cursor")
+        found = _peek(iter_site(site_name, start, end, raw, position))
+        reply = Reply(200, [])
+
+        def body(rows: Iterator[tuple[int, int, catalog.Point, str]]) -> Iterator[str]:
+            yield '{"point_samples":['
+            following = None
+            for t, index, p, value in rows:
+                if reply.samples == page_size:
+                    following = encode_cursor([*key, t, index])
+                    break
+                yield ("," if reply.samples else "") + _sample_json(p, t, value)
+                reply.samples += 1
+            yield f'],"next_cursor":{json.dumps(following)},"has_more":{json.dumps(following is not None)}}}'
+
+        reply.chunks = body(found)
+        return reply
+
+    def point_series(self, req: Request, name: str) -> Reply:
+        """`GET /api/points/{point_name}/timeseries`."""
+        req.point_names = [name]
+        allowed = self._allowed(req)
+        start, end = time_range(req.query)
+        p = catalog.point(name)
+        if p is None:
+            raise ApiError(404, "Point not found.")
+        req.site = p.site
+        if allowed is not None and p.site not in allowed:
+            raise ApiError(403, f"Token may not read site {p.site}")
+        return _series([p], start, end)
+
+    def batch(self, req: Request) -> Reply:
+        """`POST /api/points/get_timeseries`: unknown names are ignored."""
+        allowed = self._allowed(req)
+        start, end = time_range(req.query)
+        names = _names(req.body)
+        req.point_names = names
+        known = [p for p in map(catalog.point, names) if p is not None]
+        req.site = ",".join(sorted({p.site for p in known})) or None
+        denied = sorted({p.site for p in known if allowed is not None and p.site not in allowed})
+        if denied:
+            raise ApiError(403, f"Token may not read site {', '.join(denied)}")
+        return _series(known, start, end)
+
+
+def _names(body: bytes) -> list[str]:
+    """Point names from `{"points": [{"name": ...}, ...]}`, first occurrence kept."""
+    try:
+        payload = json.loads(body or b"null")
+        names = [item["name"] for item in payload["points"]]
+    except (ValueError, TypeError, KeyError):
+        raise ApiError(400, 'body must be {"points": [{"name": "..."}, ...]}') from None
+    if not all(isinstance(n, str) for n in names):
+        raise ApiError(400, "point names must be strings")
+    return list(dict.fromkeys(names))
+
+
+def _peek(rows: Iterator[T]) -> Iterator[T]:
+    """`rows` unchanged, or 404 when there is nothing in it."""
+    head = next(rows, None)
+    if head is None:
+        raise ApiError(404, "No data for time period")
+    return itertools.chain([head], rows)
+
+
+def _series(points: list[catalog.Point], start: int, end: int) -> Reply:
+    """`{point_samples}` of several points, each oldest first, in the order given."""
+    rows = _peek((p, t, v) for p in points for t, v in iter_point(p, start, end))
+    reply = Reply(200, [])
+
+    def body() -> Iterator[str]:
+        yield '{"point_samples":['
+        for p, t, value in rows:
+            yield ("," if reply.samples else "") + _sample_json(p, t, value)
+            reply.samples += 1
+        yield "]}"
+
+    reply.chunks = body()
+    return reply
+
+
+def _page(items: list[dict[str, Any]], query: Query) -> Reply:
+    """The spec's paged envelope `{page, pages, per_page, total, items}`."""
+    page = integer(query, "page", 1)
+    per_page = integer(query, "per_page", 10, PER_PAGE)
+    chunk = items[(page - 1) * per_page : page * per_page]
+    pages = math.ceil(len(items) / per_page)
+    return json_reply(200, {"page": page, "pages": pages, "per_page": per_page, "total": len(items), "items": chunk})

@@ -1,0 +1,42 @@
+"""The Worker's switchboard: build the services from `self.env`, hand them the request, batch or cron."""
+
+from workers import WorkerEntrypoint
+
+from services import bindings
+from services.api import Api
+from services.app import Platform, Services
+from services.config import Settings
+from services.log import log_event
+from services.query import Priority
+
+DEAD_LETTER_SUFFIX = "-dlq"
+
+
+class Default(WorkerEntrypoint):
+    def services(self) -> Services:
+        env = self.env
+        platform = Platform(
+            db=bindings.D1Database(env.DB),
+            store=bindings.R2ObjectStore(env.TIMESERIES_CACHE),
+            queues={Priority.NORMAL: bindings.WorkerQueue(env.JOBS_QUEUE),
+                    Priority.HIGH: bindings.WorkerQueue(env.JOBS_QUEUE_HIGH)},
+            transport=bindings.FetchTransport(),
+            defer=lambda awaitable: bindings.wait_until(self.ctx, awaitable),
+        )
+        return Services(Settings.from_env(bindings.env_vars(env, Settings.var_names())), platform)
+
+    async def fetch(self, request):
+        response = await Api(self.services()).handle(bindings.api_request(request))
+        return bindings.js_response(response)
+
+    async def queue(self, batch):
+        messages = [bindings.WorkerMessage(message) for message in batch.messages]
+        consumer = self.services().consumer()
+        if batch.queue.endswith(DEAD_LETTER_SUFFIX):
+            await consumer.consume_dead_letters(messages)
+        else:
+            await consumer.consume(batch.queue, messages)
+
+    async def scheduled(self, controller):
+        report = await self.services().maintenance().run()
+        log_event("cron", cron=getattr(controller, "cron", None), **report)

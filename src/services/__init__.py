@@ -1,0 +1,1 @@
+"""Building Vitals timeseries edge service: the logic behind src/entry.py."""

@@ -1,0 +1,220 @@
+"""The route table and its handlers: every request becomes one JSON response and one log line."""
+
+from __future__ import annotations
+
+import re
+import time
+import traceback
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from urllib.parse import parse_qs, urlsplit
+
+from .access import token_hash
+from .app import Services
+from .bindings import ApiRequest, ApiResponse
+from .errors import BadRequest, NotFound, ServiceError
+from .jobs import JobTicket
+from .log import log_event
+from .query import parse_optional_span, parse_points, parse_series_query
+from .render import render_body
+from .repositories import RequestRecord
+from .timeseries import SeriesResult
+from .web import caller_token, cors_headers, error_response, json_response, preflight
+
+POLL_INTERVAL_MS = 5_000
+
+
+@dataclass
+class Call:
+    """One request in flight: what the handler learned, for the log line and analytics."""
+
+    request: ApiRequest
+    path: str
+    params: dict[str, str]
+    request_id: str
+    match: re.Match
+    record: dict = field(default_factory=dict)
+
+
+Handler = Callable[["Api", Call], Awaitable[ApiResponse]]
+ROUTES: list[tuple[str, re.Pattern, str]] = [
+    ("GET", re.compile(r"/api/health"), "health"),
+    ("GET", re.compile(r"/api/stats"), "stats"),
+    ("GET", re.compile(r"/api/timeseries"), "timeseries"),
+    ("DELETE", re.compile(r"/api/cache"), "invalidate"),
+    ("GET", re.compile(r"/api/jobs/(?P<job>[^/]+)"), "job_status"),
+    ("GET", re.compile(r"/api/jobs/(?P<job>[^/]+)/result"), "job_result"),
+    ("DELETE", re.compile(r"/api/jobs/(?P<job>[^/]+)"), "job_cancel"),
+]
+
+
+class Api:
+    """Dispatches requests to handlers; errors become JSON in one place."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        self.settings = services.settings
+
+    async def handle(self, request: ApiRequest) -> ApiResponse:
+        started = time.monotonic()
+        url = urlsplit(request.url)
+        path = url.path.rstrip("/") or "/"
+        params = {key: values[-1] for key, values in parse_qs(url.query, keep_blank_values=True).items()}
+        request_id = uuid.uuid4().hex
+        origin = request.headers.get("origin")
+        if request.method == "OPTIONS":
+            return preflight(origin, self.settings.allowed_origins)
+        call = Call(request, path, params, request_id, re.match("", ""))
+        try:
+            response = await self._dispatch(call)
+        except ServiceError as exc:
+            response = error_response(exc)
+            call.record["error"] = exc.code
+        except Exception as exc:
+            log_event("request.exception", requestId=request_id, error=f"{type(exc).__name__}: {exc}",
+                      traceback=traceback.format_exc())
+            response = json_response(500, {"error": {"code": "internal", "message": "Internal error",
+                                                     "requestId": request_id}})
+        response.headers.update(cors_headers(origin, self.settings.allowed_origins))
+        response.headers["x-request-id"] = request_id
+        self._finish(call, response, round((time.monotonic() - started) * 1000))
+        return response
+
+    async def _dispatch(self, call: Call) -> ApiResponse:
+        allowed = []
+        for method, pattern, name in ROUTES:
+            match = pattern.fullmatch(call.path)
+            if match is None:
+                continue
+            allowed.append(method)
+            if method == call.request.method or (method == "GET" and call.request.method == "HEAD"):
+                call.match = match
+                return await getattr(self, name)(call)
+        if allowed:
+            return json_response(405, {"error": {"code": "method_not_allowed",
+                                                 "message": f"use {', '.join(sorted(set(allowed)))}"}},
+                                 {"allow": ", ".join(sorted(set(allowed)))})
+        raise NotFound(f"no route for {call.path}")
+
+    def _finish(self, call: Call, response: ApiResponse, duration_ms: int) -> None:
+        record = call.record
+        log_event("request", requestId=call.request_id, method=call.request.method, path=call.path,
+                  status=response.status, durationMs=duration_ms, **record)
+        analytics = RequestRecord(
+            request_id=call.request_id, method=call.request.method, path=call.path,
+            status_code=response.status, duration_ms=duration_ms, route_type=record.get("route"),
+            cache_status=record.get("cacheStatus"), site=record.get("site"),
+            points_count=record.get("points"), estimated_samples=record.get("estimatedSamples"),
+            actual_samples=record.get("samples"), upstream_calls=record.get("upstreamCalls"),
+            job_id=record.get("jobId"),
+        )
+        self.services.platform.defer(self._record(analytics))
+
+    async def _record(self, analytics: RequestRecord) -> None:
+        try:
+            await self.services.analytics.record(analytics, self.services.now_ms())
+        except Exception as exc:  # analytics must never fail a request
+            log_event("analytics.write_failed", requestId=analytics.request_id, error=str(exc))
+
+    # -- handlers ------------------------------------------------------------------------------
+
+    async def health(self, call: Call) -> ApiResponse:
+        deep = call.params.get("deep", "").lower() in ("1", "true", "yes")
+        healthy, body = await self.services.health().check(deep)
+        return json_response(200 if healthy else 503, body)
+
+    async def stats(self, call: Call) -> ApiResponse:
+        return json_response(200, await self.services.stats().stats())
+
+    async def timeseries(self, call: Call) -> ApiResponse:
+        started = time.monotonic()
+        token = caller_token(call.request)
+        query = parse_series_query(call.params, self.settings)
+        client = self.services.client(token)
+        call.record.update(site=query.site, points=len(query.points))
+        try:
+            served = await self.services.timeseries(token, client).serve(query, request_id=call.request_id)
+        finally:
+            stats = client.stats
+            call.record.update(upstreamCalls=stats.calls, upstreamBytes=stats.bytes, upstreamRetries=stats.retries)
+        if isinstance(served, JobTicket):
+            return self._queued(call, served)
+        return self._series(call, served, started)
+
+    def _series(self, call: Call, result: SeriesResult, started: float) -> ApiResponse:
+        render_started = time.monotonic()
+        meta = {
+            "requestId": call.request_id, "routeType": result.route.value,
+            "cacheHit": result.cache_status.value == "hit", "cacheStatus": result.cache_status.value,
+            "site": result.query.site, "pointsCount": len(result.query.points),
+            "estimatedSamples": result.estimate, "samplesCount": result.samples,
+            "upstreamCalls": call.record.get("upstreamCalls", 0),
+        }
+        meta["duration"] = round((time.monotonic() - started) * 1000, 1)
+        body = render_body(result.series, result.errors, meta)
+        timings = {**result.timings, "render": time.monotonic() - render_started,
+                   "total": time.monotonic() - started}
+        call.record.update(route=result.route.value, cacheStatus=result.cache_status.value,
+                           estimatedSamples=result.estimate, samples=result.samples,
+                           pointErrors=len(result.errors) or None)
+        return ApiResponse(200, body, {
+            "content-type": "application/json; charset=utf-8",
+            "x-route-type": result.route.value,
+            "x-cache-status": result.cache_status.value,
+            "server-timing": ", ".join(f"{name};dur={seconds * 1000:.1f}" for name, seconds in timings.items()),
+        })
+
+    def _queued(self, call: Call, ticket: JobTicket) -> ApiResponse:
+        job = ticket.job
+        status_url = f"/api/jobs/{ticket.job_id}"
+        call.record.update(route="queued", cacheStatus="bypass", jobId=ticket.job_id,
+                           estimatedSamples=job["estimated_size"], jobCreated=ticket.created)
+        body = {
+            "status": job["status"], "jobId": ticket.job_id,
+            "message": ("Request queued for background processing" if ticket.created
+                        else "An identical job already exists; returning it"),
+            "statusUrl": status_url, "pollInterval": POLL_INTERVAL_MS,
+            "estimatedSize": job["estimated_size"], "requestId": call.request_id,
+        }
+        if job["status"] == "completed":
+            body["resultUrl"] = f"{status_url}/result"
+        return json_response(202, body, {
+            "location": status_url, "retry-after": str(POLL_INTERVAL_MS // 1000),
+            "x-route-type": "queued", "x-cache-status": "bypass",
+        })
+
+    async def invalidate(self, call: Call) -> ApiResponse:
+        token = caller_token(call.request)
+        site = call.params.get("site", "").strip()
+        if not site:
+            raise BadRequest("site is required", field="site")
+        points = parse_points(call.params["points"], self.settings) if call.params.get("points") else None
+        span = parse_optional_span(call.params)
+        client = self.services.client(token)
+        await self.services.access.require(client, token_hash(token), site)
+        dropped = await self.services.cache.invalidate(site, points, span)
+        call.record.update(site=site, invalidated=dropped)
+        return json_response(200, {"success": True, "deleted": dropped, "site": site})
+
+    async def job_status(self, call: Call) -> ApiResponse:
+        jobs = self.services.jobs(caller_token(call.request))
+        call.record["jobId"] = call.match["job"]
+        return json_response(200, await jobs.get_job_status(call.match["job"]))
+
+    async def job_cancel(self, call: Call) -> ApiResponse:
+        jobs = self.services.jobs(caller_token(call.request))
+        call.record["jobId"] = call.match["job"]
+        return json_response(200, await jobs.cancel_job(call.match["job"]))
+
+    async def job_result(self, call: Call) -> ApiResponse:
+        jobs = self.services.jobs(caller_token(call.request))
+        job = await jobs.result_job(call.match["job"])
+        call.record.update(jobId=job["id"], samples=job["samples_count"])
+        meta = {"requestId": call.request_id, "routeType": "queued", "cacheHit": False, "cacheStatus": "bypass",
+                "jobId": job["id"], "site": job["site"], "samplesCount": job["samples_count"],
+                "startTime": job["start_time"], "endTime": job["end_time"]}
+        return ApiResponse(200, jobs.result_chunks(job, meta), {
+            "content-type": "application/json; charset=utf-8", "x-route-type": "queued",
+            "x-cache-status": "bypass",
+        })

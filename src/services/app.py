@@ -1,0 +1,88 @@
+"""Build the services from the platform's parts; one `Services` per invocation."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from .access import AccessService, token_hash
+from .bindings import Database, MessageQueue, ObjectStore, Transport
+from .cache import R2CacheService
+from .config import Settings
+from .consumer import JobConsumer
+from .flightdeck import FlightDeckClient
+from .health import HealthService
+from .jobs import QueueService
+from .maintenance import Maintenance
+from .query import Priority
+from .repositories import AccessRepository, AnalyticsRepository, CacheMetadataRepository, JobRepository
+from .stats import StatsService
+from .timeseries import EnhancedTimeseriesService
+
+Defer = Callable[[Awaitable[None]], None]
+
+
+def wall_ms() -> int:
+    return int(time.time() * 1000)
+
+
+@dataclass(frozen=True)
+class Platform:
+    """What the runtime provides: D1, R2, the job queues, outgoing HTTP and waitUntil."""
+
+    db: Database
+    store: ObjectStore
+    queues: dict[Priority, MessageQueue]
+    transport: Transport
+    defer: Defer
+
+
+class Services:
+    """The service graph for one invocation."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        platform: Platform,
+        now_ms: Callable[[], int] = wall_ms,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.settings = settings
+        self.platform = platform
+        self.now_ms = now_ms
+        self.clock = clock
+        self.jobs_repo = JobRepository(platform.db)
+        self.analytics = AnalyticsRepository(platform.db)
+        self.cache = R2CacheService(platform.store, CacheMetadataRepository(platform.db), settings, now_ms)
+        self.access = AccessService(AccessRepository(platform.db), settings, now_ms)
+
+    def client(self, token: str) -> FlightDeckClient:
+        return FlightDeckClient(self.platform.transport, self.settings, token, clock=self.clock)
+
+    def jobs(self, token: str) -> QueueService:
+        return QueueService(self.settings, self.jobs_repo, self.platform.queues, self.platform.store,
+                            token_hash(token), token, self.now_ms)
+
+    def timeseries(self, token: str, client: FlightDeckClient) -> EnhancedTimeseriesService:
+        digest = token_hash(token)
+
+        async def require_access(site: str) -> None:
+            await self.access.require(client, digest, site)
+
+        return EnhancedTimeseriesService(self.settings, client, self.cache, self.jobs(token), require_access,
+                                         self.platform.defer, self.now_ms, self.clock)
+
+    def consumer(self) -> JobConsumer:
+        return JobConsumer(self.settings, self.jobs_repo, self.platform.store, self.client, self.now_ms)
+
+    def maintenance(self) -> Maintenance:
+        return Maintenance(self.settings, self.platform.db, self.platform.store, self.cache, self.jobs_repo,
+                           self.now_ms)
+
+    def stats(self) -> StatsService:
+        return StatsService(self.platform.db, self.now_ms)
+
+    def health(self) -> HealthService:
+        return HealthService(self.settings, self.platform.db, self.platform.store,
+                             self.platform.queues[Priority.NORMAL], self.platform.transport)

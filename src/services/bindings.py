@@ -1,0 +1,299 @@
+"""The ports to the platform: protocols the services use, and the Worker adapters behind them.
+
+This is the only module that touches `js` and `pyodide` (imported inside the adapters, so the
+rest of the services import and unit-test under CPython). It does every JS↔Python conversion,
+including Python `None` → SQL NULL, which would otherwise cross the FFI as `undefined`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+Row = dict[str, Any]
+Statement = tuple[str, Sequence[object]]
+
+
+class Database(Protocol):
+    """D1 (SQLite): every statement binds its values."""
+
+    async def all(self, sql: str, params: Sequence[object] = ()) -> list[Row]: ...
+    async def first(self, sql: str, params: Sequence[object] = ()) -> Row | None: ...
+    async def run(self, sql: str, params: Sequence[object] = ()) -> int: ...
+    async def batch(self, statements: Sequence[Statement]) -> None: ...
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    """An R2 object's bytes and custom metadata."""
+
+    key: str
+    body: bytes
+    metadata: dict[str, str]
+
+
+class ObjectStore(Protocol):
+    """R2: bytes under keys, with string metadata."""
+
+    async def get(self, key: str) -> StoredObject | None: ...
+    async def put(self, key: str, body: bytes, metadata: dict[str, str]) -> None: ...
+    async def delete(self, keys: Sequence[str]) -> None: ...
+    async def list_keys(self, prefix: str, limit: int) -> list[str]: ...
+
+
+class MessageQueue(Protocol):
+    """A Queues producer; bodies are JSON-serialisable dicts."""
+
+    async def send_batch(self, bodies: Sequence[dict]) -> None: ...
+
+
+class IncomingMessage(Protocol):
+    """One delivered queue message; each is acked or retried on its own."""
+
+    id: str
+    body: dict
+    attempts: int
+
+    def ack(self) -> None: ...
+    def retry(self, delay_seconds: int) -> None: ...
+
+
+@dataclass(frozen=True)
+class HttpRequest:
+    method: str
+    url: str
+    headers: dict[str, str] = field(default_factory=dict)
+    body: bytes | None = None
+
+
+@dataclass(frozen=True)
+class HttpResponse:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+class Transport(Protocol):
+    """All outgoing HTTP goes through one method, as in httpx."""
+
+    async def send(self, request: HttpRequest, timeout: float) -> HttpResponse: ...
+
+
+class TransportError(Exception):
+    """The request did not produce a complete response (connection refused, reset, aborted)."""
+
+
+@dataclass(frozen=True)
+class ApiRequest:
+    """An incoming HTTP request as the API sees it."""
+
+    method: str
+    url: str
+    headers: dict[str, str]
+
+
+@dataclass
+class ApiResponse:
+    """An outgoing response; `body` is bytes, or an async iterator of chunks to stream."""
+
+    status: int
+    body: bytes | AsyncIterator[bytes]
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+# -- Worker adapters ---------------------------------------------------------------------------
+
+
+def _raw(binding: Any) -> Any:
+    """The JS object behind the SDK's binding wrapper (or the object itself)."""
+    return getattr(binding, "_binding", binding)
+
+
+def _to_js(value: Any) -> Any:
+    from js import Object
+    from pyodide.ffi import to_js
+
+    return to_js(value, dict_converter=Object.fromEntries)
+
+
+def _sql_param(value: object) -> Any:
+    from pyodide.ffi import jsnull
+
+    return jsnull if value is None else value
+
+
+def _rows(result: Any) -> list[Row]:
+    rows = result.results
+    return [] if rows is None else rows.to_py()
+
+
+class D1Database:
+    """`Database` over a D1 binding."""
+
+    def __init__(self, binding: Any) -> None:
+        self._db = _raw(binding)
+
+    def _prepare(self, sql: str, params: Sequence[object]) -> Any:
+        statement = self._db.prepare(sql)
+        return statement.bind(*[_sql_param(p) for p in params]) if params else statement
+
+    async def all(self, sql: str, params: Sequence[object] = ()) -> list[Row]:
+        return _rows(await self._prepare(sql, params).all())
+
+    async def first(self, sql: str, params: Sequence[object] = ()) -> Row | None:
+        rows = await self.all(sql, params)
+        return rows[0] if rows else None
+
+    async def run(self, sql: str, params: Sequence[object] = ()) -> int:
+        result = await self._prepare(sql, params).run()
+        return int(result.meta.changes)
+
+    async def batch(self, statements: Sequence[Statement]) -> None:
+        from pyodide.ffi import to_js
+
+        await self._db.batch(to_js([self._prepare(sql, params) for sql, params in statements]))
+
+
+class R2ObjectStore:
+    """`ObjectStore` over an R2 bucket binding."""
+
+    def __init__(self, binding: Any) -> None:
+        self._bucket = _raw(binding)
+
+    async def get(self, key: str) -> StoredObject | None:
+        found = await self._bucket.get(key)
+        if found is None or not hasattr(found, "arrayBuffer"):
+            return None
+        buffer = await found.arrayBuffer()
+        metadata = found.customMetadata
+        return StoredObject(key, buffer.to_bytes(), dict(metadata.to_py()) if metadata else {})
+
+    async def put(self, key: str, body: bytes, metadata: dict[str, str]) -> None:
+        from pyodide.ffi import to_js
+
+        await self._bucket.put(key, to_js(body), _to_js({"customMetadata": metadata}))
+
+    async def delete(self, keys: Sequence[str]) -> None:
+        from pyodide.ffi import to_js
+
+        for start in range(0, len(keys), 1000):  # R2 deletes at most 1,000 keys a call
+            await self._bucket.delete(to_js(list(keys[start : start + 1000])))
+
+    async def list_keys(self, prefix: str, limit: int) -> list[str]:
+        listing = await self._bucket.list(_to_js({"prefix": prefix, "limit": min(limit, 1000)}))
+        return [item.key for item in listing.objects]
+
+
+class WorkerQueue:
+    """`MessageQueue` over a Queues producer binding; bodies travel as JSON text."""
+
+    def __init__(self, binding: Any) -> None:
+        self._queue = _raw(binding)
+
+    async def send_batch(self, bodies: Sequence[dict]) -> None:
+        for start in range(0, len(bodies), 100):  # sendBatch takes at most 100 messages
+            chunk = [{"body": json.dumps(body)} for body in bodies[start : start + 100]]
+            await self._queue.sendBatch(_to_js(chunk))
+
+
+class WorkerMessage:
+    """`IncomingMessage` over a delivered queue message."""
+
+    def __init__(self, message: Any) -> None:
+        self._message = _raw(message)
+        self.id = str(self._message.id)
+        body = self._message.body
+        self.body = json.loads(body) if isinstance(body, str) else body.to_py()
+        self.attempts = int(self._message.attempts)
+
+    def ack(self) -> None:
+        self._message.ack()
+
+    def retry(self, delay_seconds: int) -> None:
+        self._message.retry(_to_js({"delaySeconds": delay_seconds}))
+
+
+class FetchTransport:
+    """`Transport` over the runtime's `fetch`, aborted after `timeout` seconds."""
+
+    async def send(self, request: HttpRequest, timeout: float) -> HttpResponse:
+        from js import AbortSignal, fetch
+        from pyodide.ffi import JsException, to_js
+
+        init: dict[str, Any] = {
+            "method": request.method,
+            "headers": request.headers,
+            "signal": AbortSignal.timeout(max(1, int(timeout * 1000))),
+        }
+        if request.body is not None:
+            init["body"] = to_js(request.body)
+        try:
+            response = await fetch(request.url, _to_js(init))
+            body = (await response.arrayBuffer()).to_bytes()
+        except JsException as exc:
+            raise TransportError(str(exc)) from exc
+        headers = {str(k).lower(): str(v) for k, v in response.headers.entries()}
+        return HttpResponse(int(response.status), headers, body)
+
+
+def api_request(request: Any) -> ApiRequest:
+    """Read method, URL and headers off the runtime's Request."""
+    raw = getattr(request, "js_object", request)
+    headers = {str(k).lower(): str(v) for k, v in raw.headers.entries()}
+    return ApiRequest(str(raw.method), str(raw.url), headers)
+
+
+def js_response(response: ApiResponse) -> Any:
+    """Turn an `ApiResponse` into a JS Response, streaming an async-iterator body."""
+    from js import Response
+    from pyodide.ffi import to_js
+
+    init = _to_js({"status": response.status, "headers": response.headers})
+    if isinstance(response.body, bytes):
+        body = to_js(response.body) if response.body else None
+        return Response.new(body, init)
+    return Response.new(_readable_stream(response.body), init)
+
+
+def _readable_stream(chunks: AsyncIterator[bytes]) -> Any:
+    """A pull-based ReadableStream: one chunk is produced each time the reader asks."""
+    from js import Object, ReadableStream
+    from pyodide.ffi import create_proxy, to_js
+
+    async def pull(controller: Any) -> None:
+        try:
+            chunk = await anext(chunks)
+        except StopAsyncIteration:
+            controller.close()
+            return
+        except Exception as exc:  # the headers are gone: end the stream with an error
+            controller.error(str(exc))
+            raise
+        controller.enqueue(to_js(chunk))
+
+    source = Object.fromEntries(to_js([["pull", create_proxy(pull)]]))
+    return ReadableStream.new(source)
+
+
+def env_vars(env: Any, names: Sequence[str]) -> dict[str, str]:
+    """The string vars among `names` that the Worker's env defines."""
+    values: dict[str, str] = {}
+    for name in names:
+        value = getattr(env, name, None)
+        if isinstance(value, str):
+            values[name] = value
+    return values
+
+
+def wait_until(ctx: Any, awaitable: Any) -> None:
+    """Keep the invocation alive until `awaitable` finishes, without delaying the response."""
+    import asyncio
+
+    from pyodide.ffi import to_js
+
+    ctx.waitUntil(to_js(asyncio.ensure_future(awaitable)))

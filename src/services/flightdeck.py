@@ -1,0 +1,250 @@
+"""The FlightDeck client: plan calls → fetch series → retry → one request.
+
+Endpoint choice, measured against the simulator (`make bench` prints the figures):
+the site's paginated endpoint returns *every* point of the site, so a 10-point request at a
+150-point site moves 15× the bytes it needs; per-point GETs cost one call per point; the batch
+POST answers several named points in one call. So one point uses the per-point GET, several use
+the batch POST, and both are cut into time windows that keep each response near
+`upstream_page_samples` samples (assuming the densest 1-minute interval), so no call ever
+returns an unbounded page.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from urllib.parse import quote, urlencode
+
+from .bindings import HttpRequest, HttpResponse, Transport, TransportError
+from .codec import PointSeries, Series, parse_value
+from .config import Settings
+from .errors import Forbidden, RateLimited, ServiceError, Unauthorized, UpstreamError, UpstreamTimeout
+from .timerange import DAY_MS, Span, parse_iso, to_iso
+
+DENSEST_SAMPLES_PER_DAY = 1_440  # a 1-minute collect_interval
+MIN_WINDOW_MS = 3_600_000
+BACKOFF_BASE_SECONDS = 0.25
+BACKOFF_CAP_SECONDS = 8.0
+RETRY_AFTER_CAP_SECONDS = 30.0
+RETRYABLE = {429, 500, 502, 503, 504}
+
+
+@dataclass
+class UpstreamStats:
+    """What a request cost upstream, for logs, Server-Timing and analytics."""
+
+    calls: int = 0
+    retries: int = 0
+    bytes: int = 0
+    samples: int = 0
+
+
+@dataclass
+class FetchResult:
+    """Samples per point, and the error of each point whose calls failed."""
+
+    series: Series
+    errors: dict[str, str]
+
+
+def plan_calls(points: Sequence[str], span: Span, page_samples: int) -> list[tuple[tuple[str, ...], Span]]:
+    """Cut a request into (point group, time window) calls of at most ~page_samples samples."""
+    group_size = max(1, page_samples // DENSEST_SAMPLES_PER_DAY)
+    calls = []
+    for first in range(0, len(points), group_size):
+        group = tuple(points[first : first + group_size])
+        window = max(MIN_WINDOW_MS, page_samples * DAY_MS // (len(group) * DENSEST_SAMPLES_PER_DAY))
+        for start in range(span.start_ms, span.end_ms, window):
+            calls.append((group, Span(start, min(span.end_ms, start + window))))
+    return calls
+
+
+def parse_samples(payload: object, wanted: set[str] | None = None) -> Series:
+    """`{point_samples: [{name, value, time}]}` → columns per point, sorted by time."""
+    series: Series = {}
+    parsed_times: dict[str, int] = {}
+    samples = payload.get("point_samples") if isinstance(payload, dict) else None
+    for sample in samples or ():
+        name = sample.get("name")
+        if wanted is not None and name not in wanted:
+            continue
+        stamp = sample["time"]
+        epoch = parsed_times.get(stamp)
+        if epoch is None:
+            epoch = parsed_times[stamp] = parse_iso(stamp)
+        target = series.get(name)
+        if target is None:
+            target = series[name] = PointSeries()
+        target.times.append(epoch)
+        target.values.append(parse_value(sample.get("value")))
+    for name, points in series.items():
+        if any(a > b for a, b in zip(points.times, points.times[1:])):
+            order = sorted(range(len(points.times)), key=points.times.__getitem__)
+            series[name] = PointSeries([points.times[i] for i in order], [points.values[i] for i in order])
+    return series
+
+
+class FlightDeckClient:
+    """Talks to FlightDeck on behalf of one caller's token."""
+
+    def __init__(
+        self,
+        transport: Transport,
+        settings: Settings,
+        token: str,
+        *,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.transport = transport
+        self.settings = settings
+        self._token = token
+        self._sleep = sleep
+        self._clock = clock
+        self._slots = asyncio.Semaphore(settings.upstream_concurrency)
+        self.stats = UpstreamStats()
+
+    async def can_read_site(self, site: str) -> bool:
+        """Ask FlightDeck whether this token may read `site` (one small call)."""
+        try:
+            await self._request("GET", f"/sites/{quote(site, safe='')}/points", {"page": 1, "per_page": 2})
+        except (Forbidden, _NoData):
+            return False
+        return True
+
+    async def fetch_series(self, points: Sequence[str], span: Span, timeout: float | None = None) -> FetchResult:
+        """All samples of `points` in `span`; a failed call marks only its points as failed."""
+        calls = plan_calls(points, span, self.settings.upstream_page_samples)
+        deadline = self._clock() + (timeout or self.settings.upstream_timeout_seconds)
+        outcomes = await asyncio.gather(
+            *(self._fetch_call(group, window, deadline) for group, window in calls), return_exceptions=True
+        )
+        series: Series = {name: PointSeries() for name in points}
+        errors: dict[str, str] = {}
+        failures = [o for o in outcomes if isinstance(o, BaseException)]
+        fatal = [f for f in failures if not isinstance(f, UpstreamError) or len(failures) == len(calls)]
+        if fatal:
+            raise fatal[0]
+        for (group, _), outcome in zip(calls, outcomes):
+            if isinstance(outcome, BaseException):
+                errors.update({name: outcome.message for name in group})  # type: ignore[union-attr]
+                continue
+            for name, part in outcome.items():
+                series[name].extend(part)
+        for name in errors:
+            series[name] = PointSeries()
+        return FetchResult(series, errors)
+
+    async def _fetch_call(self, group: tuple[str, ...], window: Span, deadline: float) -> Series:
+        query = {"start_time": to_iso(window.start_ms), "end_time": to_iso(window.end_ms)}
+        async with self._slots:
+            try:
+                if len(group) == 1:
+                    path = f"/points/{quote(group[0], safe='')}/timeseries"
+                    payload = await self._request("GET", path, query, deadline=deadline)
+                else:
+                    body = {"points": [{"name": name} for name in group]}
+                    payload = await self._request("POST", "/points/get_timeseries", query, body, deadline)
+            except _NoData:
+                return {}
+        series = parse_samples(payload, set(group))
+        self.stats.samples += sum(len(p) for p in series.values())
+        return series
+
+    async def _request(
+        self, method: str, path: str, query: dict, body: object = None, deadline: float | None = None
+    ) -> object:
+        """One logical call: retried on 429, 5xx and broken responses with backoff and jitter."""
+        deadline = deadline if deadline is not None else self._clock() + self.settings.upstream_timeout_seconds
+        attempt = 0
+        while True:
+            try:
+                return await self._attempt(method, path, query, body, deadline)
+            except _Retryable as retryable:
+                if attempt >= self.settings.upstream_max_retries:
+                    raise retryable.final() from retryable
+                delay = self._backoff(attempt, retryable.retry_after)
+                if self._clock() + delay >= deadline:
+                    raise self._timeout() from retryable
+                attempt += 1
+                self.stats.retries += 1
+                await self._sleep(delay)
+
+    async def _attempt(self, method: str, path: str, query: dict, body: object, deadline: float) -> object:
+        remaining = deadline - self._clock()
+        if remaining <= 0:
+            raise self._timeout()
+        request = HttpRequest(
+            method,
+            f"{self.settings.flightdeck_base_url.rstrip('/')}{path}?{urlencode(query)}",
+            {"authorization": f"Bearer {self._token}", "accept": "application/json",
+             **({"content-type": "application/json"} if body is not None else {})},
+            json.dumps(body).encode() if body is not None else None,
+        )
+        self.stats.calls += 1
+        try:
+            response = await asyncio.wait_for(self.transport.send(request, remaining), remaining)
+        except TimeoutError as exc:
+            raise self._timeout() from exc
+        except TransportError as exc:
+            if self._clock() >= deadline:
+                raise self._timeout() from exc
+            raise _Retryable(UpstreamError(f"FlightDeck connection failed: {exc}")) from exc
+        self.stats.bytes += len(response.body)
+        return self._interpret(response)
+
+    def _interpret(self, response: HttpResponse) -> object:
+        status = response.status
+        if status == 404:
+            raise _NoData()
+        if status == 401:
+            raise Unauthorized("FlightDeck rejected the token")
+        if status == 403:
+            raise Forbidden("the token may not read this site or point")
+        if status in RETRYABLE:
+            retry_after = _retry_after(response.headers.get("retry-after"))
+            if status == 429:
+                raise _Retryable(RateLimited("FlightDeck is rate limiting requests"), retry_after)
+            raise _Retryable(UpstreamError(f"FlightDeck answered {status}"), retry_after)
+        if status >= 400:
+            raise UpstreamError(f"FlightDeck answered {status}")
+        try:
+            return response.json()
+        except ValueError as exc:
+            raise _Retryable(UpstreamError("FlightDeck sent an incomplete response")) from exc
+
+    def _backoff(self, attempt: int, retry_after: float | None) -> float:
+        delay = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2**attempt) * (0.5 + random.random() / 2)
+        if retry_after is not None:
+            delay = max(delay, min(retry_after, RETRY_AFTER_CAP_SECONDS))
+        return delay
+
+    def _timeout(self) -> UpstreamTimeout:
+        return UpstreamTimeout(
+            f"FlightDeck did not answer within {self.settings.upstream_timeout_seconds:g} s"
+        )
+
+
+class _NoData(Exception):
+    """FlightDeck's 404: no data for the period (or no such point)."""
+
+
+class _Retryable(Exception):
+    def __init__(self, error: ServiceError, retry_after: float | None = None) -> None:
+        super().__init__(error.message)
+        self.error = error
+        self.retry_after = retry_after
+
+    def final(self) -> ServiceError:
+        return self.error
+
+
+def _retry_after(raw: str | None) -> float | None:
+    try:
+        return max(0.0, float(raw)) if raw else None
+    except ValueError:
+        return None

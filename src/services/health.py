@@ -1,0 +1,67 @@
+"""`GET /api/health`: do R2, D1 and the queue answer (and FlightDeck, with `deep`)?"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Awaitable, Callable
+
+from .bindings import Database, HttpRequest, MessageQueue, ObjectStore, Transport
+from .config import Settings
+
+PROBE_KEY = "health/probe"
+
+
+async def _timed(check: Callable[[], Awaitable[object]]) -> dict:
+    started = time.monotonic()
+    try:
+        detail = await check()
+    except Exception as exc:
+        return {"ok": False, "error": f"{type(exc).__name__}: {exc}"[:300]}
+    result: dict = {"ok": True, "ms": round((time.monotonic() - started) * 1000, 1)}
+    if detail is not None:
+        result["detail"] = detail
+    return result
+
+
+def runtime_versions(settings: Settings) -> dict:
+    versions = {"service": settings.version, "python": sys.version.split()[0]}
+    pyodide = sys.modules.get("pyodide")
+    if pyodide is not None:
+        versions["pyodide"] = getattr(pyodide, "__version__", "unknown")
+    return versions
+
+
+class HealthService:
+    def __init__(
+        self, settings: Settings, db: Database, store: ObjectStore, queue: MessageQueue, transport: Transport
+    ) -> None:
+        self.settings = settings
+        self.db = db
+        self.store = store
+        self.queue = queue
+        self.transport = transport
+
+    async def check(self, deep: bool) -> tuple[bool, dict]:
+        checks = {
+            "d1": await _timed(lambda: self.db.first("SELECT COUNT(*) AS jobs FROM queue_jobs")),
+            "r2": await _timed(self._r2),
+            "queue": await _timed(lambda: self.queue.send_batch([{"kind": "probe"}])),
+        }
+        if deep:
+            checks["flightdeck"] = await _timed(self._flightdeck)
+        healthy = all(check["ok"] for check in checks.values())
+        return healthy, {"status": "healthy" if healthy else "unhealthy", "checks": checks,
+                         "versions": runtime_versions(self.settings)}
+
+    async def _r2(self) -> None:
+        await self.store.put(PROBE_KEY, b"ok", {"kind": "probe"})
+        if await self.store.get(PROBE_KEY) is None:
+            raise RuntimeError("the probe object was not read back")
+
+    async def _flightdeck(self) -> dict:
+        url = f"{self.settings.flightdeck_base_url.rstrip('/')}/sites/?per_page=2"
+        response = await self.transport.send(HttpRequest("GET", url), self.settings.upstream_timeout_seconds)
+        if response.status >= 500:
+            raise RuntimeError(f"FlightDeck answered {response.status}")
+        return {"status": response.status}

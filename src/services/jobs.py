@@ -1,0 +1,193 @@
+"""`QueueService`: create jobs for large requests, report their status, cancel them, stream results."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass
+
+from .bindings import MessageQueue, ObjectStore, Row
+from .codec import decode
+from .config import Settings
+from .errors import Conflict, NotFound
+from .query import Priority, SeriesQuery
+from .render import close_body, open_body, point_chunks
+from .repositories import ACTIVE, JobRepository, JobStatus, NewJob
+from .timerange import Span, db_time, parse_iso
+
+JOB_ID_LENGTH = 32
+
+
+@dataclass(frozen=True)
+class JobTicket:
+    """The job that serves a queued request, and whether this request created it."""
+
+    job: Row
+    created: bool
+
+    @property
+    def job_id(self) -> str:
+        return self.job["id"]
+
+
+def request_hash(query: SeriesQuery) -> str:
+    identity = [query.site, sorted(query.points), query.span.start_ms, query.span.end_ms]
+    return hashlib.sha256(json.dumps(identity).encode()).hexdigest()
+
+
+def part_key(prefix: str, batch: int, part: int) -> str:
+    return f"{prefix}b{batch:05d}-p{part:04d}"
+
+
+def valid_job_id(job_id: str) -> bool:
+    return len(job_id) == JOB_ID_LENGTH and all(c in "0123456789abcdef" for c in job_id)
+
+
+def job_view(job: Row) -> dict:
+    """The public status of a job (DESIGN section 6)."""
+    completed = job["status"] == JobStatus.COMPLETED.value
+    return {
+        "jobId": job["id"],
+        "status": job["status"],
+        "progress": job["progress"],
+        "priority": job["priority"],
+        "site": job["site"],
+        "pointsCount": len(json.loads(job["points"])),
+        "startTime": job["start_time"],
+        "endTime": job["end_time"],
+        "createdAt": job["created_at"],
+        "startedAt": job["started_at"],
+        "completedAt": job["completed_at"],
+        "estimatedSize": job["estimated_size"],
+        "samplesCount": job["samples_count"],
+        "totalBatches": job["total_batches"],
+        "completedBatches": job["completed_batches"],
+        "retries": job["retry_count"],
+        "error": job["error"],
+        "expiresAt": job["expires_at"],
+        "resultUrl": f"/api/jobs/{job['id']}/result" if completed else None,
+    }
+
+
+class QueueService:
+    """Jobs of one owner (the hash of a caller's token)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        repo: JobRepository,
+        queues: dict[Priority, MessageQueue],
+        store: ObjectStore,
+        owner_hash: str,
+        token: str,
+        now_ms: Callable[[], int],
+    ) -> None:
+        self.settings = settings
+        self.repo = repo
+        self.queues = queues
+        self.store = store
+        self.owner_hash = owner_hash
+        self._token = token
+        self.now_ms = now_ms
+
+    async def submit(self, query: SeriesQuery, estimate: int, request_id: str) -> JobTicket:
+        """The live job for this request and owner, or a new one with its batches queued."""
+        digest = request_hash(query)
+        existing = await self._live(digest)
+        if existing is not None:
+            return JobTicket(existing, created=False)
+        size = self.settings.job_batch_points
+        batches = [query.points[i : i + size] for i in range(0, len(query.points), size)]
+        job = NewJob(
+            id=uuid.uuid4().hex, site=query.site, points=query.points,
+            start_time=db_time(query.span.start_ms), end_time=db_time(query.span.end_ms),
+            owner_hash=self.owner_hash, request_hash=digest, priority=query.priority.value,
+            estimated_size=estimate, batch_sizes=tuple(len(b) for b in batches), request_id=request_id,
+        )
+        if not await self.repo.insert(job, self.now_ms()):
+            twin = await self._live(digest)
+            if twin is not None:
+                return JobTicket(twin, created=False)
+            raise Conflict("an identical job changed state while this one was created; try again")
+        await self._enqueue(job, query, batches)
+        return JobTicket(await self.repo.get(job.id), created=True)  # type: ignore[arg-type]
+
+    async def _live(self, digest: str) -> Row | None:
+        job = await self.repo.find_live(self.owner_hash, digest)
+        if job is not None and job["expires_at"] and job["expires_at"] <= db_time(self.now_ms()):
+            await self.repo.archive(job["id"], self.now_ms())
+            return None
+        return job
+
+    async def _enqueue(self, job: NewJob, query: SeriesQuery, batches: Sequence[tuple[str, ...]]) -> None:
+        # The token travels in the message only: never in D1, R2 or a log line.
+        messages = [
+            {"jobId": job.id, "batch": index, "site": query.site, "points": list(points),
+             "start": query.span.start_ms, "end": query.span.end_ms, "token": self._token,
+             "requestId": job.request_id}
+            for index, points in enumerate(batches)
+        ]
+        queue = self.queues[Priority.HIGH] if query.priority is Priority.HIGH else self.queues[Priority.NORMAL]
+        try:
+            await queue.send_batch(messages)
+        except Exception:
+            retention = self.settings.job_retention_seconds
+            await self.repo.fail(job.id, "could not enqueue the job", self.now_ms(), retention)
+            raise
+
+    async def queue_large_request(
+        self, job_id: str, site: str, points: Sequence[str], start_time: str, end_time: str, user_id: str
+    ) -> JobTicket:
+        """The original design's call; the job id is chosen here, so `job_id` only names the request."""
+        query = SeriesQuery(site, tuple(dict.fromkeys(points)), Span(parse_iso(start_time), parse_iso(end_time)))
+        estimate = len(query.points) * max(1, (query.span.end_ms - query.span.start_ms) // 86_400_000)
+        return await self.submit(query, estimate * self.settings.samples_per_point_per_day, job_id or user_id)
+
+    async def own_job(self, job_id: str) -> Row:
+        """The owner's job, or NotFound (an unknown id and another owner's job look the same)."""
+        job = await self.repo.get(job_id) if valid_job_id(job_id) else None
+        if job is None or job["owner_hash"] != self.owner_hash:
+            raise NotFound(f"no job {job_id!r}")
+        return job
+
+    async def get_job_status(self, job_id: str) -> dict:
+        return job_view(await self.own_job(job_id))
+
+    async def cancel_job(self, job_id: str) -> dict:
+        job = await self.own_job(job_id)
+        if job["status"] not in ACTIVE or not await self.repo.cancel(
+            job_id, self.now_ms(), self.settings.job_retention_seconds
+        ):
+            current = await self.repo.status(job_id)
+            raise Conflict(f"job is {current}; only queued, processing or retrying jobs can be cancelled",
+                           details={"status": current})
+        return {"success": True, "message": "Job cancelled", "jobId": job_id}
+
+    async def result_job(self, job_id: str) -> Row:
+        """The owner's completed job whose result is still stored."""
+        job = await self.own_job(job_id)
+        if job["purged_at"] or (job["expires_at"] and job["expires_at"] <= db_time(self.now_ms())
+                                and job["status"] == JobStatus.COMPLETED.value):
+            raise NotFound(f"the result of job {job_id!r} has expired")
+        if job["status"] != JobStatus.COMPLETED.value:
+            raise Conflict(f"job is {job['status']}, not completed", details={"status": job["status"]})
+        return job
+
+    async def result_chunks(self, job: Row, meta: dict) -> AsyncIterator[bytes]:
+        """The result body, one R2 part at a time: never the whole result in memory."""
+        order = {name: index for index, name in enumerate(json.loads(job["points"]))}
+        yield open_body().encode()
+        first = True
+        for batch, parts in await self.repo.batch_parts(job["id"]):
+            for part in range(parts):
+                stored = await self.store.get(part_key(job["result_prefix"], batch, part))
+                if stored is None:
+                    raise NotFound(f"a part of job {job['id']!r} is missing")
+                series = decode(stored.body)
+                for name in sorted(series, key=lambda n: order.get(n, len(order))):
+                    for chunk in point_chunks(name, series[name], None, first):
+                        yield chunk.encode()
+                    first = False
+        yield close_body(meta).encode()

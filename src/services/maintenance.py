@@ -1,0 +1,85 @@
+"""The cron run: drop expired cache objects and job results, delete old rows; bounded and idempotent.
+
+D1 drives the deletions (so stats stay true), and a short R2 sweep by prefix catches objects
+whose rows are gone: the cache's keys start with their date, so listing is oldest first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from .bindings import Database, ObjectStore
+from .cache import PREFIX as CACHE_PREFIX
+from .cache import R2CacheService
+from .config import Settings
+from .jobs import valid_job_id
+from .repositories import JobRepository
+from .timerange import DAY_MS, day_label, db_time
+
+JOBS_PREFIX = "jobs/"
+
+
+class Maintenance:
+    """What `scheduled()` does; every step is bounded by `cleanup_max_objects`."""
+
+    def __init__(
+        self, settings: Settings, db: Database, store: ObjectStore, cache: R2CacheService,
+        jobs: JobRepository, now_ms: Callable[[], int],
+    ) -> None:
+        self.settings = settings
+        self.db = db
+        self.store = store
+        self.cache = cache
+        self.jobs = jobs
+        self.now_ms = now_ms
+
+    async def run(self) -> dict[str, int]:
+        now = self.now_ms()
+        limit = self.settings.cleanup_max_objects
+        report = {
+            "cacheObjectsExpired": await self.cache.cleanup(),
+            "cacheOrphansDeleted": await self._sweep_cache_orphans(now, limit),
+            "jobResultsPurged": await self._purge_job_results(now, limit),
+            "jobOrphansDeleted": await self._sweep_job_orphans(limit),
+            "jobRowsDeleted": await self.jobs.delete_old(now - self.settings.job_row_retention_seconds * 1000, limit),
+        }
+        report["analyticsRowsDeleted"] = await self.db.run(
+            "DELETE FROM request_analytics WHERE id IN (SELECT id FROM request_analytics WHERE created_at < ?"
+            " ORDER BY id LIMIT ?)", (db_time(now - self.settings.job_row_retention_seconds * 1000), limit)
+        )
+        report["accessRowsDeleted"] = await self.db.run(
+            "DELETE FROM site_access WHERE expires_at < ?", (db_time(now),)
+        )
+        return report
+
+    async def _purge_job_results(self, now: int, limit: int) -> int:
+        purged = 0
+        for job in await self.jobs.expired_results(now, limit):
+            keys = await self.store.list_keys(job["result_prefix"] or f"{JOBS_PREFIX}{job['id']}/", limit)
+            await self.store.delete(keys)
+            if len(keys) < limit:
+                await self.jobs.mark_purged(job["id"], now)
+                purged += 1
+        return purged
+
+    async def _sweep_cache_orphans(self, now: int, limit: int) -> int:
+        """Delete cache objects older than the long TTL that D1 no longer tracks."""
+        cutoff = CACHE_PREFIX + day_label(now - self.settings.cache_ttl_seconds * 1000 - DAY_MS)
+        old = [key for key in await self.store.list_keys(CACHE_PREFIX, limit) if key < cutoff]
+        await self.store.delete(old)
+        if old:
+            await self.cache.meta.delete(old)
+        return len(old)
+
+    async def _sweep_job_orphans(self, limit: int) -> int:
+        """Delete job objects whose job row is gone or already purged."""
+        keys = await self.store.list_keys(JOBS_PREFIX, limit)
+        ids = {key.split("/")[1] for key in keys if key.count("/") >= 2}
+        orphans: set[str] = set()
+        for job_id in ids:
+            job = await self.jobs.get(job_id) if valid_job_id(job_id) else None
+            if job is None or job["purged_at"]:
+                orphans.add(job_id)
+        doomed = [key for key in keys if key.split("/")[1] in orphans]
+        await self.store.delete(doomed)
+        return len(doomed)

@@ -1,0 +1,36 @@
+"""The timeseries JSON body, `{"data": {point: {samples, count, error}}, "_meta": {...}}`, in chunks."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+from .codec import PointSeries
+
+CHUNK_SAMPLES = 20_000
+
+
+def point_chunks(name: str, points: PointSeries, error: str | None, first: bool) -> Iterator[str]:
+    """One point's entry as JSON text, its samples rendered a slice at a time."""
+    yield ("" if first else ",") + json.dumps(name) + ':{"samples":['
+    for start in range(0, len(points), CHUNK_SAMPLES):
+        pairs = zip(points.times[start : start + CHUNK_SAMPLES], points.values[start : start + CHUNK_SAMPLES])
+        yield ("," if start else "") + json.dumps(list(pairs), separators=(",", ":"))[1:-1]
+    yield '],"count":' + str(len(points)) + ',"error":' + json.dumps(error) + "}"
+
+
+def open_body() -> str:
+    return '{"data":{'
+
+
+def close_body(meta: dict) -> str:
+    return '},"_meta":' + json.dumps(meta, separators=(",", ":")) + "}"
+
+
+def render_body(series: dict[str, PointSeries], errors: dict[str, str], meta: dict) -> bytes:
+    """The whole body at once, for responses small enough to hold (direct and cached routes)."""
+    parts = [open_body()]
+    for index, (name, points) in enumerate(series.items()):
+        parts.extend(point_chunks(name, points, errors.get(name), index == 0))
+    parts.append(close_body(meta))
+    return "".join(parts).encode()

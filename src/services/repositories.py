@@ -1,0 +1,332 @@
+"""D1 statements, one class per table family; every value is bound, never formatted into SQL."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from enum import Enum
+
+from .bindings import Database, Row
+from .timerange import db_time
+
+
+class JobStatus(str, Enum):
+    """Matches `queue_jobs.status`'s CHECK constraint and the API."""
+
+    QUEUED = "queued"
+    PROCESSING = "processing"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    RETRYING = "retrying"
+    CANCELLED = "cancelled"
+
+
+ACTIVE = (JobStatus.QUEUED.value, JobStatus.PROCESSING.value, JobStatus.RETRYING.value)
+LIVE = (*ACTIVE, JobStatus.COMPLETED.value)
+FINISHED = (JobStatus.COMPLETED.value, JobStatus.FAILED.value, JobStatus.CANCELLED.value)
+
+
+def _marks(values: tuple[str, ...]) -> str:
+    return ", ".join("?" for _ in values)
+
+
+@dataclass(frozen=True)
+class NewJob:
+    id: str
+    site: str
+    points: tuple[str, ...]
+    start_time: str
+    end_time: str
+    owner_hash: str
+    request_hash: str
+    priority: str
+    estimated_size: int
+    batch_sizes: tuple[int, ...]
+    request_id: str
+
+
+class JobRepository:
+    """`queue_jobs` and `job_batches`."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def insert(self, job: NewJob, now_ms: int) -> bool:
+        """Insert the job and its pending batches; False when a live twin already exists."""
+        now = db_time(now_ms)
+        changed = await self.db.run(
+            "INSERT INTO queue_jobs (id, site, points, start_time, end_time, owner_hash, request_hash,"
+            " priority, status, estimated_size, total_batches, result_prefix, request_id, created_at,"
+            " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT DO NOTHING",
+            (job.id, job.site, json.dumps(list(job.points)), job.start_time, job.end_time,
+             job.owner_hash, job.request_hash, job.priority, job.estimated_size,
+             len(job.batch_sizes), f"jobs/{job.id}/", job.request_id, now, now),
+        )
+        if not changed:
+            return False
+        await self.db.batch([
+            ("INSERT INTO job_batches (job_id, batch_index, points_count, updated_at) VALUES (?, ?, ?, ?)",
+             (job.id, index, size, now))
+            for index, size in enumerate(job.batch_sizes)
+        ])
+        return True
+
+    async def find_live(self, owner_hash: str, request_hash: str) -> Row | None:
+        return await self.db.first(
+            f"SELECT * FROM queue_jobs WHERE owner_hash = ? AND request_hash = ? AND archived = 0"
+            f" AND status IN ({_marks(LIVE)})",
+            (owner_hash, request_hash, *LIVE),
+        )
+
+    async def get(self, job_id: str) -> Row | None:
+        return await self.db.first("SELECT * FROM queue_jobs WHERE id = ?", (job_id,))
+
+    async def archive(self, job_id: str, now_ms: int) -> None:
+        await self.db.run(
+            "UPDATE queue_jobs SET archived = 1, updated_at = ? WHERE id = ?", (db_time(now_ms), job_id)
+        )
+
+    async def batch_done(self, job_id: str, batch_index: int) -> bool:
+        row = await self.db.first(
+            "SELECT status FROM job_batches WHERE job_id = ? AND batch_index = ?", (job_id, batch_index)
+        )
+        return row is not None and row["status"] == "done"
+
+    async def start(self, job_id: str, now_ms: int) -> bool:
+        """Mark the job processing (started_at set once); False if it is no longer active."""
+        now = db_time(now_ms)
+        return bool(await self.db.run(
+            f"UPDATE queue_jobs SET status = 'processing', started_at = COALESCE(started_at, ?),"
+            f" updated_at = ? WHERE id = ? AND status IN ({_marks(ACTIVE)})",
+            (now, now, job_id, *ACTIVE),
+        ))
+
+    async def status(self, job_id: str) -> str | None:
+        row = await self.db.first("SELECT status FROM queue_jobs WHERE id = ?", (job_id,))
+        return None if row is None else row["status"]
+
+    async def complete_batch(
+        self, job_id: str, batch_index: int, samples: int, parts: int, now_ms: int, retention_s: int
+    ) -> None:
+        """Record a batch as done (once) and derive the job's progress from its batches."""
+        now = db_time(now_ms)
+        expires = db_time(now_ms + retention_s * 1000)
+        await self.db.batch([
+            ("UPDATE job_batches SET status = 'done', samples_count = ?, parts = ?, error = NULL,"
+             " attempts = attempts + 1, updated_at = ? WHERE job_id = ? AND batch_index = ? AND status != 'done'",
+             (samples, parts, now, job_id, batch_index)),
+            ("UPDATE queue_jobs SET"
+             " completed_batches = (SELECT COUNT(*) FROM job_batches b"
+             "   WHERE b.job_id = queue_jobs.id AND b.status = 'done'),"
+             " samples_count = (SELECT COALESCE(SUM(samples_count), 0) FROM job_batches b"
+             "   WHERE b.job_id = queue_jobs.id AND b.status = 'done'),"
+             " updated_at = ? WHERE id = ?",
+             (now, job_id)),
+            ("UPDATE queue_jobs SET progress = completed_batches * 100 / total_batches,"
+             " status = CASE WHEN completed_batches = total_batches THEN 'completed' ELSE 'processing' END,"
+             " error = CASE WHEN completed_batches = total_batches THEN NULL ELSE error END,"
+             " completed_at = CASE WHEN completed_batches = total_batches THEN ? ELSE NULL END,"
+             " expires_at = CASE WHEN completed_batches = total_batches THEN ? ELSE NULL END"
+             f" WHERE id = ? AND status IN ({_marks(ACTIVE)})",
+             (now, expires, job_id, *ACTIVE)),
+        ])
+
+    async def record_failure(self, job_id: str, batch_index: int, error: str, now_ms: int) -> None:
+        """A batch attempt failed and will be retried: the job shows `retrying` and the error."""
+        now = db_time(now_ms)
+        await self.db.batch([
+            ("UPDATE job_batches SET attempts = attempts + 1, error = ?, updated_at = ?"
+             " WHERE job_id = ? AND batch_index = ?", (error, now, job_id, batch_index)),
+            (f"UPDATE queue_jobs SET status = 'retrying', error = ?, retry_count = retry_count + 1,"
+             f" updated_at = ? WHERE id = ? AND status IN ({_marks(ACTIVE)})",
+             (error, now, job_id, *ACTIVE)),
+        ])
+
+    async def fail(self, job_id: str, error: str, now_ms: int, retention_s: int) -> bool:
+        """End an active job as failed; a cancelled or completed job keeps its status."""
+        now = db_time(now_ms)
+        return bool(await self.db.run(
+            f"UPDATE queue_jobs SET status = 'failed', error = ?, completed_at = ?, updated_at = ?,"
+            f" expires_at = ? WHERE id = ? AND status IN ({_marks(ACTIVE)})",
+            (error, now, now, db_time(now_ms + retention_s * 1000), job_id, *ACTIVE),
+        ))
+
+    async def cancel(self, job_id: str, now_ms: int, retention_s: int) -> bool:
+        now = db_time(now_ms)
+        return bool(await self.db.run(
+            f"UPDATE queue_jobs SET status = 'cancelled', completed_at = ?, updated_at = ?, expires_at = ?"
+            f" WHERE id = ? AND status IN ({_marks(ACTIVE)})",
+            (now, now, db_time(now_ms + retention_s * 1000), job_id, *ACTIVE),
+        ))
+
+    async def last_error(self, job_id: str) -> str | None:
+        row = await self.db.first(
+            "SELECT error FROM job_batches WHERE job_id = ? AND error IS NOT NULL"
+            " ORDER BY updated_at DESC LIMIT 1", (job_id,)
+        )
+        return None if row is None else row["error"]
+
+    async def batch_parts(self, job_id: str) -> list[tuple[int, int]]:
+        """(batch index, number of R2 parts) of each done batch, in order."""
+        rows = await self.db.all(
+            "SELECT batch_index, parts FROM job_batches WHERE job_id = ? AND status = 'done' ORDER BY batch_index",
+            (job_id,),
+        )
+        return [(row["batch_index"], row["parts"]) for row in rows]
+
+    async def expired_results(self, now_ms: int, limit: int) -> list[Row]:
+        return await self.db.all(
+            "SELECT id, result_prefix FROM queue_jobs WHERE purged_at IS NULL AND expires_at IS NOT NULL"
+            " AND expires_at < ? ORDER BY expires_at LIMIT ?",
+            (db_time(now_ms), limit),
+        )
+
+    async def mark_purged(self, job_id: str, now_ms: int) -> None:
+        now = db_time(now_ms)
+        await self.db.run(
+            "UPDATE queue_jobs SET purged_at = ?, archived = 1, updated_at = ? WHERE id = ?", (now, now, job_id)
+        )
+
+    async def delete_old(self, before_ms: int, limit: int) -> int:
+        """Delete finished, purged job rows older than the row retention."""
+        old = await self.db.all(
+            f"SELECT id FROM queue_jobs WHERE purged_at IS NOT NULL AND status IN ({_marks(FINISHED)})"
+            " AND updated_at < ? LIMIT ?",
+            (*FINISHED, db_time(before_ms), limit),
+        )
+        ids = [row["id"] for row in old]
+        if ids:
+            await self.db.batch(
+                [("DELETE FROM job_batches WHERE job_id = ?", (i,)) for i in ids]
+                + [("DELETE FROM queue_jobs WHERE id = ?", (i,)) for i in ids]
+            )
+        return len(ids)
+
+
+@dataclass(frozen=True)
+class RequestRecord:
+    request_id: str
+    method: str
+    path: str
+    status_code: int
+    duration_ms: int
+    route_type: str | None = None
+    cache_status: str | None = None
+    site: str | None = None
+    points_count: int | None = None
+    estimated_samples: int | None = None
+    actual_samples: int | None = None
+    upstream_calls: int | None = None
+    job_id: str | None = None
+
+
+class AnalyticsRepository:
+    """`request_analytics`: one row per API request."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def record(self, record: RequestRecord, now_ms: int) -> None:
+        await self.db.run(
+            "INSERT INTO request_analytics (request_id, method, path, route_type, cache_status, site,"
+            " points_count, estimated_samples, actual_samples, upstream_calls, job_id, status_code,"
+            " duration_ms, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (record.request_id, record.method, record.path, record.route_type, record.cache_status,
+             record.site, record.points_count, record.estimated_samples, record.actual_samples,
+             record.upstream_calls, record.job_id, record.status_code, record.duration_ms,
+             db_time(now_ms)),
+        )
+
+
+@dataclass(frozen=True)
+class CacheEntry:
+    cache_key: str
+    site: str
+    points_hash: str
+    day: str
+    points_count: int
+    samples_count: int
+    original_size: int
+    compressed_size: int
+    codec: str
+    covered_until: int
+    expires_ms: int
+
+
+class CacheMetadataRepository:
+    """`cache_metadata`: what R2 holds, so stats and cleanup never list the bucket."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def upsert(self, entry: CacheEntry, now_ms: int) -> None:
+        ratio = entry.compressed_size / entry.original_size if entry.original_size else 0.0
+        await self.db.run(
+            "INSERT INTO cache_metadata (cache_key, site, points_hash, day, points_count, samples_count,"
+            " original_size, compressed_size, compression_ratio, codec, covered_until, created_at,"
+            " expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (cache_key) DO UPDATE SET samples_count = excluded.samples_count,"
+            " original_size = excluded.original_size, compressed_size = excluded.compressed_size,"
+            " compression_ratio = excluded.compression_ratio, codec = excluded.codec,"
+            " covered_until = excluded.covered_until, expires_at = excluded.expires_at",
+            (entry.cache_key, entry.site, entry.points_hash, entry.day, entry.points_count,
+             entry.samples_count, entry.original_size, entry.compressed_size, round(ratio, 6),
+             entry.codec, entry.covered_until, db_time(now_ms), db_time(entry.expires_ms)),
+        )
+
+    async def record_hits(self, keys: list[str], now_ms: int) -> None:
+        now = db_time(now_ms)
+        await self.db.batch([
+            ("UPDATE cache_metadata SET hit_count = hit_count + 1, last_accessed = ? WHERE cache_key = ?",
+             (now, key)) for key in keys
+        ])
+
+    async def matching(self, site: str, points_hash: str | None, first_day: str | None,
+                       last_day: str | None, limit: int) -> list[str]:
+        """Keys of a site's objects, optionally for one point set and a day range."""
+        rows = await self.db.all(
+            "SELECT cache_key FROM cache_metadata WHERE site = ? AND (? IS NULL OR points_hash = ?)"
+            " AND (? IS NULL OR day >= ?) AND (? IS NULL OR day <= ?) LIMIT ?",
+            (site, points_hash, points_hash, first_day, first_day, last_day, last_day, limit),
+        )
+        return [row["cache_key"] for row in rows]
+
+    async def expired(self, now_ms: int, limit: int) -> list[str]:
+        rows = await self.db.all(
+            "SELECT cache_key FROM cache_metadata WHERE expires_at < ? ORDER BY expires_at LIMIT ?",
+            (db_time(now_ms), limit),
+        )
+        return [row["cache_key"] for row in rows]
+
+    async def older_than(self, before_ms: int, limit: int) -> list[str]:
+        rows = await self.db.all(
+            "SELECT cache_key FROM cache_metadata WHERE created_at < ? ORDER BY created_at LIMIT ?",
+            (db_time(before_ms), limit),
+        )
+        return [row["cache_key"] for row in rows]
+
+    async def delete(self, keys: list[str]) -> None:
+        await self.db.batch([("DELETE FROM cache_metadata WHERE cache_key = ?", (key,)) for key in keys])
+
+
+class AccessRepository:
+    """`site_access`: FlightDeck's answer on token × site, remembered briefly."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def lookup(self, token_hash: str, site: str, now_ms: int) -> bool | None:
+        row = await self.db.first(
+            "SELECT allowed FROM site_access WHERE token_hash = ? AND site = ? AND expires_at > ?",
+            (token_hash, site, db_time(now_ms)),
+        )
+        return None if row is None else bool(row["allowed"])
+
+    async def remember(self, token_hash: str, site: str, allowed: bool, now_ms: int, ttl_s: int) -> None:
+        await self.db.run(
+            "INSERT INTO site_access (token_hash, site, allowed, checked_at, expires_at) VALUES (?, ?, ?, ?, ?)"
+            " ON CONFLICT (token_hash, site) DO UPDATE SET allowed = excluded.allowed,"
+            " checked_at = excluded.checked_at, expires_at = excluded.expires_at",
+            (token_hash, site, int(allowed), db_time(now_ms), db_time(now_ms + ttl_s * 1000)),
+        )

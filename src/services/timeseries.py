@@ -1,0 +1,195 @@
+"""`EnhancedTimeseriesService`: route a request, then serve it directly, from the cache, or as a job."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+
+from .cache import CacheStatus, DayObject, R2CacheService, day_key, spans_to_fetch
+from .codec import PointSeries, Series
+from .config import Settings
+from .flightdeck import FetchResult, FlightDeckClient
+from .jobs import JobTicket, QueueService
+from .query import Route, SeriesQuery
+from .routing import choose_route, estimate_samples
+from .timerange import Span, day_spans, parse_iso, settled_until
+
+Defer = Callable[[Awaitable[None]], None]
+
+# Identical misses in flight in this isolate share one upstream fetch.
+_INFLIGHT: dict[tuple, asyncio.Future] = {}
+
+
+@dataclass
+class SeriesResult:
+    """Samples served for a request, how they were served, and what it cost."""
+
+    query: SeriesQuery
+    route: Route
+    estimate: int
+    series: Series
+    errors: dict[str, str]
+    cache_status: CacheStatus
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def samples(self) -> int:
+        return sum(len(points) for points in self.series.values())
+
+
+class EnhancedTimeseriesService:
+    """The orchestration of one caller's timeseries requests."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        client: FlightDeckClient,
+        cache: R2CacheService,
+        jobs: QueueService,
+        require_access: Callable[[str], Awaitable[None]],
+        defer: Defer,
+        now_ms: Callable[[], int],
+        clock: Callable[[], float],
+    ) -> None:
+        self.settings = settings
+        self.client = client
+        self.cache = cache
+        self.jobs = jobs
+        self.require_access = require_access
+        self.defer = defer
+        self.now_ms = now_ms
+        self.clock = clock
+
+    async def fetch_timeseries(
+        self,
+        site: str,
+        points: Sequence[str],
+        start: str | int,
+        end: str | int,
+        *,
+        user_id: str | None = None,
+        timeout: float | None = None,
+        route: str | None = None,
+    ) -> SeriesResult | JobTicket:
+        """The original design's entry point: times as ISO text or epoch ms."""
+        span = Span(*(parse_iso(t) if isinstance(t, str) else int(t) for t in (start, end)))
+        query = SeriesQuery(site, tuple(dict.fromkeys(points)), span, Route(route) if route else None)
+        return await self.serve(query, request_id=user_id or "", timeout=timeout)
+
+    async def serve(
+        self, query: SeriesQuery, *, request_id: str, timeout: float | None = None
+    ) -> SeriesResult | JobTicket:
+        """Route by estimated size; queued requests return the job that serves them."""
+        estimate = estimate_samples(query, self.settings)
+        route = choose_route(query, estimate, self.settings)
+        if route is Route.QUEUED:
+            await self.require_access(query.site)
+            return await self.jobs.submit(query, estimate, request_id)
+        if route is Route.DIRECT:
+            started = self.clock()
+            fetched = await self.client.fetch_series(query.points, query.span, timeout)
+            timings = {"upstream": self.clock() - started}
+            return SeriesResult(query, route, estimate, fetched.series, fetched.errors, CacheStatus.BYPASS, timings)
+        return await self._serve_cached(query, estimate, timeout)
+
+    async def _serve_cached(self, query: SeriesQuery, estimate: int, timeout: float | None) -> SeriesResult:
+        timings: dict[str, float] = {}
+        started = self.clock()
+        await self.require_access(query.site)
+        timings["auth"] = self.clock() - started
+
+        started = self.clock()
+        days = day_spans(query.span)
+        keys = [day_key(query.site, query.points, day) for day in days]
+        found = await asyncio.gather(*(self.cache.get(key) for key in keys))
+        cached = {day.start_ms: obj for day, obj in zip(days, found) if obj is not None}
+        timings["cache"] = self.clock() - started
+
+        settled = settled_until(self.now_ms(), self.settings.freshness_seconds)
+        covered = {start: obj.covered_until for start, obj in cached.items()}
+        wanted = spans_to_fetch(query.span, covered, settled)
+        fetched = FetchResult({}, {})
+        if wanted:
+            started = self.clock()
+            fetched = await self._fetch_coalesced(query, wanted, timeout, keys, days, cached, settled)
+            timings["upstream"] = self.clock() - started
+        else:
+            self.defer(self.cache.meta.record_hits(keys, self.now_ms()))
+
+        series = _assemble(query, days, cached, fetched.series)
+        status = CacheStatus.HIT if not wanted else CacheStatus.PARTIAL if cached else CacheStatus.MISS
+        return SeriesResult(query, Route.CACHED, estimate, series, fetched.errors, status, timings)
+
+    async def _fetch_coalesced(
+        self, query: SeriesQuery, wanted: list[Span], timeout: float | None,
+        keys: list[str], days: list[Span], cached: dict[int, DayObject], settled: int,
+    ) -> FetchResult:
+        identity = (query.site, tuple(sorted(query.points)), tuple(wanted))
+        pending = _INFLIGHT.get(identity)
+        if pending is not None:
+            return await asyncio.shield(pending)
+        pending = asyncio.get_running_loop().create_future()
+        _INFLIGHT[identity] = pending
+        try:
+            fetched = FetchResult({}, {})
+            for span in wanted:
+                part = await self.client.fetch_series(query.points, span, timeout)
+                fetched = _join(fetched, part)
+            pending.set_result(fetched)
+        except BaseException as exc:
+            pending.set_exception(exc)
+            pending.exception()  # mark retrieved: followers may be none
+            raise
+        finally:
+            del _INFLIGHT[identity]
+        if not fetched.errors:
+            self.defer(self._store_days(query, keys, days, cached, fetched.series, wanted, settled))
+        return fetched
+
+    async def _store_days(
+        self, query: SeriesQuery, keys: list[str], days: list[Span], cached: dict[int, DayObject],
+        fetched: Series, wanted: list[Span], settled: int,
+    ) -> None:
+        """Write each day whose settled coverage grew; runs after the response, via waitUntil."""
+        for key, day in zip(keys, days):
+            before = cached.get(day.start_ms)
+            have = before.covered_until if before else day.start_ms
+            reach = max((s.end_ms for s in wanted if s.start_ms <= have < s.end_ms), default=have)
+            until = min(reach, settled, day.end_ms)
+            if until <= have:
+                continue
+            series = {
+                name: _concat(before.series.get(name) if before else None, fetched[name].window(have, until))
+                for name in query.points
+            }
+            await self.cache.put(key, DayObject(query.site, tuple(sorted(query.points)), day, series, until))
+
+
+def _join(a: FetchResult, b: FetchResult) -> FetchResult:
+    series = {name: PointSeries(list(p.times), list(p.values)) for name, p in a.series.items()}
+    for name, part in b.series.items():
+        series.setdefault(name, PointSeries()).extend(part)
+    return FetchResult(series, {**a.errors, **b.errors})
+
+
+def _concat(first: PointSeries | None, second: PointSeries) -> PointSeries:
+    if first is None:
+        return second
+    return PointSeries(first.times + second.times, first.values + second.values)
+
+
+def _assemble(query: SeriesQuery, days: list[Span], cached: dict[int, DayObject], fetched: Series) -> Series:
+    """Each point's samples in time order: per day the cached part, then what was fetched after it."""
+    out: Series = {}
+    for name in query.points:
+        points = PointSeries()
+        fresh = fetched.get(name, PointSeries())
+        for day in days:
+            obj = cached.get(day.start_ms)
+            have = obj.covered_until if obj else day.start_ms
+            if obj is not None and name in obj.series:
+                points.extend(obj.series[name].window(day.start_ms, have))
+            points.extend(fresh.window(have, day.end_ms))
+        out[name] = points.window(query.span.start_ms, query.span.end_ms)
+    return out

@@ -1,0 +1,57 @@
+"""HTTP plumbing for the API: JSON responses, error bodies, CORS and the caller's token."""
+
+from __future__ import annotations
+
+import json
+
+from .bindings import ApiRequest, ApiResponse
+from .errors import ServiceError, Unauthorized
+
+JSON = "application/json; charset=utf-8"
+ALLOW_METHODS = "GET, DELETE, OPTIONS"
+ALLOW_HEADERS = "X-ACE-Token, Authorization, Content-Type"
+EXPOSE_HEADERS = "X-Request-Id, X-Route-Type, X-Cache-Status, Server-Timing, Location, Retry-After"
+
+
+def json_response(status: int, payload: object, headers: dict[str, str] | None = None) -> ApiResponse:
+    body = json.dumps(payload, separators=(",", ":")).encode()
+    return ApiResponse(status, body, {"content-type": JSON, **(headers or {})})
+
+
+def error_response(error: ServiceError) -> ApiResponse:
+    headers = {"retry-after": str(error.details["retryAfter"])} if "retryAfter" in error.details else {}
+    return json_response(error.status, error.to_body(), headers)
+
+
+def caller_token(request: ApiRequest) -> str:
+    """The caller's FlightDeck token, from X-ACE-Token or `Authorization: Bearer`."""
+    token = request.headers.get("x-ace-token", "").strip()
+    if not token:
+        scheme, _, value = request.headers.get("authorization", "").strip().partition(" ")
+        token = value.strip() if scheme.lower() == "bearer" else ""
+    if not token:
+        raise Unauthorized("send your FlightDeck token as X-ACE-Token or Authorization: Bearer")
+    return token
+
+
+def cors_headers(origin: str | None, allowed: tuple[str, ...]) -> dict[str, str]:
+    """CORS headers for an allowed origin; none for others (the browser then refuses)."""
+    if not origin or not ("*" in allowed or origin in allowed):
+        return {}
+    return {
+        "access-control-allow-origin": "*" if "*" in allowed else origin,
+        "access-control-expose-headers": EXPOSE_HEADERS,
+        "vary": "Origin",
+    }
+
+
+def preflight(origin: str | None, allowed: tuple[str, ...]) -> ApiResponse:
+    headers = cors_headers(origin, allowed)
+    if not headers:
+        return json_response(403, {"error": {"code": "forbidden", "message": "origin not allowed"}})
+    headers.update({
+        "access-control-allow-methods": ALLOW_METHODS,
+        "access-control-allow-headers": ALLOW_HEADERS,
+        "access-control-max-age": "86400",
+    })
+    return ApiResponse(204, b"", headers)

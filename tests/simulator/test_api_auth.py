@@ -1,0 +1,57 @@
+"""Tokens: 401 without a known token, 403 for a site the token may not read."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from conftest import Sim
+
+RANGE = {"start_time": "2026-03-02T12:00:00Z", "end_time": "2026-03-02T12:10:00Z"}
+HQ_POINT = "/api/points/" + quote("acme/demo-hq/ahu-1:supply-air-temp", safe="") + "/timeseries"
+LAB_POINT = "/api/points/" + quote("acme/demo-lab/lab-1:zone-temp", safe="") + "/timeseries"
+
+
+def test_auth_missing_token_is_401(sim: Sim) -> None:
+    resp = sim.call("GET", "/api/sites/", token=None)
+    assert resp.status == 401 and "message" in resp.json()
+
+
+def test_auth_unknown_token_is_401(sim: Sim) -> None:
+    assert sim.call("GET", "/api/sites/demo-hq/points", token="wrong").status == 401
+
+
+def test_auth_limited_token_lists_only_its_sites(sim: Sim) -> None:
+    items = sim.call("GET", "/api/sites/", token="limited-token").json()["items"]
+    assert [s["name"] for s in items] == ["demo-lab"]
+
+
+def test_auth_limited_token_reads_its_site(sim: Sim) -> None:
+    path = "/api/sites/demo-lab/timeseries/paginated"
+    assert sim.call("GET", path, RANGE, token="limited-token").status == 200
+
+
+def test_auth_limited_token_site_endpoints_are_403(sim: Sim) -> None:
+    for path in ("/api/sites/demo-hq/points", "/api/sites/demo-hq/timeseries/paginated"):
+        assert sim.call("GET", path, RANGE, token="limited-token").status == 403
+
+
+def test_auth_limited_token_point_of_other_site_is_403(sim: Sim) -> None:
+    assert sim.call("GET", HQ_POINT, RANGE, token="limited-token").status == 403
+    assert sim.call("GET", LAB_POINT, RANGE, token="limited-token").status == 200
+
+
+def test_auth_batch_with_a_forbidden_point_is_403(sim: Sim) -> None:
+    body = {"points": [{"name": "acme/demo-lab/lab-1:zone-temp"}, {"name": "acme/demo-hq/ahu-1:supply-air-temp"}]}
+    resp = sim.call("POST", "/api/points/get_timeseries", RANGE, body, token="limited-token")
+    assert resp.status == 403
+
+
+def test_auth_non_bearer_header_is_401(sim: Sim) -> None:
+    import http.client
+    from urllib.parse import urlsplit
+
+    split = urlsplit(sim.url)
+    conn = http.client.HTTPConnection(split.hostname, split.port, timeout=10)
+    conn.request("GET", "/api/sites/", headers={"Authorization": "dev-token"})
+    assert conn.getresponse().status == 401
+    conn.close()
