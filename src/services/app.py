@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -47,8 +48,10 @@ class Services:
         platform: Platform,
         now_ms: Callable[[], int] = wall_ms,
         clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.settings = settings
+        self.sleep = sleep
         self.platform = platform
         self.now_ms = now_ms
         self.clock = clock
@@ -58,7 +61,7 @@ class Services:
         self.access = AccessService(AccessRepository(platform.db), settings, now_ms)
 
     def client(self, token: str) -> FlightDeckClient:
-        return FlightDeckClient(self.platform.transport, self.settings, token, clock=self.clock)
+        return FlightDeckClient(self.platform.transport, self.settings, token, sleep=self.sleep, clock=self.clock)
 
     def jobs(self, token: str) -> QueueService:
         return QueueService(self.settings, self.jobs_repo, self.platform.queues, self.platform.store,

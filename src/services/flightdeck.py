@@ -117,27 +117,36 @@ class FlightDeckClient:
         return True
 
     async def fetch_series(self, points: Sequence[str], span: Span, timeout: float | None = None) -> FetchResult:
-        """All samples of `points` in `span`; a failed call marks only its points as failed."""
+        """All samples of `points` in `span`; a point whose calls fail carries the error, the rest return."""
         calls = plan_calls(points, span, self.settings.upstream_page_samples)
         deadline = self._clock() + (timeout or self.settings.upstream_timeout_seconds)
-        outcomes = await asyncio.gather(
-            *(self._fetch_call(group, window, deadline) for group, window in calls), return_exceptions=True
-        )
+        parts = await asyncio.gather(*(self._fetch_group(group, window, deadline) for group, window in calls))
         series: Series = {name: PointSeries() for name in points}
-        errors: dict[str, str] = {}
-        failures = [o for o in outcomes if isinstance(o, BaseException)]
-        fatal = [f for f in failures if not isinstance(f, UpstreamError) or len(failures) == len(calls)]
-        if fatal:
-            raise fatal[0]
-        for (group, _), outcome in zip(calls, outcomes):
-            if isinstance(outcome, BaseException):
-                errors.update({name: outcome.message for name in group})  # type: ignore[union-attr]
-                continue
-            for name, part in outcome.items():
-                series[name].extend(part)
+        errors: dict[str, UpstreamError] = {}
+        for part in parts:
+            errors.update(part.errors)  # type: ignore[arg-type]
+            for name, samples in part.series.items():
+                series[name].extend(samples)
+        if errors and len(errors) == len(points):
+            raise next(iter(errors.values()))
         for name in errors:
             series[name] = PointSeries()
-        return FetchResult(series, errors)
+        return FetchResult(series, {name: error.message for name, error in errors.items()})
+
+    async def _fetch_group(self, group: tuple[str, ...], window: Span, deadline: float) -> FetchResult:
+        """One call for the group; if it fails, one call per point, so a bad point fails alone."""
+        try:
+            return FetchResult(await self._fetch_call(group, window, deadline), {})
+        except UpstreamError as error:
+            if len(group) == 1:
+                return FetchResult({}, {group[0]: error})  # type: ignore[dict-item]
+        singles = await asyncio.gather(
+            *(self._fetch_group((name,), window, deadline) for name in group)
+        )
+        return FetchResult(
+            {name: part for single in singles for name, part in single.series.items()},
+            {name: error for single in singles for name, error in single.errors.items()},
+        )
 
     async def _fetch_call(self, group: tuple[str, ...], window: Span, deadline: float) -> Series:
         query = {"start_time": to_iso(window.start_ms), "end_time": to_iso(window.end_ms)}

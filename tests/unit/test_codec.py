@@ -1,0 +1,64 @@
+import json
+
+import pytest
+
+from services.codec import CODECS, PointSeries, decode, encode, parse_value
+
+
+def series_of(values, step=60_000, start=1_763_942_400_000):
+    return PointSeries([start + i * step for i in range(len(values))], list(values))
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [("72.5", 72.5), ("1", 1), ("-3", -3), ("0.10", 0.1), ("occupied", "occupied"), ("NaN", "NaN"),
+     ("inf", "inf"), ("", "")],
+    ids=["decimal", "int", "negative", "trailing-zero", "text", "nan-stays-text", "inf-stays-text", "empty"],
+)
+def test_parse_value_makes_numbers_of_numeric_strings(raw, expected):
+    assert parse_value(raw) == expected
+    assert type(parse_value(raw)) is type(expected)
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        [72.1, 72.3, 72.2, 71.9],
+        [0, 1, 1, 0],
+        [123.45, 0.01, -5.5, 1e-7],
+        [1.0 / 3, 2.0 / 3],
+        ["occupied", "standby", "unoccupied"],
+        [1, "on", 2.5],
+        [],
+    ],
+    ids=["decimals", "binary", "mixed-scales", "irrational-floats", "text", "mixed-types", "empty"],
+)
+@pytest.mark.parametrize("codec", sorted(CODECS))
+def test_encode_then_decode_returns_the_same_samples(values, codec):
+    series = {"acme/site/dev:1/analogValue.13": series_of(values), "other": series_of([5, 6], step=900_000)}
+    back = decode(encode(series, CODECS[codec]).body)
+    assert {k: (v.times, v.values) for k, v in back.items()} == {k: (v.times, v.values) for k, v in series.items()}
+
+
+def test_encode_records_the_codec_it_really_used():
+    for name, codec in CODECS.items():
+        encoded = encode({"p": series_of([1.5, 2.5])}, codec)
+        assert encoded.codec == name
+        assert encoded.body[6 : 6 + len(name)].decode() == name
+
+
+def test_encoded_sensor_week_is_under_five_percent_of_its_json():
+    values = [round(70 + 3 * ((i % 1440) / 1440) + (hash(i) % 7) / 10, 1) for i in range(7 * 1440)]
+    series = {"zone-temp": series_of(values)}
+    as_json = json.dumps([[t, v] for t, v in zip(series["zone-temp"].times, values)])
+    assert len(encode(series).body) < 0.05 * len(as_json)
+
+
+def test_decode_refuses_bytes_that_are_not_an_object():
+    with pytest.raises(ValueError):
+        decode(b"not an object")
+
+
+def test_window_selects_half_open_range():
+    points = series_of([1, 2, 3, 4], step=10, start=0)
+    assert points.window(10, 30).times == [10, 20]

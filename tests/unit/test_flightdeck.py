@@ -1,0 +1,145 @@
+import asyncio
+from urllib.parse import unquote
+
+import pytest
+
+from services.bindings import HttpResponse, TransportError
+from services.errors import Forbidden, RateLimited, Unauthorized, UpstreamError, UpstreamTimeout
+from services.flightdeck import FlightDeckClient, parse_samples, plan_calls
+from services.timerange import DAY_MS, Span
+from tests.fakeflightdeck import POINTS, truth
+
+D0 = 1_763_942_400_000
+DAY = Span(D0, D0 + DAY_MS)
+
+
+async def no_sleep(_seconds: float) -> None:
+    return None
+
+
+def client(transport, settings, token="good") -> FlightDeckClient:
+    return FlightDeckClient(transport, settings, token, sleep=no_sleep)
+
+
+def samples_of(result, point):
+    series = result.series[point]
+    return [[t, v] for t, v in zip(series.times, series.values)]
+
+
+def test_fetch_series_returns_upstream_samples_with_numeric_values(transport, settings):
+    result = asyncio.run(client(transport, settings).fetch_series(POINTS, DAY))
+    for point in POINTS:
+        assert samples_of(result, point) == truth(point, DAY.start_ms, DAY.end_ms)
+    assert result.errors == {}
+
+
+def test_fetch_series_sends_the_token_as_bearer(transport, settings):
+    asyncio.run(client(transport, settings).fetch_series(POINTS[:1], DAY))
+    assert transport.requests[0].headers["authorization"] == "Bearer good"
+
+
+def test_single_point_uses_the_percent_encoded_per_point_endpoint(transport, settings):
+    asyncio.run(client(transport, settings).fetch_series(POINTS[:1], DAY))
+    url = transport.requests[0].url
+    assert "/points/acme%2Fdemo-hq%2Fahu-1%3Asat/timeseries?" in url
+    assert unquote(url.split("/points/")[1].split("/timeseries")[0]) == POINTS[0]
+
+
+def test_several_points_use_one_batch_post(transport, settings):
+    asyncio.run(client(transport, settings).fetch_series(POINTS, DAY))
+    assert [r.method for r in transport.requests] == ["POST"]
+
+
+def test_plan_calls_keeps_each_call_under_the_page_budget():
+    calls = plan_calls([f"p{i}" for i in range(100)], Span(0, 30 * DAY_MS), 50_000)
+    for group, window in calls:
+        assert len(group) * (window.end_ms - window.start_ms) / DAY_MS * 1440 <= 50_000 * 1.01
+    assert {p for group, _ in calls for p in group} == {f"p{i}" for i in range(100)}
+
+
+def test_404_means_no_data_not_an_error(transport, settings):
+    future = Span(D0 + 10 * 365 * DAY_MS, D0 + 10 * 365 * DAY_MS + 1)
+    result = asyncio.run(client(transport, settings).fetch_series(POINTS[:1], Span(future.start_ms, future.start_ms)))
+    assert result.series[POINTS[0]].times == [] and result.errors == {}
+
+
+@pytest.mark.parametrize("status", [429, 500, 502, 503, 504])
+def test_transient_statuses_are_retried(flightdeck, transport, settings, status):
+    flightdeck.faults = [status, status]
+    result = asyncio.run(client(transport, settings).fetch_series(POINTS[:1], DAY))
+    assert len(result.series[POINTS[0]]) == 288
+    assert len(transport.requests) == 3
+
+
+def test_persistent_500_becomes_upstream_error(flightdeck, transport, settings):
+    flightdeck.faults = [500] * 10
+    with pytest.raises(UpstreamError):
+        asyncio.run(client(transport, settings).fetch_series(POINTS[:1], DAY))
+    assert len(transport.requests) == 1 + settings.upstream_max_retries
+
+
+def test_persistent_429_becomes_rate_limited(flightdeck, transport, settings):
+    flightdeck.faults = [429] * 10
+    with pytest.raises(RateLimited):
+        asyncio.run(client(transport, settings).fetch_series(POINTS[:1], DAY))
+
+
+def test_retry_after_is_honoured(settings):
+    slept = []
+
+    async def sleep(seconds):
+        slept.append(seconds)
+
+    replies = [HttpResponse(429, {"retry-after": "3"}, b""), HttpResponse(200, {}, b'{"point_samples": []}')]
+
+    class Transport:
+        async def send(self, request, timeout):
+            return replies.pop(0)
+
+    asyncio.run(FlightDeckClient(Transport(), settings, "t", sleep=sleep).fetch_series(["p"], DAY))
+    assert slept and slept[0] >= 3
+
+
+def test_upstream_401_and_403_become_ours(transport, settings):
+    with pytest.raises(Unauthorized):
+        asyncio.run(client(transport, settings, token="bad").fetch_series(POINTS[:1], DAY))
+
+    class Denied:
+        async def send(self, request, timeout):
+            return HttpResponse(403, {}, b"")
+
+    with pytest.raises(Forbidden):
+        asyncio.run(client(Denied(), settings).fetch_series(POINTS[:1], DAY))
+
+
+def test_slow_upstream_times_out_with_a_clear_message(settings):
+    class Slow:
+        async def send(self, request, timeout):
+            await asyncio.sleep(10)
+
+    fast = type(settings)(**{**settings.__dict__, "upstream_timeout_seconds": 0.05})
+    with pytest.raises(UpstreamTimeout, match="did not answer within 0.05 s"):
+        asyncio.run(client(Slow(), fast).fetch_series(POINTS[:1], DAY))
+
+
+def test_a_failing_group_marks_only_its_points(settings):
+    class HalfBroken:
+        async def send(self, request, timeout):
+            if "vav" in request.url or request.method == "POST":
+                raise TransportError("connection reset")
+            return HttpResponse(200, {}, b'{"point_samples": [{"name": "%s", "value": "1", "time": "2025-11-24T00:00:00Z"}]}'
+                                % POINTS[0].encode())
+
+    result = asyncio.run(client(HalfBroken(), settings).fetch_series(POINTS[:2], DAY))
+    assert result.series[POINTS[0]].times == [D0]
+    assert POINTS[1] in result.errors and POINTS[0] not in result.errors
+
+
+def test_parse_samples_sorts_out_of_order_samples_and_filters_points():
+    payload = {"point_samples": [
+        {"name": "a", "value": "2", "time": "2025-11-24T00:01:00Z"},
+        {"name": "b", "value": "9", "time": "2025-11-24T00:00:00Z"},
+        {"name": "a", "value": "1", "time": "2025-11-24T00:00:00Z"},
+    ]}
+    series = parse_samples(payload, {"a"})
+    assert list(series) == ["a"] and series["a"].values == [1, 2]

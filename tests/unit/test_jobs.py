@@ -1,0 +1,148 @@
+"""Queued jobs end to end in-process: submit, consume (with redelivery, retries, DLQ), status, result."""
+
+import asyncio
+
+from services.query import Priority
+from services.timerange import parse_iso
+from tests.doubles import FakeMessage
+from tests.fakeflightdeck import POINTS, truth
+from tests.unit.helpers import call, series_params
+
+MANY = tuple(f"{POINTS[i % 3]}" if i < 3 else f"acme/demo-hq/vav-{i}/analogValue/1" for i in range(120))
+
+
+def queue_job(api, points=POINTS, token="good", **extra):
+    return call(api, "GET", "/api/timeseries", series_params(points, route="queued", **extra), token=token)
+
+
+def deliver(services, queues, attempts=1, priority=Priority.NORMAL):
+    messages = [FakeMessage(body, attempts) for body in queues[priority].sent]
+    queues[priority].sent.clear()
+    asyncio.run(services.consumer().consume("building-vitals-jobs", messages))
+    return messages
+
+
+def job_row(db, job_id):
+    return asyncio.run(db.first("SELECT * FROM queue_jobs WHERE id = ?", (job_id,)))
+
+
+def test_queued_request_answers_202_with_location_and_stores_the_job(api, db, queues):
+    response, body = queue_job(api)
+    assert response.status == 202 and body["status"] == "queued" and body["pollInterval"] == 5000
+    assert response.headers["location"] == body["statusUrl"] == f"/api/jobs/{body['jobId']}"
+    assert response.headers["retry-after"] == "5"
+    row = job_row(db, body["jobId"])
+    assert row["status"] == "queued" and row["total_batches"] == 1 and row["owner_hash"] != "good"
+
+
+def test_the_token_travels_only_in_the_queue_message(api, db, queues):
+    _, body = queue_job(api)
+    assert queues[Priority.NORMAL].sent[0]["token"] == "good"
+    dump = "\n".join(str(row) for table in ("queue_jobs", "job_batches")
+                     for row in asyncio.run(db.all(f"SELECT * FROM {table}")))
+    assert "good" not in dump
+
+
+def test_120_points_make_3_batches_of_at_most_50(api, queues, db):
+    _, body = queue_job(api, MANY)
+    sent = queues[Priority.NORMAL].sent
+    assert [len(m["points"]) for m in sent] == [50, 50, 20]
+    assert job_row(db, body["jobId"])["total_batches"] == 3
+
+
+def test_the_same_request_returns_the_same_job(api, queues):
+    _, first = queue_job(api)
+    response, second = queue_job(api)
+    assert second["jobId"] == first["jobId"] and len(queues[Priority.NORMAL].sent) == 1
+
+
+def test_another_owner_gets_its_own_job_and_cannot_see_this_one(api, flightdeck):
+    _, mine = queue_job(api)
+    response, body = call(api, "GET", f"/api/jobs/{mine['jobId']}", token="other")
+    assert response.status == 404
+    response, _ = call(api, "DELETE", f"/api/jobs/{mine['jobId']}", token="other")
+    assert response.status == 404
+
+
+def test_high_priority_jobs_go_to_their_own_queue(api, queues, db):
+    _, body = queue_job(api, priority="high")
+    assert len(queues[Priority.HIGH].sent) == 1 and not queues[Priority.NORMAL].sent
+    assert job_row(db, body["jobId"])["priority"] == "high"
+
+
+def test_consumer_completes_the_job_and_the_result_equals_truth(api, services, queues, db):
+    _, body = queue_job(api, MANY[:3])
+    deliver(services, queues)
+    row = job_row(db, body["jobId"])
+    assert row["status"] == "completed" and row["progress"] == 100 and row["started_at"] and row["completed_at"]
+    response, status = call(api, "GET", f"/api/jobs/{body['jobId']}")
+    assert status["resultUrl"] == f"/api/jobs/{body['jobId']}/result" and status["samplesCount"] == 3 * 3 * 288
+    response, result = call(api, "GET", f"/api/jobs/{body['jobId']}/result")
+    for point in POINTS:
+        assert result["data"][point]["samples"] == truth(point, parse_iso("2025-11-10"), parse_iso("2025-11-13"))
+    assert list(result["data"]) == list(POINTS)
+
+
+def test_progress_moves_batch_by_batch(api, services, queues, db):
+    _, body = queue_job(api, MANY)
+    messages = [FakeMessage(m) for m in queues[Priority.NORMAL].sent]
+    seen = []
+    for message in messages:
+        asyncio.run(services.consumer().consume("q", [message]))
+        seen.append(job_row(db, body["jobId"])["progress"])
+    assert seen == [33, 66, 100]
+
+
+def test_a_redelivered_batch_does_not_count_twice(api, services, queues, db):
+    _, body = queue_job(api, MANY)
+    first = queues[Priority.NORMAL].sent[0]
+    for _ in range(2):
+        asyncio.run(services.consumer().consume("q", [FakeMessage(first)]))
+    row = job_row(db, body["jobId"])
+    assert row["completed_batches"] == 1 and row["progress"] == 33
+
+
+def test_a_failing_batch_is_retried_with_exponential_delay_and_shows_retrying(api, services, queues, flightdeck, db):
+    _, body = queue_job(api)
+    flightdeck.faults = [500] * 50
+    (message,) = deliver(services, queues, attempts=2)
+    assert message.outcome == ("retry", 2)
+    row = job_row(db, body["jobId"])
+    assert row["status"] == "retrying" and "500" in row["error"] and row["retry_count"] == 1
+
+
+def test_dead_letter_marks_the_job_failed_with_the_last_error(api, services, queues, flightdeck, db):
+    _, body = queue_job(api)
+    sent = list(queues[Priority.NORMAL].sent)
+    flightdeck.faults = [500] * 50
+    deliver(services, queues)
+    asyncio.run(services.consumer().consume_dead_letters([FakeMessage(sent[0])]))
+    row = job_row(db, body["jobId"])
+    assert row["status"] == "failed" and "500" in row["error"]
+
+
+def test_cancel_stops_the_consumer_and_is_never_overwritten(api, services, queues, db, flightdeck):
+    _, body = queue_job(api)
+    response, cancelled = call(api, "DELETE", f"/api/jobs/{body['jobId']}")
+    assert response.status == 200 and cancelled == {"success": True, "message": "Job cancelled", "jobId": body["jobId"]}
+    (message,) = deliver(services, queues)
+    assert message.outcome == ("ack", None) and flightdeck.calls == []
+    assert job_row(db, body["jobId"])["status"] == "cancelled"
+
+
+def test_cancelling_a_finished_job_is_409_with_its_status(api, services, queues):
+    _, body = queue_job(api)
+    deliver(services, queues)
+    response, error = call(api, "DELETE", f"/api/jobs/{body['jobId']}")
+    assert response.status == 409 and error["error"]["status"] == "completed"
+
+
+def test_result_of_an_unfinished_job_is_409(api):
+    _, body = queue_job(api)
+    response, error = call(api, "GET", f"/api/jobs/{body['jobId']}/result")
+    assert response.status == 409 and error["error"]["status"] == "queued"
+
+
+def test_unknown_job_is_404(api):
+    assert call(api, "GET", "/api/jobs/0123456789abcdef0123456789abcdef")[0].status == 404
+    assert call(api, "GET", "/api/jobs/..%2F..%2Fetc")[0].status == 404

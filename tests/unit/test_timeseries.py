@@ -1,0 +1,120 @@
+"""The direct and cached routes, in-process on SQLite, a dict R2 and a fake FlightDeck."""
+
+import asyncio
+
+from services.timerange import parse_iso
+from tests.fakeflightdeck import POINTS, truth
+from tests.unit.helpers import call, series_params
+
+
+def drain(deferred):
+    asyncio.run(deferred.drain())
+
+
+def test_direct_route_returns_truth_and_writes_nothing_to_r2(api, store, deferred):
+    response, body = call(api, "GET", "/api/timeseries", series_params(POINTS[:1], end="2025-11-10T06:00:00Z"))
+    drain(deferred)
+    assert response.status == 200 and response.headers["x-route-type"] == "direct"
+    assert body["data"][POINTS[0]]["samples"] == truth(POINTS[0], parse_iso("2025-11-10"), parse_iso("2025-11-10T06:00"))
+    assert body["_meta"]["cacheStatus"] == "bypass" and store.objects == {}
+
+
+def test_cached_route_miss_then_hit_serves_identical_data_without_upstream(api, flightdeck, deferred, store, db):
+    params = series_params(POINTS, route="cached")
+    first, body1 = call(api, "GET", "/api/timeseries", params)
+    drain(deferred)
+    calls = len(flightdeck.calls)
+    second, body2 = call(api, "GET", "/api/timeseries", params)
+    assert first.headers["x-cache-status"] == "miss" and second.headers["x-cache-status"] == "hit"
+    assert len(flightdeck.calls) == calls
+    assert body1["data"] == body2["data"]
+    assert len(store.objects) == 3
+    rows = asyncio.run(db.all("SELECT * FROM cache_metadata"))
+    assert len(rows) == 3 and all(r["codec"] == "zstd" and r["compressed_size"] < r["original_size"] for r in rows)
+
+
+def test_cached_objects_carry_honest_metadata(api, deferred, store):
+    call(api, "GET", "/api/timeseries", series_params(POINTS, route="cached"))
+    drain(deferred)
+    meta = next(iter(store.objects.values())).metadata
+    assert meta["codec"] == "zstd" and meta["points"] == "3" and int(meta["samples"]) == 3 * 288
+    assert float(meta["ratio"]) == round(int(meta["compressedSize"]) / int(meta["originalSize"]), 6)
+
+
+def test_overlapping_later_range_is_partial_and_fetches_only_missing_days(api, flightdeck, deferred):
+    call(api, "GET", "/api/timeseries", series_params(POINTS, route="cached"))
+    drain(deferred)
+    flightdeck.calls.clear()
+    response, body = call(api, "GET", "/api/timeseries",
+                          series_params(POINTS, start="2025-11-11T00:00:00Z", end="2025-11-15T00:00:00Z",
+                                        route="cached"))
+    assert response.headers["x-cache-status"] == "partial"
+    assert {(start, end) for _, start, end in flightdeck.calls} == {
+        (parse_iso("2025-11-13"), parse_iso("2025-11-15"))}
+    for point in POINTS:
+        assert body["data"][point]["samples"] == truth(point, parse_iso("2025-11-11"), parse_iso("2025-11-15"))
+
+
+def test_cached_range_inside_days_returns_exactly_the_range(api, deferred):
+    params = series_params(POINTS, start="2025-11-10T05:30:00Z", end="2025-11-12T07:00:00Z", route="cached")
+    call(api, "GET", "/api/timeseries", params)
+    drain(deferred)
+    _, body = call(api, "GET", "/api/timeseries", params)
+    assert body["_meta"]["cacheStatus"] == "hit"
+    assert body["data"][POINTS[1]]["samples"] == truth(POINTS[1], parse_iso("2025-11-10T05:30"),
+                                                        parse_iso("2025-11-12T07:00"))
+
+
+def test_the_newest_window_is_never_stored_as_settled(api, deferred, clock, store, flightdeck):
+    params = series_params(POINTS, start="2025-11-24T00:00:00Z", end="2025-11-24T16:00:00Z", route="cached")
+    call(api, "GET", "/api/timeseries", params)
+    drain(deferred)
+    (obj,) = store.objects.values()
+    assert int(obj.metadata["coveredUntil"]) == clock.now_ms - 600_000
+    flightdeck.calls.clear()
+    response, _ = call(api, "GET", "/api/timeseries", params)
+    assert response.headers["x-cache-status"] == "partial"
+    assert [(s, e) for _, s, e in flightdeck.calls] == [(clock.now_ms - 600_000, clock.now_ms)]
+
+
+def test_cache_read_failure_still_returns_data(api, store):
+    store.fail = True
+    response, body = call(api, "GET", "/api/timeseries", series_params(POINTS, route="cached"))
+    assert response.status == 200 and body["data"][POINTS[0]]["count"] == 3 * 288
+
+
+def test_cached_data_needs_site_access_even_when_cached(api, deferred, flightdeck):
+    call(api, "GET", "/api/timeseries", series_params(POINTS, route="cached"))
+    drain(deferred)
+    response, body = call(api, "GET", "/api/timeseries", {**series_params(POINTS, route="cached"), "site": "other"})
+    assert response.status == 403 and body["error"]["code"] == "forbidden"
+
+
+def test_access_answer_is_remembered_in_d1_by_token_hash(api, deferred, db):
+    call(api, "GET", "/api/timeseries", series_params(POINTS, route="cached"))
+    (row,) = asyncio.run(db.all("SELECT * FROM site_access"))
+    assert row["allowed"] == 1 and row["token_hash"] != "good" and len(row["token_hash"]) == 64
+
+
+def test_concurrent_identical_misses_share_one_upstream_fetch(services, flightdeck):
+    from services.query import Route, SeriesQuery
+    from services.timerange import Span
+
+    query = SeriesQuery("demo-hq", POINTS, Span(parse_iso("2025-11-10"), parse_iso("2025-11-12")), Route.CACHED)
+
+    async def many():
+        svc = [services.timeseries("good", services.client("good")) for _ in range(5)]
+        return await asyncio.gather(*(s.serve(query, request_id="r") for s in svc))
+
+    results = asyncio.run(many())
+    assert len(flightdeck.calls) == 1
+    assert all(r.series == results[0].series for r in results)
+
+
+def test_invalidate_drops_objects_and_rows(api, deferred, store, db):
+    call(api, "GET", "/api/timeseries", series_params(POINTS, route="cached"))
+    drain(deferred)
+    response, body = call(api, "DELETE", "/api/cache", {"site": "demo-hq", "start_time": "2025-11-11T00:00:00Z",
+                                                        "end_time": "2025-11-12T00:00:00Z"})
+    assert response.status == 200 and body["deleted"] == 1
+    assert len(store.objects) == 2 and len(asyncio.run(db.all("SELECT * FROM cache_metadata"))) == 2
