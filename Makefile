@@ -1,0 +1,44 @@
+# Two commands: `make dev` runs the service, `make test` runs every test. Both install what they need.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PY_STAMP := $(VENV)/.installed
+NODE_STAMP := node_modules/.installed
+SIM_PORT ?= 8788
+WORKER_PORT ?= 8787
+
+.PHONY: install dev test lint bench clean
+
+install: $(PY_STAMP) $(NODE_STAMP)
+
+$(PY_STAMP): requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+lint: install
+	$(PY) -m ruff check src tests simulator bench
+
+test: install lint
+	$(PY) -m pytest
+
+bench: install
+	$(PY) bench/run.py
+
+dev: install
+	@echo "FlightDeck simulator  http://127.0.0.1:$(SIM_PORT)/api   (token: dev-token)"
+	@echo "Worker                http://127.0.0.1:$(WORKER_PORT)    (state in .wrangler/state)"
+	@echo "Try:  curl -H 'X-ACE-Token: dev-token' 'http://127.0.0.1:$(WORKER_PORT)/api/timeseries?site=demo-hq&points=acme/demo-hq/ahu-1:supply-air-temp&start_time=2025-11-10T00:00:00Z&end_time=2025-11-10T06:00:00Z'"
+	@echo "      curl http://127.0.0.1:$(WORKER_PORT)/api/health"
+	@trap 'kill 0' INT TERM EXIT; \
+	$(PY) -m simulator --host 127.0.0.1 --port $(SIM_PORT) & \
+	node runtime/main.mjs --host 127.0.0.1 --port $(WORKER_PORT) --persist .wrangler/state \
+	  --var FLIGHTDECK_BASE_URL=http://127.0.0.1:$(SIM_PORT)/api & \
+	wait
+
+clean:
+	rm -rf $(VENV) node_modules .wrangler .pytest_cache .ruff_cache
