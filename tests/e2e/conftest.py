@@ -1,0 +1,101 @@
+"""Session servers: the simulator and the real src/entry.py in the local runtime, on free ports."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+import pytest
+
+from tests.e2e.servers import Reply, request, start_simulator, start_worker
+
+TOKEN = {"X-ACE-Token": "dev-token"}
+UPSTREAM_TIMEOUT_S = 4
+
+
+class Simulator:
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    def log(self) -> list[dict]:
+        return request("GET", f"{self.url}/_sim/log").json()
+
+    def api_calls(self) -> list[dict]:
+        return [entry for entry in self.log() if entry["path"].startswith("/api/")]
+
+    def faults(self, rules: list[dict], latency_ms: int = 0) -> None:
+        assert request("PUT", f"{self.url}/_sim/faults", data={"latency_ms": latency_ms, "rules": rules}).status < 300
+
+    def reset(self) -> None:
+        request("DELETE", f"{self.url}/_sim/faults")
+        request("DELETE", f"{self.url}/_sim/log")
+
+    def truth(self, point: str, start: str, end: str) -> list[list]:
+        """What FlightDeck itself returns for the point, as [epoch_ms, number-or-text] pairs."""
+        from urllib.parse import quote
+
+        from services.codec import parse_value
+        from services.timerange import parse_iso
+
+        reply = request("GET", f"{self.url}/api/points/{quote(point, safe='')}/timeseries?"
+                        + urlencode({"start_time": start, "end_time": end}),
+                        {"authorization": "Bearer dev-token"})
+        if reply.status == 404:
+            return []
+        samples = reply.json()["point_samples"]
+        return sorted([parse_iso(s["time"]), parse_value(s["value"])] for s in samples)
+
+
+class Worker:
+    def __init__(self, url: str, server) -> None:
+        self.url = url
+        self.server = server
+
+    def get(self, path: str, params: dict | None = None, headers: dict | None = TOKEN) -> Reply:
+        return request("GET", self.url + path + (f"?{urlencode(params)}" if params else ""), headers)
+
+    def delete(self, path: str, params: dict | None = None, headers: dict | None = TOKEN) -> Reply:
+        return request("DELETE", self.url + path + (f"?{urlencode(params)}" if params else ""), headers)
+
+    def options(self, path: str, headers: dict) -> Reply:
+        return request("OPTIONS", self.url + path, headers)
+
+
+@pytest.fixture(scope="session")
+def simulator_server():
+    server = start_simulator()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def simulator(simulator_server) -> Simulator:
+    return Simulator(simulator_server.url)
+
+
+@pytest.fixture(scope="session")
+def state_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("wrangler-state")
+
+
+@pytest.fixture(scope="session")
+def worker(simulator, state_dir):
+    server = start_worker(simulator.url, state_dir, UPSTREAM_TIMEOUT_SECONDS=str(UPSTREAM_TIMEOUT_S),
+                          ALLOWED_ORIGINS="https://app.buildingvitals.example")
+    try:
+        yield Worker(server.url, server)
+    finally:
+        server.stop()
+
+
+@pytest.fixture(autouse=True)
+def clean_simulator(simulator):
+    simulator.reset()
+
+
+@pytest.fixture(scope="session")
+def hq_points(simulator) -> list[str]:
+    reply = request("GET", f"{simulator.url}/api/sites/demo-hq/points?per_page=1000",
+                    {"authorization": "Bearer dev-token"})
+    return [item["name"] for item in reply.json()["items"]]
