@@ -39,8 +39,8 @@ def main(argv: list[str] | None = None) -> None:
 
     server = SimServer((args.host, args.port), _tokens(args.tokens) if args.tokens else DEFAULT_TOKENS, args.latency_ms)
     signal.signal(signal.SIGTERM, _stop)
-    print(f"READY {server.url}", flush=True)
     try:
+        print(f"READY {server.url}", flush=True)
         server.serve_forever()
     except KeyboardInterrupt:
         pass

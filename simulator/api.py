@@ -62,10 +62,12 @@ def json_reply(status: int, payload: Any, headers: dict[str, str] | None = None)
 
 @functools.lru_cache(maxsize=4096)
 def _stamp(t: int) -> str:
+    """Epoch seconds as `2026-11-20T10:15:00Z`."""
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
 
 
 def _sample_json(p: catalog.Point, t: int, value: str) -> str:
+    """One sample as JSON; generated values never need escaping."""
     return f'{{"name":{p.name_json},"value":"{value}","time":"{_stamp(t)}"}}'
 
 
@@ -136,15 +138,8 @@ class Api:
         page_size = integer(req.query, "page_size", 10000, PAGE_SIZE)
         raw = boolean(req.query, "raw_data", False)
         key: list[object] = [1, site_name, start, end, raw]
-        position = None
-        if (cursor := first(req.query, "cursor")) is not None:
-            state = decode_cursor(cursor)
-            step = RAW_STEP if raw else BUCKET_STEP
-            if state[:5] != key or len(state) != 7 or not all(type(x) is int and x >= 0 for x in state[5:]):
-                raise ApiError(400, "cursor does not belong to this site, range and raw_data")
-            position = (state[5], state[6])
-            if position[0] % step:
-                raise ApiError(400, "invalid cursor")
+        cursor = first(req.query, "cursor")
+        position = None if cursor is None else _position(cursor, key, RAW_STEP if raw else BUCKET_STEP)
         found = _peek(iter_site(site_name, start, end, raw, position))
         reply = Reply(200, [])
 
@@ -187,6 +182,17 @@ class Api:
         if denied:
             raise ApiError(403, f"Token may not read site {', '.join(denied)}")
         return _series(known, start, end)
+
+
+def _position(cursor: str, key: list[object], step: int) -> tuple[int, int]:
+    """The `(epoch_s, index)` in a cursor, which must have been made for the same `key`."""
+    state = decode_cursor(cursor)
+    if state[:-2] != key or len(state) != len(key) + 2:
+        raise ApiError(400, "cursor does not belong to this site, range and raw_data")
+    t, index = state[-2:]
+    if not (type(t) is int and type(index) is int and t % step == 0 and index >= 0):
+        raise ApiError(400, "invalid cursor")
+    return t, index
 
 
 def _names(body: bytes) -> list[str]:

@@ -9,12 +9,18 @@ from __future__ import annotations
 import functools
 import time
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from .catalog import Point, point, site_points
 from .signals import in_outage, value
 
-DATA_START_MS = int(datetime(2025, 1, 1, tzinfo=timezone.utc).timestamp() * 1000)
+
+def epoch_ms(moment: datetime) -> int:
+    """A datetime as epoch milliseconds; naive means UTC, as in the API."""
+    return int((moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp() * 1000)
+
+
+DATA_START_MS = epoch_ms(datetime(2025, 1, 1))
 RAW_STEP = 60
 BUCKET_STEP = 300
 
@@ -46,7 +52,7 @@ def samples(site_name: str, point_name: str, start: datetime, end: datetime) -> 
     p = point(point_name)
     if p is None or p.site != site_name:
         return []
-    return [(t * 1000, v) for t, v in iter_point(p, int(start.timestamp() * 1000), int(end.timestamp() * 1000))]
+    return [(t * 1000, v) for t, v in iter_point(p, epoch_ms(start), epoch_ms(end))]
 
 
 def _bucket(p: Point, t: int, lo: int, hi: int) -> str | None:

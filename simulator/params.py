@@ -5,7 +5,9 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from datetime import datetime, timezone
+from datetime import datetime
+
+from .data import epoch_ms
 
 Query = dict[str, list[str]]
 
@@ -34,12 +36,9 @@ def time_ms(query: Query, key: str) -> int:
     if not text:
         raise ApiError(400, f"{key} is required (ISO 8601)")
     try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
+        return epoch_ms(datetime.fromisoformat(text))
+    except (ValueError, OverflowError):
         raise ApiError(400, f"{key} is not an ISO 8601 time: {text!r}") from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
-    return int(parsed.timestamp() * 1000)
 
 
 def time_range(query: Query) -> tuple[int, int]:

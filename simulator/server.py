@@ -6,7 +6,7 @@ import json
 import sys
 import time
 import traceback
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs
@@ -45,6 +45,7 @@ class Handler(BaseHTTPRequestHandler):
 
     protocol_version = "HTTP/1.1"
     server: SimServer
+    _aborted = False  # set when the reply in progress cannot be completed
 
     def do_GET(self) -> None:
         self._dispatch()
@@ -61,19 +62,22 @@ class Handler(BaseHTTPRequestHandler):
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         """Silenced: `_dispatch` logs one richer line per request."""
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - signature from http.server
+    def log_message(self, format: str, *args: Any) -> None:
         sys.stderr.write(f"[{self.log_date_time_string()}] {format % args}\n")
 
     def _dispatch(self) -> None:
         started = time.perf_counter()
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
+        self._aborted = False
+        length = self.headers.get("Content-Length", "0")
+        body = self.rfile.read(int(length)) if length.isdigit() else b""
         path, _, query = self.path.partition("?")
         if path.startswith("/_sim/"):
-            status, _ = self._send(self._control(path, body))
-            self.log_message("%s %s %d", self.command, path, status)
+            self._send(self._control(path, body), self._log_control)
         else:
             self._api(path, query, body, started)
+
+    def _log_control(self, status: int, sent: int) -> None:
+        self.log_message("%s %s %d bytes=%d", self.command, self.path, status, sent)
 
     def _api(self, path: str, query: str, body: bytes, started: float) -> None:
         latency_ms, rule = self.server.faults.take(self.command, self.path)
@@ -82,36 +86,33 @@ class Handler(BaseHTTPRequestHandler):
             time.sleep(delay_ms / 1000)
         req = Request(self.command, path, parse_qs(query, keep_blank_values=True), body, self._token())
         reply = _injected(rule) if rule and rule.status else self._handle(req)
-        status, sent = self._send(reply, cut=bool(rule and rule.break_mid_body and not rule.status))
-        duration_ms = round((time.perf_counter() - started) * 1000, 2)
-        page_size = first(req.query, "page_size")
-        self.server.requests.add(
-            {
-                "method": self.command,
-                "path": path,
-                "point_names": req.point_names,
-                "site": req.site,
-                "start_time": first(req.query, "start_time"),
-                "end_time": first(req.query, "end_time"),
-                "cursor": first(req.query, "cursor"),
-                "page_size": int(page_size) if page_size and page_size.isdigit() else None,
-                "status": status,
-                "samples": reply.samples,
-                "bytes": sent,
-                "duration_ms": duration_ms,
-                "token_ok": req.token in self.server.api.tokens,
-                "fault": _fault_name(rule),
-            }
-        )
-        self.log_message(
-            "%s %s %d samples=%d bytes=%d %.1fms",
-            self.command,
-            self.path,
-            status,
-            reply.samples,
-            sent,
-            duration_ms,
-        )
+
+        def record(status: int, sent: int) -> None:
+            duration_ms = round((time.perf_counter() - started) * 1000, 2)
+            page_size = first(req.query, "page_size")
+            self.log_message(
+                "%s %s %d samples=%d bytes=%d %.1fms", self.command, self.path, status, reply.samples, sent, duration_ms
+            )
+            self.server.requests.add(
+                {
+                    "method": self.command,
+                    "path": path,
+                    "point_names": req.point_names,
+                    "site": req.site,
+                    "start_time": first(req.query, "start_time"),
+                    "end_time": first(req.query, "end_time"),
+                    "cursor": first(req.query, "cursor"),
+                    "page_size": int(page_size) if page_size and page_size.isdigit() else None,
+                    "status": status,
+                    "samples": reply.samples,
+                    "bytes": sent,
+                    "duration_ms": duration_ms,
+                    "token_ok": req.token in self.server.api.tokens,
+                    "fault": _fault_name(rule),
+                }
+            )
+
+        self._send(reply, record, cut=bool(rule and rule.break_mid_body and not rule.status))
 
     def _handle(self, req: Request) -> Reply:
         try:
@@ -152,13 +153,14 @@ class Handler(BaseHTTPRequestHandler):
                 return json_reply(405, {"message": f"method {method} not allowed"})
         return json_reply(404, {"message": "Not found"})
 
-    def _send(self, reply: Reply, cut: bool = False) -> tuple[int, int]:
-        """Write a reply; returns (status, body bytes sent).
+    def _send(self, reply: Reply, record: Callable[[int, int], None], cut: bool = False) -> None:
+        """Write a reply, calling `record(status, body bytes)` just before the client can see its end.
 
         Small bodies get a Content-Length; large ones are streamed chunked as generated.
-        `cut` sends the headers and part of the body, then drops the connection.
+        `cut` sends the headers and part of the body, then drops the connection, and so does
+        a failure once streaming has begun (a failure before the headers becomes a 500).
         """
-        status, pieces, size = reply.status, iter(_safe(reply.chunks, self)), 0
+        pieces, size = iter(self._guarded(reply.chunks)), 0
         head: list[str] = []
         for piece in pieces:
             head.append(piece)
@@ -166,23 +168,38 @@ class Handler(BaseHTTPRequestHandler):
             if size >= STREAM_THRESHOLD:
                 break
         else:
+            if self._aborted:
+                reply = json_reply(500, {"message": "simulator error"})
+                head = list(reply.chunks)
             data = "".join(head).encode()
             self._headers(reply, {"Content-Length": str(len(data))})
             if cut:
                 data, self.close_connection = data[: len(data) // 2], True
-            return status, self._write(data)
+            record(reply.status, len(data))
+            self._write(data)
+            return
         self._headers(reply, {"Transfer-Encoding": "chunked"})
+        data = "".join(head).encode()
         if cut:
-            self.close_connection = True
-            data = "".join(head).encode()
-            return status, self._write_chunk(data[: len(data) // 2])
-        sent = self._write_chunk("".join(head).encode())
+            data, self._aborted = data[: len(data) // 2], True
+        sent = self._write_chunk(data)
         for batch in _batches(pieces):
-            if self.close_connection:
+            if self._aborted:
                 break
             sent += self._write_chunk(batch)
-        self._write(b"0\r\n\r\n")
-        return status, sent
+        record(reply.status, sent)
+        if self._aborted:
+            self.close_connection = True
+        else:
+            self._write(b"0\r\n\r\n")
+
+    def _guarded(self, pieces: Iterable[str]) -> Iterator[str]:
+        """Body pieces; a bug while generating them is logged and aborts the reply."""
+        try:
+            yield from pieces
+        except Exception:
+            self._aborted = True
+            self.log_message("error while generating a body:\n%s", traceback.format_exc())
 
     def _headers(self, reply: Reply, extra: dict[str, str]) -> None:
         self.send_response(reply.status)
@@ -192,21 +209,23 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
 
     def _write(self, data: bytes) -> int:
+        """Write and flush; a gone client aborts the reply. Returns the bytes written."""
         try:
             self.wfile.write(data)
             self.wfile.flush()
         except OSError:
-            self.close_connection = True
+            self._aborted = self.close_connection = True
             return 0
         return len(data)
 
     def _write_chunk(self, data: bytes) -> int:
-        if not data or self.close_connection:
+        """Write one chunk of a chunked body; returns its payload size if written."""
+        if not data:
             return 0
-        return self._write(b"%x\r\n%s\r\n" % (len(data), data)) and len(data)
+        return len(data) if self._write(b"%x\r\n%s\r\n" % (len(data), data)) else 0
 
 
-def _batches(pieces: Iterable[str]) -> Iterable[bytes]:
+def _batches(pieces: Iterable[str]) -> Iterator[bytes]:
     """Join small str pieces into byte batches of about CHUNK_SIZE."""
     batch: list[str] = []
     size = 0
@@ -220,21 +239,14 @@ def _batches(pieces: Iterable[str]) -> Iterable[bytes]:
         yield "".join(batch).encode()
 
 
-def _safe(pieces: Iterable[str], handler: Handler) -> Iterable[str]:
-    """Body pieces; a bug while generating is logged and ends the body (and the connection)."""
-    try:
-        yield from pieces
-    except Exception:
-        handler.close_connection = True
-        handler.log_message("error while generating a body:\n%s", traceback.format_exc())
-
-
 def _injected(rule: Rule) -> Reply:
+    """The error reply of a rule with a `status`."""
     headers = {"Retry-After": f"{rule.retry_after:g}"} if rule.retry_after is not None else {}
     return json_reply(rule.status or 500, {"message": f"Injected fault: HTTP {rule.status}"}, headers)
 
 
 def _fault_name(rule: Rule | None) -> str | None:
+    """How a fired rule shows in the request log."""
     if rule is None:
         return None
     if rule.status:

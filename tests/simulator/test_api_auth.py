@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from conftest import Sim
+from tests.simulator.simclient import Sim
 
 RANGE = {"start_time": "2026-03-02T12:00:00Z", "end_time": "2026-03-02T12:10:00Z"}
 HQ_POINT = "/api/points/" + quote("acme/demo-hq/ahu-1:supply-air-temp", safe="") + "/timeseries"
@@ -47,11 +47,4 @@ def test_auth_batch_with_a_forbidden_point_is_403(sim: Sim) -> None:
 
 
 def test_auth_non_bearer_header_is_401(sim: Sim) -> None:
-    import http.client
-    from urllib.parse import urlsplit
-
-    split = urlsplit(sim.url)
-    conn = http.client.HTTPConnection(split.hostname, split.port, timeout=10)
-    conn.request("GET", "/api/sites/", headers={"Authorization": "dev-token"})
-    assert conn.getresponse().status == 401
-    conn.close()
+    assert sim.call("GET", "/api/sites/", token=None, headers={"Authorization": "dev-token"}).status == 401

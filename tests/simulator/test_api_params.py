@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import Sim
+from tests.simulator.simclient import Sim
 
 PATH = "/api/sites/demo-plant/timeseries/paginated"
 

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
-from conftest import Sim
-
 from simulator import data
+from tests.simulator.simclient import Sim
 
 START, END = "2026-03-02T12:00:00Z", "2026-03-02T13:00:00Z"
 METER = "acme/demo-plant/meter.main/kW"
@@ -94,8 +93,9 @@ def test_batch_bad_body_is_400(sim: Sim) -> None:
 
 def test_every_endpoint_gives_the_same_raw_samples(sim: Sim) -> None:
     name = "acme/demo-lab/lab-2:zone-temp"
-    paginated = sim.get("/api/sites/demo-lab/timeseries/paginated", start_time=START, end_time=END,
-                        raw_data="true").json()["point_samples"]
+    paginated = sim.get(
+        "/api/sites/demo-lab/timeseries/paginated", start_time=START, end_time=END, raw_data="true"
+    ).json()["point_samples"]
     from_site = [s for s in paginated if s["name"] == name]
     assert from_site == _series(sim, name).json()["point_samples"] == _batch(sim, [name]).json()["point_samples"]
 

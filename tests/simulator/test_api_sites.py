@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from conftest import Sim
-
 from simulator import catalog
+from tests.simulator.simclient import Sim
 
 
 def test_sites_list_matches_schema(sim: Sim, validate: Any) -> None:

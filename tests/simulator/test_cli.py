@@ -2,23 +2,17 @@
 
 from __future__ import annotations
 
-import http.client
 import json
 import signal
 import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from conftest import start_simulator, stop_simulator
+from tests.simulator.simclient import Sim, start_simulator, stop_simulator
 
 
 def _status(url: str, path: str, token: str) -> int:
-    split = urlsplit(url)
-    conn = http.client.HTTPConnection(split.hostname, split.port, timeout=10)
-    conn.request("GET", path, headers={"Authorization": f"Bearer {token}"})
-    status = conn.getresponse().status
-    conn.close()
-    return status
+    return Sim(url).call("GET", path, token=token).status
 
 
 def test_cli_prints_ready_with_bound_port() -> None:
@@ -32,14 +26,14 @@ def test_cli_prints_ready_with_bound_port() -> None:
 
 def test_cli_sigterm_exits_cleanly() -> None:
     process, _ = start_simulator()
-    process.send_signal(signal.SIGTERM)
-    assert process.wait(timeout=5) == 0
+    err = stop_simulator(process, signal.SIGTERM)
+    assert process.returncode == 0 and "Traceback" not in err
 
 
 def test_cli_sigint_exits_cleanly() -> None:
     process, _ = start_simulator()
-    process.send_signal(signal.SIGINT)
-    assert process.wait(timeout=5) == 0
+    err = stop_simulator(process, signal.SIGINT)
+    assert process.returncode == 0 and "Traceback" not in err
 
 
 def test_cli_tokens_file_replaces_defaults(tmp_path: Path) -> None:
@@ -69,6 +63,7 @@ def test_cli_logs_one_line_per_request() -> None:
     process, url = start_simulator()
     _status(url, "/api/sites/", "dev-token")
     _status(url, "/api/sites/demo-hq/points", "dev-token")
+    assert len(Sim(url).control("GET", "log").json()) == 2  # entries are added as their lines are written
     err = stop_simulator(process)
     lines = [line for line in err.splitlines() if "/api/" in line]
     assert len(lines) == 2 and "dev-token" not in err

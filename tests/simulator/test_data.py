@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import itertools
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from simulator import catalog, data
 
-UTC = timezone.utc
+UTC = UTC
 MONDAY = datetime(2026, 3, 2, tzinfo=UTC)
 
 
@@ -97,7 +97,9 @@ def test_samples_none_before_2025() -> None:
 
 def test_samples_none_in_the_future() -> None:
     now = datetime.now(UTC)
-    rows = data.samples("demo-plant", "acme/demo-plant/meter.main/kW", now - timedelta(hours=1), now + timedelta(days=1))
+    rows = data.samples(
+        "demo-plant", "acme/demo-plant/meter.main/kW", now - timedelta(hours=1), now + timedelta(days=1)
+    )
     assert rows and rows[-1][0] <= _ms(now)
 
 
@@ -148,9 +150,19 @@ def test_iter_site_resumes_from_position() -> None:
 def test_iter_site_buckets_average_five_minutes() -> None:
     end = MONDAY + timedelta(hours=1)
     name = "acme/demo-plant/meter.main/kW"
-    buckets = [(t, v) for t, _, p, v in data.iter_site("demo-plant", _ms(MONDAY), _ms(end), raw=False) if p.name == name]
+    buckets = [
+        (t, v) for t, _, p, v in data.iter_site("demo-plant", _ms(MONDAY), _ms(end), raw=False) if p.name == name
+    ]
     raw = data.samples("demo-plant", name, MONDAY, end)
     assert len(buckets) == 12
     for t, value in buckets:
         inside = [float(v) for ms, v in raw if t * 1000 <= ms < (t + 300) * 1000]
         assert abs(float(value) - sum(inside) / len(inside)) < 0.001
+
+
+def test_samples_naive_datetimes_mean_utc() -> None:
+    name = "acme/demo-plant/meter.main/kW"
+    naive = MONDAY.replace(tzinfo=None)
+    assert data.samples("demo-plant", name, naive, naive + timedelta(hours=1)) == data.samples(
+        "demo-plant", name, MONDAY, MONDAY + timedelta(hours=1)
+    )

@@ -8,14 +8,15 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
-from conftest import Response, Sim
+
+from tests.simulator.simclient import Response, Sim
 
 SITES = "/api/sites/"
 SERIES = "/api/sites/demo-hq/timeseries/paginated"
 
 
 def _faults(sim: Sim, *rules: dict[str, Any], latency_ms: float = 0) -> Response:
-    return sim.call("PUT", "/_sim/faults", body={"latency_ms": latency_ms, "rules": list(rules)}, token=None)
+    return sim.control("PUT", "faults", {"latency_ms": latency_ms, "rules": list(rules)})
 
 
 def _statuses(sim: Sim, count: int, path: str = SITES) -> list[int]:
@@ -40,7 +41,7 @@ def test_faults_times_null_fires_forever(sim: Sim) -> None:
 def test_faults_snapshot_counts_down(sim: Sim) -> None:
     _faults(sim, {"path_contains": "/api/sites/", "status": 500, "skip": 1, "times": 3})
     _statuses(sim, 2)
-    rule = sim.call("GET", "/_sim/faults", token=None).json()["rules"][0]
+    rule = sim.control("GET", "faults").json()["rules"][0]
     assert (rule["skip"], rule["times"]) == (0, 2)
 
 
@@ -96,7 +97,7 @@ def test_faults_are_consumed_once_under_concurrency(sim: Sim) -> None:
 
 def test_faults_delete_clears(sim: Sim) -> None:
     _faults(sim, {"path_contains": "/api/", "status": 500}, latency_ms=5)
-    cleared = sim.call("DELETE", "/_sim/faults", token=None).json()
+    cleared = sim.control("DELETE", "faults").json()
     assert cleared == {"latency_ms": 0, "rules": []} and sim.get(SITES).status == 200
 
 
@@ -107,4 +108,4 @@ def test_faults_malformed_config_is_400(sim: Sim) -> None:
 
 def test_faults_never_touch_the_control_api(sim: Sim) -> None:
     _faults(sim, {"path_contains": "/", "status": 500})
-    assert sim.call("GET", "/_sim/health", token=None).json() == {"ok": True}
+    assert sim.control("GET", "health").json() == {"ok": True}

@@ -2,24 +2,17 @@
 
 from __future__ import annotations
 
-import http.client
 import json
 import time
 from concurrent.futures import ThreadPoolExecutor
-from urllib.parse import urlsplit
 
-from conftest import Sim
+from tests.simulator.simclient import Sim, connect
 
 AUTH = {"Authorization": "Bearer dev-token"}
 
 
-def _connection(sim: Sim) -> http.client.HTTPConnection:
-    split = urlsplit(sim.url)
-    return http.client.HTTPConnection(split.hostname, split.port, timeout=30)
-
-
 def test_http_keep_alive_serves_several_requests_on_one_connection(sim: Sim) -> None:
-    conn = _connection(sim)
+    conn = connect(sim.url)
     try:
         for _ in range(3):
             conn.request("GET", "/api/sites/", headers=AUTH)
@@ -30,7 +23,7 @@ def test_http_keep_alive_serves_several_requests_on_one_connection(sim: Sim) -> 
 
 
 def test_http_serves_six_requests_concurrently(sim: Sim) -> None:
-    sim.call("PUT", "/_sim/faults", body={"latency_ms": 300}, token=None)
+    sim.control("PUT", "faults", {"latency_ms": 300})
     started = time.perf_counter()
     with ThreadPoolExecutor(6) as pool:
         statuses = list(pool.map(lambda _: sim.get("/api/sites/").status, range(6)))
@@ -38,7 +31,7 @@ def test_http_serves_six_requests_concurrently(sim: Sim) -> None:
 
 
 def test_http_large_page_streams_as_valid_json(sim: Sim) -> None:
-    conn = _connection(sim)
+    conn = connect(sim.url)
     try:
         query = "start_time=2026-03-02&end_time=2026-03-03&raw_data=true&page_size=50000"
         conn.request("GET", f"/api/sites/demo-hq/timeseries/paginated?{query}", headers=AUTH)
@@ -55,3 +48,15 @@ def test_http_large_page_streams_as_valid_json(sim: Sim) -> None:
 def test_http_responses_are_json(sim: Sim) -> None:
     for path in ("/api/sites/", "/api/nothing", "/_sim/health"):
         assert sim.get(path).headers["Content-Type"] == "application/json"
+
+
+def test_http_connection_close_still_gets_the_whole_streamed_body(sim: Sim) -> None:
+    params = {"start_time": "2026-03-02", "end_time": "2026-03-03", "raw_data": "true", "page_size": 50000}
+    resp = sim.call("GET", "/api/sites/demo-hq/timeseries/paginated", params, headers={"Connection": "close"})
+    assert len(resp.json()["point_samples"]) == 50000
+
+
+def test_http_log_entry_exists_when_the_reply_is_complete(sim: Sim) -> None:
+    for _ in range(20):
+        sim.get("/api/sites/")
+    assert len(sim.control("GET", "log").json()) == 20

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from conftest import Sim
+from tests.simulator.simclient import Sim
 
 RANGE = {"start_time": "2026-03-02T12:00:00Z", "end_time": "2026-03-02T12:10:00Z"}
 
 
 def _log(sim: Sim) -> list[dict]:
-    return sim.call("GET", "/_sim/log", token=None).json()
+    return sim.control("GET", "log").json()
 
 
 def test_request_log_records_a_paginated_call(sim: Sim) -> None:
@@ -23,8 +23,20 @@ def test_request_log_records_a_paginated_call(sim: Sim) -> None:
 def test_request_log_has_every_field(sim: Sim) -> None:
     sim.get("/api/sites/")
     assert set(_log(sim)[0]) >= {
-        "seq", "method", "path", "point_names", "site", "start_time", "end_time", "cursor", "page_size",
-        "status", "samples", "bytes", "duration_ms", "token_ok",
+        "seq",
+        "method",
+        "path",
+        "point_names",
+        "site",
+        "start_time",
+        "end_time",
+        "cursor",
+        "page_size",
+        "status",
+        "samples",
+        "bytes",
+        "duration_ms",
+        "token_ok",
     }
 
 
@@ -44,7 +56,7 @@ def test_request_log_records_decoded_point_name(sim: Sim) -> None:
 def test_request_log_never_records_the_token(sim: Sim) -> None:
     sim.call("GET", "/api/sites/", token="secret-token-xyz")
     sim.get("/api/sites/")
-    text = sim.call("GET", "/_sim/log", token=None).body.decode()
+    text = sim.control("GET", "log").body.decode()
     assert "secret-token-xyz" not in text and "dev-token" not in text
     assert [e["token_ok"] for e in _log(sim)] == [False, True]
 
@@ -58,12 +70,12 @@ def test_request_log_seq_increases(sim: Sim) -> None:
 
 def test_request_log_delete_clears(sim: Sim) -> None:
     sim.get("/api/sites/")
-    assert sim.call("DELETE", "/_sim/log", token=None).json() == {"cleared": 1}
+    assert sim.control("DELETE", "log").json() == {"cleared": 1}
     assert _log(sim) == []
 
 
 def test_request_log_records_injected_faults(sim: Sim) -> None:
-    sim.call("PUT", "/_sim/faults", body={"rules": [{"path_contains": "/api/", "status": 503, "times": 1}]}, token=None)
+    sim.control("PUT", "faults", {"rules": [{"path_contains": "/api/", "status": 503, "times": 1}]})
     sim.get("/api/sites/")
     entry = _log(sim)[0]
     assert entry["status"] == 503 and entry["fault"] == "status:503"

@@ -1,0 +1,108 @@
+"""The queued route on Miniflare's real queues: batches, progress, retries, the DLQ, cancel, results."""
+
+import time
+from urllib.parse import quote
+
+from tests.e2e.servers import wait_for
+
+START, END = "2025-08-04T00:00:00Z", "2025-08-05T00:00:00Z"
+
+
+def job_params(points, start=START, end=END, **extra):
+    return {"site": "demo-hq", "points": ",".join(points), "start_time": start, "end_time": end,
+            "route": "queued", **extra}
+
+
+def status(worker, job_id, token="dev-token"):
+    return worker.get(f"/api/jobs/{job_id}", headers={"X-ACE-Token": token})
+
+
+def finished(worker, job_id):
+    body = status(worker, job_id).json()
+    return body if body["status"] in ("completed", "failed", "cancelled") else None
+
+
+def test_a_120_point_job_completes_in_3_batches_and_equals_truth(worker, simulator, hq_points):
+    points = hq_points[:120]
+    simulator.faults([], latency_ms=150)
+    reply = worker.get("/api/timeseries", job_params(points))
+    assert reply.status == 202 and reply.headers["location"] == f"/api/jobs/{reply.json()['jobId']}"
+    job_id = reply.json()["jobId"]
+    seen = set()
+
+    def done():
+        body = status(worker, job_id).json()
+        seen.add(body["progress"])
+        return body if body["status"] == "completed" else None
+
+    final = wait_for(done, deadline_s=120, every_s=0.05)
+    assert final["totalBatches"] == 3 and final["progress"] == 100
+    assert any(0 < p < 100 for p in seen)
+    result = worker.get(final["resultUrl"]).json()
+    assert list(result["data"]) == points
+    for point in points[::17]:
+        assert result["data"][point]["samples"] == simulator.truth(point, START, END)
+    assert final["samplesCount"] == sum(entry["count"] for entry in result["data"].values())
+
+
+def test_the_same_request_returns_the_same_job(worker, hq_points):
+    first = worker.get("/api/timeseries", job_params(hq_points[120:122]))
+    second = worker.get("/api/timeseries", job_params(hq_points[120:122]))
+    assert first.json()["jobId"] == second.json()["jobId"]
+
+
+def test_another_token_can_neither_read_nor_cancel_the_job(worker, hq_points):
+    job_id = worker.get("/api/timeseries", job_params(hq_points[122:124])).json()["jobId"]
+    assert status(worker, job_id, token="limited-token").status == 404
+    assert worker.delete(f"/api/jobs/{job_id}", headers={"X-ACE-Token": "limited-token"}).status == 404
+    assert worker.get(f"/api/jobs/{job_id}/result", headers={"X-ACE-Token": "limited-token"}).status == 404
+
+
+def test_a_batch_that_fails_twice_then_succeeds_completes_with_retries(worker, simulator, hq_points):
+    point = hq_points[130]
+    calls_per_attempt = 4  # one call and UPSTREAM_MAX_RETRIES=3 retries
+    simulator.faults([{"path_contains": quote(point, safe=""), "status": 500, "times": 2 * calls_per_attempt}])
+    job_id = worker.get("/api/timeseries", job_params([point])).json()["jobId"]
+    final = wait_for(lambda: finished(worker, job_id), deadline_s=90)
+    assert final["status"] == "completed" and final["retries"] == 2 and final["error"] is None
+
+
+def test_a_batch_that_always_fails_ends_failed_through_the_dead_letter_queue(worker, simulator, hq_points):
+    point = hq_points[131]
+    simulator.faults([{"path_contains": quote(point, safe=""), "status": 500}])
+    job_id = worker.get("/api/timeseries", job_params([point])).json()["jobId"]
+    final = wait_for(lambda: finished(worker, job_id), deadline_s=120)
+    assert final["status"] == "failed" and "500" in final["error"]
+
+
+def test_cancel_during_a_job_stays_cancelled_and_stops_upstream_calls(worker, simulator, hq_points):
+    points = hq_points[:150]
+    simulator.faults([], latency_ms=400)
+    job_id = worker.get("/api/timeseries", job_params(points, "2025-07-01T00:00:00Z", "2025-07-02T00:00:00Z")
+                        ).json()["jobId"]
+    wait_for(lambda: status(worker, job_id).json()["status"] == "processing", deadline_s=30, every_s=0.05)
+    cancelled = worker.delete(f"/api/jobs/{job_id}")
+    assert cancelled.status == 200 and cancelled.json()["message"] == "Job cancelled"
+    wait_for(lambda: _quiet(simulator), deadline_s=30)
+    calls = len(simulator.api_calls())
+    time.sleep(3)
+    assert len(simulator.api_calls()) == calls
+    assert status(worker, job_id).json()["status"] == "cancelled"
+    again = worker.delete(f"/api/jobs/{job_id}")
+    assert again.status == 409 and again.json()["error"]["status"] == "cancelled"
+
+
+def _quiet(simulator) -> bool:
+    """No upstream call for one second: whatever was in flight at cancel time has finished."""
+    before = len(simulator.api_calls())
+    time.sleep(1)
+    return len(simulator.api_calls()) == before
+
+
+def test_result_of_a_job_still_running_is_409(worker, simulator, hq_points):
+    simulator.faults([], latency_ms=1500)
+    job_id = worker.get("/api/timeseries", job_params(hq_points[140:142], "2025-06-01T00:00:00Z",
+                                                      "2025-06-02T00:00:00Z")).json()["jobId"]
+    reply = worker.get(f"/api/jobs/{job_id}/result")
+    assert reply.status == 409 and reply.json()["error"]["status"] in ("queued", "processing")
+    worker.delete(f"/api/jobs/{job_id}")
