@@ -2,6 +2,7 @@
 // the `_pyodide_entrypoint_helper` module the workers SDK imports, and event objects
 // (queue batches, scheduled controllers) shaped like the platform's.
 import { describeError } from "./python.mjs";
+import { encodeDeep } from "./workers/codec.mjs";
 
 /** Tracks waitUntil promises: rejections are logged, shutdown can wait for the rest. */
 export class WaitUntilTracker {
@@ -97,6 +98,7 @@ class CallLog {
 
 function plainOptions(options) {
   if (options === null || typeof options !== "object") return null;
+  encodeDeep(options, "retry options"); // refuses an unconverted Python dict with a clear error
   const out = {};
   if (options.delaySeconds !== undefined) out.delaySeconds = Number(options.delaySeconds);
   return out;

@@ -109,6 +109,10 @@ export class PythonWorker {
     return this.#pyodide.version;
   }
 
+  get pythonVersion() {
+    return this.#pyodide.runPython("import platform; platform.python_version()");
+  }
+
   get entrypointName() {
     return this.#entrypoint.__name__;
   }

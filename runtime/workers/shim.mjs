@@ -26,6 +26,13 @@ export default {
       await runScheduled(env, url.searchParams.get("cron") ?? "", time ? Number(time) : Date.now());
       return new Response("Ran scheduled event");
     }
+    if (request.headers.has("expect")) {
+      // workerd already answered "100-continue"; forwarded, Node's HTTP server would answer it
+      // again and workerd would take that interim 100 for the final response.
+      const headers = new Headers(request.headers);
+      headers.delete("expect");
+      request = new Request(request, { headers });
+    }
     return env[FETCH].fetch(request);
   },
 

@@ -1,0 +1,297 @@
+#!/usr/bin/env node
+// Local runtime for the Python Worker: Miniflare (real D1, R2, Queues) in front, the Python
+// WorkerEntrypoint running in Pyodide in this Node process behind it. See runtime/README.md.
+import { existsSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { Log, LogLevel, Miniflare } from "miniflare";
+
+import { Bridge, buildEnv } from "./bindings.mjs";
+import { ConfigError, compatFlagsModule, loadWranglerConfig, parseArgs, selectPyodideVersion } from "./config.mjs";
+import { ExecutionContext, MessageBatch, ScheduledController, WaitUntilTracker, entrypointHelper, recordedCalls } from "./context.mjs";
+import { scheduleCrons } from "./cron.mjs";
+import { PythonWorker, StartupError, describeError, installedPyodideVersion } from "./python.mjs";
+import { applySchema } from "./schema.mjs";
+import { decodeDeep } from "./workers/codec.mjs";
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const WORKERS_DIR = path.join(HERE, "workers");
+const BRIDGE_WORKER = "bv-runtime-bridge";
+// The JS shim and bridge are ours, not the Python Worker's: they run on a date this workerd supports.
+const SHIM_COMPATIBILITY_DATE = "2025-09-01";
+
+const MINIFLARE_READY_TIMEOUT_MS = 60_000;
+const PYTHON_READY_TIMEOUT_MS = 120_000;
+const WAIT_UNTIL_DRAIN_MS = 5_000;
+const DISPOSE_TIMEOUT_MS = 10_000;
+
+const INTERNAL_ERROR = { error: { code: "internal", message: "Internal error" } };
+
+function log(message) {
+  process.stderr.write(`[runtime] ${message}\n`);
+}
+
+function jsonResponse(data, status = 200) {
+  return new Response(JSON.stringify(data), { status, headers: { "content-type": "application/json" } });
+}
+
+async function withDeadline(promise, ms, what) {
+  let timer;
+  const deadline = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new StartupError(`${what} did not finish within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([promise, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Miniflare hands Node services its own undici Request; Python gets a global one. */
+function toPlatformRequest(request) {
+  const headers = new Headers();
+  for (const [name, value] of request.headers) {
+    if (!name.startsWith("mf-")) headers.append(name, value);
+  }
+  const hasBody = request.method !== "GET" && request.method !== "HEAD" && request.body !== null;
+  const platformRequest = new Request(request.url, {
+    method: request.method,
+    headers,
+    body: hasBody ? request.body : null,
+    duplex: hasBody ? "half" : undefined,
+    redirect: "manual",
+  });
+  // Miniflare's placeholder IncomingRequestCfProperties, as `request.cf` on the platform.
+  Object.defineProperty(platformRequest, "cf", { value: request.cf ?? null, enumerable: true });
+  return platformRequest;
+}
+
+function firstLine(err) {
+  return describeError(err).trim().split("\n").at(-1);
+}
+
+class Runtime {
+  constructor(opts) {
+    this.opts = opts;
+    this.tracker = new WaitUntilTracker();
+    this.mf = null;
+    this.crons = null;
+    this.python = null;
+    this.pythonReady = null;
+  }
+
+  async start() {
+    const { opts } = this;
+    const config = loadWranglerConfig(opts.config);
+    const wanted = selectPyodideVersion(config.compatibilityDate, config.compatibilityFlags);
+    const installed = installedPyodideVersion();
+    if (installed !== wanted) {
+      throw new StartupError(
+        `compatibility_date ${config.compatibilityDate} and flags [${config.compatibilityFlags.join(", ")}] select ` +
+          `Pyodide ${wanted} in production, but the npm package pyodide is ${installed ?? "not installed"}; ` +
+          `install pyodide@${wanted} (npm ci)`,
+      );
+    }
+    const srcDir = path.resolve(opts.src ?? path.dirname(config.main));
+    const mainModule = path.basename(config.main, ".py");
+    const persistRoot = opts.persist ? path.resolve(opts.persist) : path.join(config.root, ".wrangler", "state");
+
+    const vars = { ...config.vars, ...opts.vars };
+    let bridgeUrl = null;
+    const bridgeProxy = new Bridge((p, init) => fetch(new URL(p, bridgeUrl), init));
+    this.env = buildEnv(config, vars, bridgeProxy);
+
+    this.pythonReady = PythonWorker.start({
+      srcDir,
+      mainModule,
+      compatFlags: compatFlagsModule(config.compatibilityFlags),
+      entrypointHelper: entrypointHelper({ env: this.env, tracker: this.tracker }),
+    });
+    this.pythonReady.catch(() => {}); // awaited below; handlers wait on it too
+
+    this.mf = new Miniflare(this.#miniflareOptions(config, persistRoot));
+    const url = await withDeadline(this.mf.ready, MINIFLARE_READY_TIMEOUT_MS, "Miniflare start");
+    bridgeUrl = await this.mf.unsafeGetDirectURL(BRIDGE_WORKER);
+
+    this.python = await withDeadline(this.pythonReady, PYTHON_READY_TIMEOUT_MS, "Python start");
+
+    const schemaPath = path.join(config.root, "schema.sql");
+    const db = this.env.DB;
+    if (!existsSync(schemaPath)) log(`warning: ${schemaPath} not found; schema not applied`);
+    else if (!db) log("warning: no D1 binding named DB; schema.sql not applied");
+    else {
+      try {
+        const count = await applySchema(db, schemaPath);
+        log(`schema.sql applied to DB (${count} statements)`);
+      } catch (err) {
+        throw new StartupError(`applying ${schemaPath} to DB failed: ${err.message}`);
+      }
+    }
+
+    if (opts.crons && config.crons.length) {
+      try {
+        this.crons = scheduleCrons(config.crons, (cron, time) => this.#fireCron(cron, time));
+      } catch (err) {
+        throw new StartupError(`triggers.crons: ${err.message}`);
+      }
+    }
+    log(`Python ${this.python.pythonVersion} (Pyodide ${this.python.version}), entrypoint ${mainModule}.${this.python.entrypointName}, ` +
+      `state in ${persistRoot}`);
+    process.stdout.write(`READY http://${opts.host}:${url.port}\n`);
+  }
+
+  #miniflareOptions(config, persistRoot) {
+    const modules = (main) => [
+      { type: "ESModule", path: path.join(WORKERS_DIR, main) },
+      { type: "ESModule", path: path.join(WORKERS_DIR, "codec.mjs") },
+    ];
+    const d1Databases = Object.fromEntries(config.d1.map((d) => [d.binding, d.id]));
+    const r2Buckets = Object.fromEntries(config.r2.map((b) => [b.binding, b.id]));
+    const queueProducers = Object.fromEntries(
+      config.producers.map((p) => [p.binding, { queueName: p.queue, deliveryDelay: p.deliveryDelay }]),
+    );
+    const queueConsumers = Object.fromEntries(config.consumers.map(({ queue, ...options }) => [queue, options]));
+    return {
+      host: this.opts.host,
+      port: this.opts.port,
+      defaultPersistRoot: path.join(persistRoot, "v3"), // the layout wrangler uses
+      unsafeTriggerHandlers: true, // GET /cdn-cgi/handler/scheduled?cron=...
+      cf: false, // a placeholder Request.cf instead of downloading one
+      log: new Log(LogLevel.WARN),
+      workers: [
+        {
+          name: config.name,
+          modulesRoot: WORKERS_DIR,
+          modules: modules("shim.mjs"),
+          compatibilityDate: SHIM_COMPATIBILITY_DATE,
+          serviceBindings: {
+            __BV_FETCH: (request) => this.#handleFetch(request),
+            __BV_EVENT: (request) => this.#handleEvent(request),
+          },
+          queueConsumers,
+        },
+        {
+          name: BRIDGE_WORKER,
+          modulesRoot: WORKERS_DIR,
+          modules: modules("bridge.mjs"),
+          compatibilityDate: SHIM_COMPATIBILITY_DATE,
+          // Its own loopback socket: Node calls it directly, skipping Miniflare's entry and proxy.
+          unsafeDirectSockets: [{ host: "127.0.0.1", port: 0 }],
+          d1Databases,
+          r2Buckets,
+          queueProducers,
+        },
+      ],
+    };
+  }
+
+  async #handleFetch(mfRequest) {
+    const request = toPlatformRequest(mfRequest);
+    const label = `fetch ${request.method} ${new URL(request.url).pathname}`;
+    try {
+      const python = await this.pythonReady;
+      const ctx = new ExecutionContext(this.tracker, label);
+      const response = await python.call("fetch", { ctx, env: this.env, relaxed: true }, request);
+      if (!(response instanceof Response)) {
+        throw new TypeError(`fetch returned ${response?.constructor?.name ?? response}, not a Response`);
+      }
+      return response;
+    } catch (err) {
+      log(`${label} raised:\n${describeError(err)}`);
+      return jsonResponse(INTERNAL_ERROR, 500);
+    }
+  }
+
+  async #handleEvent(request) {
+    const kind = new URL(request.url).pathname.slice(1);
+    const payload = await request.json();
+    const python = await this.pythonReady;
+    if (kind === "queue") {
+      const messages = payload.messages.map((m) => ({ ...m, body: decodeDeep(m.body) }));
+      const batch = new MessageBatch(payload.queue, messages);
+      const ctx = new ExecutionContext(this.tracker, `queue ${payload.queue}`);
+      try {
+        await python.call("queue", { ctx, env: this.env }, batch);
+        return jsonResponse({ calls: recordedCalls(batch) });
+      } catch (err) {
+        log(`queue ${payload.queue} (${messages.length} messages) raised:\n${describeError(err)}`);
+        return jsonResponse({ calls: recordedCalls(batch), error: { name: "Error", message: firstLine(err) } });
+      }
+    }
+    if (kind === "scheduled") {
+      const controller = new ScheduledController(payload);
+      const ctx = new ExecutionContext(this.tracker, `scheduled ${payload.cron}`);
+      try {
+        await python.call("scheduled", { ctx, env: this.env }, controller);
+        return jsonResponse({});
+      } catch (err) {
+        log(`scheduled "${payload.cron}" raised:\n${describeError(err)}`);
+        return jsonResponse({ error: { name: "Error", message: firstLine(err) } });
+      }
+    }
+    return jsonResponse({ error: { name: "TypeError", message: `unknown event ${kind}` } });
+  }
+
+  async #fireCron(cron, time) {
+    try {
+      const query = new URLSearchParams({ cron, time: String(time) });
+      const res = await this.mf.dispatchFetch(`http://localhost/cdn-cgi/handler/scheduled?${query}`);
+      const outcome = await res.text();
+      if (!res.ok) log(`cron "${cron}" outcome: ${outcome}`);
+    } catch (err) {
+      log(`cron "${cron}" could not be dispatched: ${describeError(err)}`);
+    }
+  }
+
+  async stop() {
+    this.crons?.stop();
+    if (this.tracker.size) await this.tracker.drain(WAIT_UNTIL_DRAIN_MS);
+    if (this.mf) {
+      const mf = this.mf;
+      this.mf = null;
+      await withDeadline(mf.dispose(), DISPOSE_TIMEOUT_MS, "Miniflare dispose").catch((err) => log(err.message));
+    }
+  }
+}
+
+async function main() {
+  let opts;
+  try {
+    opts = parseArgs(process.argv.slice(2));
+  } catch (err) {
+    log(err.message);
+    return 2;
+  }
+  const runtime = new Runtime(opts);
+  let stopping = false;
+  const stop = async (signal) => {
+    if (stopping) process.exit(130); // a second signal: do not wait any longer
+    stopping = true;
+    log(`${signal}: shutting down`);
+    try {
+      await runtime.stop();
+    } finally {
+      process.exit(0);
+    }
+  };
+  process.on("SIGINT", () => stop("SIGINT"));
+  process.on("SIGTERM", () => stop("SIGTERM"));
+  // Print errors compactly: Node's default handler would dump a line of Pyodide's minified source.
+  process.on("unhandledRejection", (err) => log(`unhandled rejection:\n${describeError(err)}`));
+  process.on("uncaughtException", (err) => {
+    log(`uncaught exception:\n${describeError(err)}`);
+    if (/fatal error/i.test(String(err?.message))) process.exit(1);
+  });
+
+  try {
+    await runtime.start();
+    return null; // keep serving until a signal arrives
+  } catch (err) {
+    log(err instanceof ConfigError || err instanceof StartupError ? err.message : describeError(err));
+    await runtime.stop();
+    return 1;
+  }
+}
+
+const code = await main();
+if (code !== null) process.exit(code);

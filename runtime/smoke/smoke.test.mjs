@@ -1,0 +1,236 @@
+// Smoke test of the local runtime against the toy Worker in runtime/smoke/worker:
+//   node --test runtime/smoke/smoke.test.mjs
+// Starts the runtime on a free port with a temporary state folder and checks each platform
+// feature end to end: fetch, D1, R2, Queues (retries, dead-letter queue), scheduled,
+// waitUntil, streamed responses, outgoing fetch, errors, and that wrangler reads the same D1.
+import assert from "node:assert/strict";
+import { execFile, spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:http";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { after, before, test } from "node:test";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const ROOT = path.resolve(HERE, "..", "..");
+const READY_TIMEOUT_MS = 60_000;
+const EXIT_TIMEOUT_MS = 15_000;
+const QUEUE_TIMEOUT_MS = 30_000;
+const POLL_INTERVAL_MS = 200;
+const WRANGLER_TIMEOUT_MS = 60_000;
+
+let child;
+let base;
+let stateDir;
+let upstream;
+let stdout = "";
+let stderr = "";
+
+function startUpstream() {
+  return new Promise((resolve) => {
+    const server = createServer((req, res) => res.end(`pong ${req.url}`));
+    server.listen(0, "127.0.0.1", () => resolve(server));
+  });
+}
+
+function waitForReady(proc) {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no READY within ${READY_TIMEOUT_MS} ms`)), READY_TIMEOUT_MS);
+    proc.stdout.on("data", (chunk) => {
+      stdout += chunk;
+      const match = /^READY (http:\/\/\S+)$/m.exec(stdout);
+      if (match) {
+        clearTimeout(timer);
+        resolve(match[1]);
+      }
+    });
+    proc.stderr.on("data", (chunk) => { stderr += chunk; });
+    proc.on("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`runtime exited with ${code} before READY`));
+    });
+  });
+}
+
+function waitForExit(proc) {
+  if (proc.exitCode !== null) return Promise.resolve(proc.exitCode);
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`runtime still running ${EXIT_TIMEOUT_MS} ms after SIGTERM`)), EXIT_TIMEOUT_MS);
+    proc.on("exit", (code) => { clearTimeout(timer); resolve(code); });
+  });
+}
+
+async function getJson(route, init) {
+  const res = await fetch(`${base}${route}`, init);
+  return { status: res.status, body: await res.json() };
+}
+
+async function pollEvents(predicate, timeoutMs) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const { body } = await getJson("/events");
+    if (predicate(body)) return body;
+    if (Date.now() > deadline) return body;
+    await new Promise((r) => setTimeout(r, POLL_INTERVAL_MS));
+  }
+}
+
+async function waitForLog(pattern, timeoutMs = 5_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!pattern.test(stderr) && Date.now() < deadline) await new Promise((r) => setTimeout(r, POLL_INTERVAL_MS));
+  assert.match(stderr, pattern);
+}
+
+before(async () => {
+  upstream = await startUpstream();
+  stateDir = mkdtempSync(path.join(tmpdir(), "runtime-smoke-"));
+  const args = [
+    path.join(ROOT, "runtime", "main.mjs"), "--config", path.join(ROOT, "wrangler.toml"),
+    "--port", "0", "--persist", stateDir, "--src", path.join(HERE, "worker"), "--no-crons",
+    "--var", `FLIGHTDECK_BASE_URL=http://127.0.0.1:${upstream.address().port}/api`,
+  ];
+  child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
+  try {
+    base = await waitForReady(child);
+  } catch (err) {
+    console.error(`runtime log:\n${stdout}\n${stderr}`);
+    throw err;
+  }
+});
+
+after(async () => {
+  try {
+    if (child && child.exitCode === null) {
+      child.kill("SIGTERM");
+      assert.equal(await waitForExit(child), 0, "runtime exits 0 on SIGTERM");
+    }
+  } finally {
+    upstream?.close();
+    if (stateDir) rmSync(stateDir, { recursive: true, force: true });
+  }
+});
+
+test("prints exactly one READY line", () => {
+  assert.equal(stdout.match(/^READY /gm)?.length, 1);
+});
+
+test("fetch returns JSON and sees vars overridden by --var and request.cf", async () => {
+  const { status, body } = await getJson("/hello");
+  assert.equal(status, 200);
+  assert.equal(body.hello, "world");
+  assert.match(body.base_url, /^http:\/\/127\.0\.0\.1:\d+\/api$/);
+  assert.equal(body.cf, true);
+});
+
+test("D1: prepare/bind/all/first/batch/raw, NULL via the SDK wrapper, errors", async () => {
+  const { body } = await getJson("/d1");
+  assert.equal(body.changes, 1);
+  assert.deepEqual(body.rows, [{ k: "a", v: null, n: 5, b: [0, 1] }]);
+  assert.deepEqual(body.first, { k: "a", v: null, n: 5 });
+  assert.equal(body.first_n, 5);
+  assert.equal(body.missing, null);
+  assert.deepEqual(body.batch, [2, 2]);
+  assert.deepEqual(body.raw, [["a", 5], ["b", 1]]);
+  assert.match(body.errors.missing_table, /no such table/);
+  assert.match(body.errors.raw_none, /D1_TYPE_ERROR/); // raw binding: Python None arrives as undefined
+});
+
+test("R2: put/get bytes with metadata, head, list, delete", async () => {
+  const { body } = await getJson("/r2");
+  assert.equal(body.put_size, 1024);
+  assert.equal(body.same_bytes, true);
+  assert.deepEqual(body.custom, { codec: "zlib" });
+  assert.deepEqual(body.http, { contentType: "application/octet-stream" });
+  assert.ok(body.uploaded_year >= 2024);
+  assert.equal(body.head_size, 1024);
+  assert.deepEqual(body.list, ["smoke/a", 1024, { codec: "zlib" }, false]);
+  assert.equal(body.missing, null);
+  assert.equal(body.gone, null);
+});
+
+test("an exception in fetch is a JSON 500 and a traceback on stderr", async () => {
+  const { status, body } = await getJson("/raise");
+  assert.equal(status, 500);
+  assert.deepEqual(body, { error: { code: "internal", message: "Internal error" } });
+  await waitForLog(/RuntimeError: deliberate failure for the smoke test/);
+  assert.match(stderr, /smoke\/worker\/entry\.py", line \d+, in route_raise/);
+});
+
+test("ctx.waitUntil runs after the response; rejections are logged", async () => {
+  const { status } = await getJson("/wait");
+  assert.equal(status, 200);
+  const events = await pollEvents((e) => e.some((x) => x.kind === "waited"), 5_000);
+  assert.ok(events.some((x) => x.kind === "waited"));
+  await waitForLog(/ValueError: background failure for the smoke test/);
+});
+
+test("a ReadableStream body is streamed chunk by chunk", async () => {
+  const res = await fetch(`${base}/stream?n=5`);
+  assert.equal(res.headers.get("content-type"), "application/x-ndjson");
+  const arrivals = [];
+  const decoder = new TextDecoder();
+  let text = "";
+  for await (const chunk of res.body) {
+    arrivals.push(Date.now());
+    text += decoder.decode(chunk, { stream: true });
+  }
+  assert.deepEqual(text.trim().split("\n").map((l) => JSON.parse(l).i), [0, 1, 2, 3, 4]);
+  assert.ok(arrivals.at(-1) - arrivals[0] >= 300, "chunks arrive over time, not all at once");
+});
+
+test("request bodies pass through intact (with Expect: 100-continue)", async () => {
+  const bytes = new Uint8Array(3_000_000).map((_, i) => (i * 7) % 251);
+  const res = await fetch(`${base}/echo`, { method: "POST", body: bytes, headers: { expect: "100-continue" } });
+  assert.equal(res.status, 200);
+  assert.equal(res.headers.get("x-method"), "POST");
+  assert.deepEqual(new Uint8Array(await res.arrayBuffer()), bytes);
+});
+
+test("outgoing fetch reaches a local server via workers.fetch and js.fetch", async () => {
+  const target = `http://127.0.0.1:${upstream.address().port}/x?y=1`;
+  const { body } = await getJson(`/outgoing?url=${encodeURIComponent(target)}`);
+  assert.deepEqual(body, { status: 200, sdk: "pong /x?y=1", js: "pong /x?y=1" });
+});
+
+test("scheduled runs via /cdn-cgi/handler/scheduled and /__scheduled", async () => {
+  const a = await fetch(`${base}/cdn-cgi/handler/scheduled?cron=${encodeURIComponent("*/15 * * * *")}`);
+  assert.equal(await a.text(), "ok");
+  const b = await fetch(`${base}/__scheduled?cron=${encodeURIComponent("0 0 * * *")}&time=1700000000000`);
+  assert.equal(await b.text(), "Ran scheduled event");
+  const events = await pollEvents((e) => e.filter((x) => x.kind === "scheduled").length >= 2, 5_000);
+  const crons = events.filter((x) => x.kind === "scheduled").map((x) => x.data);
+  assert.equal(crons[0].cron, "*/15 * * * *");
+  assert.equal(typeof crons[0].time, "number");
+  assert.deepEqual(crons[1], { cron: "0 0 * * *", time: 1700000000000 });
+});
+
+test("queues: ack, retry with delay, max_retries then the dead-letter queue", async () => {
+  await getJson("/send?kind=ok&n=2");
+  await getJson("/send?kind=fail&n=1");
+  const done = (events) => events.some((x) => x.kind === "queue" && x.data.queue.endsWith("-dlq"));
+  const events = (await pollEvents(done, QUEUE_TIMEOUT_MS)).filter((x) => x.kind === "queue").map((x) => x.data);
+  const ok = events.filter((e) => e.body.kind === "ok");
+  assert.equal(ok.length, 2, "acked messages are delivered once");
+  const failed = events.filter((e) => e.body.kind === "fail" && !e.queue.endsWith("-dlq"));
+  assert.deepEqual(failed.map((e) => e.attempts), [1, 2, 3, 4], "max_retries = 3 means four deliveries");
+  for (let i = 1; i < failed.length; i++) {
+    assert.ok(failed[i].at - failed[i - 1].at >= 0.9, "retry(delaySeconds=1) delays the next delivery");
+  }
+  const dead = events.filter((e) => e.queue.endsWith("-dlq"));
+  assert.equal(dead.length, 1);
+  assert.equal(dead[0].id, failed[0].id);
+});
+
+test("wrangler d1 execute --local reads the runtime's D1", async () => {
+  const wrangler = path.join(ROOT, "node_modules", ".bin", "wrangler");
+  const env = { ...process.env, PATH: `${path.join(ROOT, "node_modules", ".bin")}${path.delimiter}${process.env.PATH}` };
+  const { stdout: out } = await promisify(execFile)(
+    wrangler,
+    ["d1", "execute", "building-vitals-db", "--local", "--persist-to", stateDir, "--json",
+      "--command", "SELECT count(*) AS n FROM smoke_kv"],
+    { cwd: ROOT, env, timeout: WRANGLER_TIMEOUT_MS },
+  );
+  assert.equal(JSON.parse(out)[0].results[0].n, 2);
+});
