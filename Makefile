@@ -21,7 +21,7 @@ $(NODE_STAMP): package.json package-lock.json
 	touch $@
 
 lint: install
-	$(PY) -m ruff check src tests simulator bench
+	$(PY) -m ruff check src tests simulator $(wildcard bench)
 
 test: install lint
 	$(PY) -m pytest

@@ -1,7 +1,7 @@
 """The cron run: drop expired cache objects and job results, delete old rows; bounded and idempotent.
 
-D1 drives the deletions (so stats stay true), and a short R2 sweep by prefix catches objects
-whose rows are gone: the cache's keys start with their date, so listing is oldest first.
+D1 drives the deletions (so stats stay true); a short R2 sweep by prefix then catches objects
+whose rows are gone, and a row whose object is gone is harmless (it reads as a miss).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from .cache import R2CacheService
 from .config import Settings
 from .jobs import valid_job_id
 from .repositories import JobRepository
-from .timerange import DAY_MS, day_label, db_time
+from .timerange import db_time
 
 JOBS_PREFIX = "jobs/"
 
@@ -38,7 +38,7 @@ class Maintenance:
         limit = self.settings.cleanup_max_objects
         report = {
             "cacheObjectsExpired": await self.cache.cleanup(),
-            "cacheOrphansDeleted": await self._sweep_cache_orphans(now, limit),
+            "cacheOrphansDeleted": await self._sweep_cache_orphans(limit),
             "jobResultsPurged": await self._purge_job_results(now, limit),
             "jobOrphansDeleted": await self._sweep_job_orphans(limit),
             "jobRowsDeleted": await self.jobs.delete_old(now - self.settings.job_row_retention_seconds * 1000, limit),
@@ -62,14 +62,13 @@ class Maintenance:
                 purged += 1
         return purged
 
-    async def _sweep_cache_orphans(self, now: int, limit: int) -> int:
-        """Delete cache objects older than the long TTL that D1 no longer tracks."""
-        cutoff = CACHE_PREFIX + day_label(now - self.settings.cache_ttl_seconds * 1000 - DAY_MS)
-        old = [key for key in await self.store.list_keys(CACHE_PREFIX, limit) if key < cutoff]
-        await self.store.delete(old)
-        if old:
-            await self.cache.meta.delete(old)
-        return len(old)
+    async def _sweep_cache_orphans(self, limit: int) -> int:
+        """Delete cache objects that D1 no longer tracks (a row lost, or a write cut short)."""
+        keys = await self.store.list_keys(CACHE_PREFIX, limit)
+        tracked = set(await self.cache.meta.existing(keys))
+        orphans = [key for key in keys if key not in tracked]
+        await self.store.delete(orphans)
+        return len(orphans)
 
     async def _sweep_job_orphans(self, limit: int) -> int:
         """Delete job objects whose job row is gone or already purged."""

@@ -306,6 +306,18 @@ class CacheMetadataRepository:
         )
         return [row["cache_key"] for row in rows]
 
+    async def existing(self, keys: list[str]) -> list[str]:
+        """Which of `keys` have a row (D1 binds at most 100 values a statement, so chunk)."""
+        found: list[str] = []
+        for start in range(0, len(keys), 90):
+            chunk = keys[start : start + 90]
+            rows = await self.db.all(
+                f"SELECT cache_key FROM cache_metadata WHERE cache_key IN ({', '.join('?' for _ in chunk)})",
+                chunk,
+            )
+            found.extend(row["cache_key"] for row in rows)
+        return found
+
     async def delete(self, keys: list[str]) -> None:
         await self.db.batch([("DELETE FROM cache_metadata WHERE cache_key = ?", (key,)) for key in keys])
 

@@ -36,7 +36,7 @@ def test_queued_request_answers_202_with_location_and_stores_the_job(api, db, qu
 
 
 def test_the_token_travels_only_in_the_queue_message(api, db, queues):
-    _, body = queue_job(api)
+    queue_job(api)
     assert queues[Priority.NORMAL].sent[0]["token"] == "good"
     dump = "\n".join(str(row) for table in ("queue_jobs", "job_batches")
                      for row in asyncio.run(db.all(f"SELECT * FROM {table}")))
@@ -52,13 +52,13 @@ def test_120_points_make_3_batches_of_at_most_50(api, queues, db):
 
 def test_the_same_request_returns_the_same_job(api, queues):
     _, first = queue_job(api)
-    response, second = queue_job(api)
+    _, second = queue_job(api)
     assert second["jobId"] == first["jobId"] and len(queues[Priority.NORMAL].sent) == 1
 
 
 def test_another_owner_gets_its_own_job_and_cannot_see_this_one(api, flightdeck):
     _, mine = queue_job(api)
-    response, body = call(api, "GET", f"/api/jobs/{mine['jobId']}", token="other")
+    response, _ = call(api, "GET", f"/api/jobs/{mine['jobId']}", token="other")
     assert response.status == 404
     response, _ = call(api, "DELETE", f"/api/jobs/{mine['jobId']}", token="other")
     assert response.status == 404
@@ -75,9 +75,9 @@ def test_consumer_completes_the_job_and_the_result_equals_truth(api, services, q
     deliver(services, queues)
     row = job_row(db, body["jobId"])
     assert row["status"] == "completed" and row["progress"] == 100 and row["started_at"] and row["completed_at"]
-    response, status = call(api, "GET", f"/api/jobs/{body['jobId']}")
+    _, status = call(api, "GET", f"/api/jobs/{body['jobId']}")
     assert status["resultUrl"] == f"/api/jobs/{body['jobId']}/result" and status["samplesCount"] == 3 * 3 * 288
-    response, result = call(api, "GET", f"/api/jobs/{body['jobId']}/result")
+    _, result = call(api, "GET", f"/api/jobs/{body['jobId']}/result")
     for point in POINTS:
         assert result["data"][point]["samples"] == truth(point, parse_iso("2025-11-10"), parse_iso("2025-11-13"))
     assert list(result["data"]) == list(POINTS)

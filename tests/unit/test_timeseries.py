@@ -15,7 +15,8 @@ def test_direct_route_returns_truth_and_writes_nothing_to_r2(api, store, deferre
     response, body = call(api, "GET", "/api/timeseries", series_params(POINTS[:1], end="2025-11-10T06:00:00Z"))
     drain(deferred)
     assert response.status == 200 and response.headers["x-route-type"] == "direct"
-    assert body["data"][POINTS[0]]["samples"] == truth(POINTS[0], parse_iso("2025-11-10"), parse_iso("2025-11-10T06:00"))
+    expected = truth(POINTS[0], parse_iso("2025-11-10"), parse_iso("2025-11-10T06:00"))
+    assert body["data"][POINTS[0]]["samples"] == expected
     assert body["_meta"]["cacheStatus"] == "bypass" and store.objects == {}
 
 

@@ -1,0 +1,80 @@
+"""Operations: stats that match what was done, the cron cleanup, and the monitoring queries via wrangler."""
+
+import json
+import subprocess
+from pathlib import Path
+
+from tests.e2e.servers import ROOT, request, wait_for
+
+SAT = "acme/demo-lab/ahu-1:supply-air-temp"
+
+
+def lab_points(simulator, count):
+    reply = request("GET", f"{simulator.url}/api/sites/demo-lab/points?per_page=100",
+                    {"authorization": "Bearer dev-token"})
+    return [item["name"] for item in reply.json()["items"]][:count]
+
+
+def stats(worker):
+    return worker.get("/api/stats").json()
+
+
+def route_counts(worker):
+    return {row["route_type"]: row for row in stats(worker)["requests"]}
+
+
+def test_stats_count_what_the_test_did(worker, simulator):
+    points = lab_points(simulator, 2)
+    before = route_counts(worker)
+    objects_before = stats(worker)["cache"]["totalObjects"]
+    query = {"site": "demo-lab", "points": ",".join(points), "start_time": "2025-05-01T00:00:00Z",
+             "end_time": "2025-05-03T00:00:00Z", "route": "cached"}
+    worker.get("/api/timeseries", query)
+    wait_for(lambda: stats(worker)["cache"]["totalObjects"] == objects_before + 2)
+    worker.get("/api/timeseries", query)
+    worker.get("/api/timeseries", {**query, "route": "direct", "end_time": "2025-05-01T01:00:00Z"})
+
+    def settled():
+        after = route_counts(worker)
+        cached = after["cached"]["count"] - before.get("cached", {}).get("count", 0)
+        direct = after["direct"]["count"] - before.get("direct", {}).get("count", 0)
+        return (cached, direct) == (2, 1) and after
+
+    after = wait_for(settled)
+    assert after["cached"]["cache_hits"] - before.get("cached", {}).get("cache_hits", 0) == 1
+    assert stats(worker)["cache"]["newestEntry"] is not None
+
+
+def test_stats_count_jobs_by_status(worker, simulator):
+    before = stats(worker)["jobs"]
+    point = lab_points(simulator, 3)[2]
+    job = worker.get("/api/timeseries", {"site": "demo-lab", "points": point, "start_time": "2025-04-01T00:00:00Z",
+                                         "end_time": "2025-04-02T00:00:00Z", "route": "queued"}).json()
+    wait_for(lambda: worker.get(f"/api/jobs/{job['jobId']}").json()["status"] == "completed", deadline_s=60)
+    after = stats(worker)["jobs"]
+    assert after["total_jobs"] == before["total_jobs"] + 1 and after["completed"] == before["completed"] + 1
+
+
+def test_the_cron_run_is_safe_twice(worker):
+    for _ in range(2):
+        reply = request("GET", f"{worker.url}/cdn-cgi/handler/scheduled?cron=*/15+*+*+*+*")
+        assert reply.status == 200
+    assert worker.get("/api/health").status == 200
+
+
+def wrangler_query(state_dir: Path, sql: str) -> list[dict]:
+    result = subprocess.run(
+        ["npx", "--no-install", "wrangler", "d1", "execute", "building-vitals-db", "--local",
+         "--persist-to", str(state_dir), "--json", "--command", sql],
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    return json.loads(result.stdout)[0]["results"]
+
+
+def test_original_monitoring_queries_work_verbatim_through_wrangler(worker, state_dir):
+    assert worker.get("/api/health").status == 200
+    wrangler_query(state_dir, "SELECT * FROM queue_jobs WHERE status='failed'")
+    performance = wrangler_query(state_dir, "SELECT * FROM v_job_performance")
+    assert any(row["status"] == "completed" for row in performance)
+    assert wrangler_query(state_dir, "SELECT * FROM v_cache_performance")
