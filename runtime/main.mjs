@@ -110,6 +110,7 @@ class Runtime {
     this.pythonReady.catch(() => {}); // awaited below; handlers wait on it too
 
     this.mf = new Miniflare(this.#miniflareOptions(config, persistRoot));
+    this.onMiniflareCreated?.();
     const url = await withDeadline(this.mf.ready, MINIFLARE_READY_TIMEOUT_MS, "Miniflare start");
     bridgeUrl = await this.mf.unsafeGetDirectURL(BRIDGE_WORKER);
 
@@ -274,8 +275,17 @@ async function main() {
       process.exit(0);
     }
   };
-  process.on("SIGINT", () => stop("SIGINT"));
-  process.on("SIGTERM", () => stop("SIGTERM"));
+  const handlers = { SIGINT: () => stop("SIGINT"), SIGTERM: () => stop("SIGTERM") };
+  const claimSignals = () => {
+    // Miniflare's exit hook would kill workerd and exit 130/143 at once; shut down in order instead.
+    // Its "exit" listener stays, so workerd is still killed if this process exits another way.
+    for (const [signal, handler] of Object.entries(handlers)) {
+      for (const listener of process.listeners(signal)) if (listener !== handler) process.removeListener(signal, listener);
+      if (!process.listeners(signal).includes(handler)) process.on(signal, handler);
+    }
+  };
+  claimSignals();
+  runtime.onMiniflareCreated = claimSignals;
   // Print errors compactly: Node's default handler would dump a line of Pyodide's minified source.
   process.on("unhandledRejection", (err) => log(`unhandled rejection:\n${describeError(err)}`));
   process.on("uncaughtException", (err) => {

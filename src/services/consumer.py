@@ -16,7 +16,7 @@ from .bindings import IncomingMessage, ObjectStore
 from .codec import encode
 from .config import Settings
 from .errors import Forbidden, ServiceError, Unauthorized, UpstreamError
-from .flightdeck import FlightDeckClient
+from .flightdeck import DENSEST_SAMPLES_PER_DAY, FlightDeckClient
 from .jobs import part_key
 from .log import log_event
 from .repositories import ACTIVE, JobRepository, JobStatus
@@ -24,7 +24,6 @@ from .timerange import Span, days_in
 
 # A part holds a group of points over the whole span; this bounds its samples in memory.
 PART_SAMPLES = 500_000
-DENSEST_SAMPLES_PER_DAY = 1_440
 
 
 class JobCancelled(Exception):

@@ -6,9 +6,7 @@ from collections.abc import Callable
 
 from .bindings import Database
 from .repositories import ACTIVE
-from .timerange import db_time
-
-DAY_MS = 86_400_000
+from .timerange import DAY_MS, db_time
 
 
 class StatsService:
