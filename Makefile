@@ -27,7 +27,7 @@ test: install lint
 	$(PY) -m pytest
 
 bench: install
-	$(PY) bench/run.py
+	$(PY) bench/run.py $(BENCH_ARGS)
 
 dev: install
 	@echo "FlightDeck simulator  http://127.0.0.1:$(SIM_PORT)/api   (token: dev-token)"

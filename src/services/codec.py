@@ -16,6 +16,7 @@ import zlib
 from bisect import bisect_left
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from itertools import accumulate
 
 Value = int | float | str
 
@@ -163,12 +164,7 @@ def _deltas(numbers: list[int]) -> Iterator[int]:
 
 
 def _undelta(deltas: list[int]) -> list[int]:
-    total = 0
-    out = []
-    for delta in deltas:
-        total += delta
-        out.append(total)
-    return out
+    return list(accumulate(deltas))
 
 
 # -- columns ----------------------------------------------------------------------------------

@@ -1,0 +1,799 @@
+"""`make bench`: the service's figures, measured end to end on loopback.
+
+Starts the FlightDeck simulator (with a per-call latency) and the local runtime on a fresh
+persist dir, runs five scenarios, prints a table and, as the last line, one JSON object.
+
+  .venv/bin/python bench/run.py [--quick] [--latency-ms N] [--misses N] [--hits N]
+
+Every comparison is a ratio of two figures measured in the same run; repeated timings are
+reported as medians. All traffic goes to 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import math
+import os
+import queue
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import traceback
+import urllib.error
+import urllib.parse
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import brotli
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "src"))
+
+from services.cache import day_key  # noqa: E402
+from services.codec import CODECS, PointSeries, best_codec, encode  # noqa: E402
+from services.timerange import Span, day_spans  # noqa: E402
+
+SITE = "demo-hq"
+TOKEN = "dev-token"
+HOST = "127.0.0.1"
+DAY = timedelta(days=1)
+
+# A direct FlightDeck fetch takes 1 to 5 s in the original design; 1 s a call is its low end,
+# so the miss/hit ratio below is the conservative one.
+DEFAULT_LATENCY_MS = 1000
+SIM_START_TIMEOUT_S = 30
+RUNTIME_START_TIMEOUT_S = 120
+REQUEST_TIMEOUT_S = 120
+CACHE_WRITE_TIMEOUT_S = 30
+JOB_TIMEOUT_S = 600
+POLL_S = 0.2
+D1_ATTEMPTS = 3
+RSS_SAMPLE_S = 0.05
+
+MIXED_STRIDE = 8  # every 8th point of the site (sorted by name): all kinds and intervals
+COMPRESSION_DAYS = 7
+HIT_MISS_SAMPLES = 50_000
+COALESCE_CLIENTS = 20
+PARTIAL_CACHED_DAYS = 3  # cache [A, A+3d), then ask [A+1d, A+5d)
+PARTIAL_OFFSET_DAYS = 1
+PARTIAL_ASK_DAYS = 4
+JOB_SAMPLES = 1_000_000
+JOB_SAMPLES_QUICK = 250_000
+JOB_INTERVAL_S = 60
+JOB_OUTAGE_MARGIN = 1.1  # about one point in eight has multi-hour outages
+
+FULL = {"misses": 5, "hits": 7, "floor_repeat": 7}
+QUICK = {"misses": 2, "hits": 3, "floor_repeat": 3}
+
+TARGET_STORED_OVER_JSON = 0.05
+TARGET_MISS_OVER_HIT = 20.0
+TARGET_COALESCED_CALLS_RATIO = 1.0
+
+GZIP_LEVEL = 6  # CompressionStream's gzip, what the original implementation stored
+BROTLI_QUALITY = 11
+
+
+# -- processes ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Service:
+    """A child process that printed `READY <url>`."""
+
+    proc: subprocess.Popen
+    url: str
+    log: Path
+
+
+def start_service(cmd: list[str], log: Path, timeout_s: float, env: dict | None = None) -> Service:
+    """Start `cmd`, wait (bounded) for its `READY <url>` line; stderr goes to `log`."""
+    err = log.open("wb")
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=err, env=env, text=True)
+    err.close()
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=_pump, args=(proc.stdout, lines), daemon=True).start()
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            line = lines.get(timeout=0.2)
+        except queue.Empty:
+            if proc.poll() is not None:
+                break
+            continue
+        if line.startswith("READY "):
+            return Service(proc, line.split()[1].rstrip("/"), log)
+    stop_service(proc)
+    tail = log.read_text(errors="replace")[-2000:]
+    raise RuntimeError(f"{cmd[0]} did not print READY within {timeout_s:g} s:\n{tail}")
+
+
+def _pump(stream, lines: queue.Queue) -> None:
+    for line in stream:  # keep draining so the child never blocks on a full pipe
+        lines.put(line.strip())
+
+
+def stop_service(proc: subprocess.Popen) -> None:
+    """SIGTERM, then SIGKILL after a grace period; only this process."""
+    if proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=5)
+
+
+# -- HTTP --------------------------------------------------------------------------------------
+
+
+@dataclass
+class Reply:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+    seconds: float
+
+    def json(self):
+        return json.loads(self.body)
+
+    def timing(self) -> dict[str, float]:
+        """`Server-Timing` as {name: ms}."""
+        out = {}
+        for part in self.headers.get("server-timing", "").split(","):
+            name, _, rest = part.strip().partition(";dur=")
+            if name and rest:
+                out[name] = float(rest)
+        return out
+
+
+def http(method: str, url: str, headers: dict | None = None, body: bytes | None = None) -> Reply:
+    assert urllib.parse.urlsplit(url).hostname == HOST, url
+    request = urllib.request.Request(url, data=body, method=method, headers=headers or {})
+    started = time.perf_counter()
+    try:
+        with urllib.request.urlopen(request, timeout=REQUEST_TIMEOUT_S) as response:
+            data = response.read()
+            status, got = response.status, response.headers
+    except urllib.error.HTTPError as exc:
+        data, status, got = exc.read(), exc.code, exc.headers
+    return Reply(status, {k.lower(): v for k, v in got.items()}, data, time.perf_counter() - started)
+
+
+@dataclass
+class Bench:
+    sim: str
+    worker: str
+    runtime_pid: int
+    persist: Path
+    figures: dict = field(default_factory=dict)
+
+    # worker
+    def series(self, points: list[str], span: tuple[datetime, datetime], route: str = "cached") -> Reply:
+        query = urllib.parse.urlencode(
+            {
+                "site": SITE,
+                "points": ",".join(points),
+                "start_time": iso(span[0]),
+                "end_time": iso(span[1]),
+                "route": route,
+            }
+        )
+        return http("GET", f"{self.worker}/api/timeseries?{query}", {"x-ace-token": TOKEN})
+
+    def stats(self) -> dict:
+        return http("GET", f"{self.worker}/api/stats").json()
+
+    def wait_cached(self, objects: int) -> None:
+        """Bounded wait until the stats count at least `objects` cache objects (writes are deferred)."""
+        deadline = time.monotonic() + CACHE_WRITE_TIMEOUT_S
+        while time.monotonic() < deadline:
+            if self.stats()["cache"]["totalObjects"] >= objects:
+                return
+            time.sleep(POLL_S)
+        raise RuntimeError(f"the cache did not reach {objects} objects within {CACHE_WRITE_TIMEOUT_S} s")
+
+    # simulator
+    def sim_points(self) -> list[dict]:
+        reply = http("GET", f"{self.sim}/api/sites/{SITE}/points?per_page=1000", {"authorization": f"Bearer {TOKEN}"})
+        return sorted(reply.json()["items"], key=lambda p: p["name"])
+
+    def clear_log(self) -> None:
+        http("DELETE", f"{self.sim}/_sim/log")
+
+    def upstream_calls(self) -> list[dict]:
+        """Sample-carrying calls in the simulator's log (not the access checks)."""
+        return [e for e in http("GET", f"{self.sim}/_sim/log").json() if "timeseries" in e["path"]]
+
+
+def iso(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def median(values) -> float:
+    return statistics.median(values) if values else float("nan")
+
+
+def samples_per_day(points: list[dict]) -> float:
+    return sum(86_400 / p["collect_interval"] for p in points)
+
+
+def returned_samples(reply: Reply) -> int:
+    return sum(entry["count"] for entry in reply.json()["data"].values())
+
+
+def d1_query(persist: Path, sql: str) -> list[dict]:
+    """Run SQL on the runtime's persisted D1 with wrangler (what `wrangler d1 execute --local` reads)."""
+    cmd = [
+        "npx",
+        "--no-install",
+        "wrangler",
+        "d1",
+        "execute",
+        "building-vitals-db",
+        "--local",
+        "--persist-to",
+        str(persist),
+        "--json",
+        "--command",
+        sql,
+    ]
+    error = ""
+    for _ in range(D1_ATTEMPTS):  # the runtime may hold a write lock for a moment
+        done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=120)
+        if done.returncode == 0:
+            return json.loads(done.stdout)[0]["results"]
+        error = (done.stderr or done.stdout)[-800:]
+        time.sleep(1)
+    raise RuntimeError(f"wrangler d1 execute failed {D1_ATTEMPTS} times: {error}")
+
+
+def keys_for(points: list[str], span: tuple[datetime, datetime]) -> list[str]:
+    whole = Span(int(span[0].timestamp() * 1000), int(span[1].timestamp() * 1000))
+    return [day_key(SITE, points, day) for day in day_spans(whole)]
+
+
+def sql_list(keys: list[str]) -> str:
+    return ",".join("'" + k.replace("'", "''") + "'" for k in keys)
+
+
+# -- scenarios ---------------------------------------------------------------------------------
+
+
+def scenario_compression(b: Bench, points: list[str], span) -> dict:
+    """Bytes stored in R2 for a week of mixed points, against the JSON and gzip/brotli of it."""
+    reply = b.series(points, span)
+    if reply.status != 200:
+        raise RuntimeError(f"compression request: {reply.status} {reply.body[:300]!r}")
+    keys = keys_for(points, span)
+    b.wait_cached(len(keys))
+    rows = d1_query(
+        b.persist,
+        "SELECT COUNT(*) AS n, SUM(compressed_size) AS stored, SUM(original_size) AS samples_json, "
+        f"GROUP_CONCAT(DISTINCT codec) AS codecs FROM cache_metadata WHERE cache_key IN ({sql_list(keys)})",
+    )[0]
+    json_bytes = len(reply.body)
+    gz = len(gzip.compress(reply.body, GZIP_LEVEL))
+    br = len(brotli.compress(reply.body, quality=BROTLI_QUALITY))
+    check = codec_check(reply, span, rows["codecs"])
+    stored = rows["stored"]
+    return {
+        "points": len(points),
+        "days": COMPRESSION_DAYS,
+        "samples": returned_samples(reply),
+        "objects": rows["n"],
+        "codec": rows["codecs"],
+        "json_bytes": json_bytes,
+        "stored_bytes": stored,
+        "gzip_bytes": gz,
+        "brotli_bytes": br,
+        "codec_check_bytes": check,
+        "stored_over_json": stored / json_bytes,
+        "gzip_over_json": gz / json_bytes,
+        "brotli_over_json": br / json_bytes,
+        "stored_over_gzip": stored / gz,
+        "stored_over_brotli": stored / br,
+        "codec_check_over_stored": check / stored,
+        "target_stored_over_json_max": TARGET_STORED_OVER_JSON,
+        "met": stored / json_bytes <= TARGET_STORED_OVER_JSON,
+    }
+
+
+def codec_check(reply: Reply, span, codec_name: str) -> int:
+    """The same samples encoded in-process with the project's codec, one object per UTC day."""
+    codec = CODECS.get(codec_name) or best_codec()
+    data = reply.json()["data"]
+    total = 0
+    day = span[0]
+    while day < span[1]:
+        lo, hi = int(day.timestamp() * 1000), int((day + DAY).timestamp() * 1000)
+        series = {}
+        for name, entry in data.items():
+            pairs = [s for s in entry["samples"] if lo <= s[0] < hi]
+            series[name] = PointSeries([t for t, _ in pairs], [v for _, v in pairs])
+        total += len(encode(series, codec).body)
+        day += DAY
+    return total
+
+
+def scenario_hit_miss(b: Bench, points: list[str], spans: list, hits: int) -> dict:
+    """Median miss against median hit; each miss on its own cold week, hits after the write."""
+    miss_s, hit_s, miss_timing, hit_timing, calls_per_miss = [], [], [], [], []
+    samples = 0
+    for span in spans:
+        b.clear_log()
+        miss = b.series(points, span)
+        if miss.status != 200 or miss.headers.get("x-cache-status") != "miss":
+            raise RuntimeError(f"expected a miss: {miss.status} {miss.headers.get('x-cache-status')}")
+        calls_per_miss.append(len(b.upstream_calls()))
+        miss_s.append(miss.seconds)
+        miss_timing.append(miss.timing())
+        samples = returned_samples(miss)
+        wait_hit(b, points, span)
+        for _ in range(hits):
+            hit = b.series(points, span)
+            if hit.headers.get("x-cache-status") != "hit":
+                raise RuntimeError(f"expected a hit, got {hit.headers.get('x-cache-status')}")
+            hit_s.append(hit.seconds)
+            hit_timing.append(hit.timing())
+    parts = ("auth", "cache", "render", "total")
+    hit_ms = {name: median([t.get(name, 0.0) for t in hit_timing]) for name in parts}
+    miss_ms = {
+        name: median([t.get(name, 0.0) for t in miss_timing])
+        for name in ("auth", "cache", "upstream", "render", "total")
+    }
+    ratio = median(miss_s) / median(hit_s)
+    return {
+        "points": len(points),
+        "samples": samples,
+        "misses": len(miss_s),
+        "hits": len(hit_s),
+        "miss_ms": median(miss_s) * 1000,
+        "hit_ms": median(hit_s) * 1000,
+        "miss_over_hit": ratio,
+        "upstream_calls_per_miss": median(calls_per_miss),
+        "miss_server_timing_ms": miss_ms,
+        "hit_server_timing_ms": hit_ms,
+        "hit_outside_worker_ms": median(hit_s) * 1000 - hit_ms["total"],
+        "target_miss_over_hit_min": TARGET_MISS_OVER_HIT,
+        "met": ratio >= TARGET_MISS_OVER_HIT,
+        "floor_keys": keys_for(points, spans[-1]),
+    }
+
+
+def wait_hit(b: Bench, points: list[str], span) -> None:
+    """Bounded: retry until the deferred cache writes make the request a full hit."""
+    deadline = time.monotonic() + CACHE_WRITE_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if b.series(points, span).headers.get("x-cache-status") == "hit":
+            return
+        time.sleep(POLL_S)
+    raise RuntimeError(f"no cache hit within {CACHE_WRITE_TIMEOUT_S} s after a miss")
+
+
+def scenario_coalescing(b: Bench, points: list[str], span, one_request_calls: float) -> dict:
+    """20 concurrent identical cold requests: upstream calls against one request's."""
+    b.clear_log()
+    with ThreadPoolExecutor(COALESCE_CLIENTS) as pool:
+        replies = list(pool.map(lambda _: b.series(points, span), range(COALESCE_CLIENTS)))
+    calls = len(b.upstream_calls())
+    statuses = sorted({r.status for r in replies})
+    cache = {}
+    for r in replies:
+        cache[r.headers.get("x-cache-status")] = cache.get(r.headers.get("x-cache-status"), 0) + 1
+    ratio = calls / one_request_calls
+    return {
+        "clients": COALESCE_CLIENTS,
+        "http_statuses": statuses,
+        "cache_status": cache,
+        "upstream_calls": calls,
+        "one_request_calls": one_request_calls,
+        "calls_ratio": ratio,
+        "wall_ms_median": median([r.seconds for r in replies]) * 1000,
+        "target_calls_ratio_max": TARGET_COALESCED_CALLS_RATIO,
+        "met": ratio <= TARGET_COALESCED_CALLS_RATIO and statuses == [200],
+    }
+
+
+def scenario_partial(b: Bench, points: list[str], start: datetime) -> dict:
+    """Cache [A, A+3d), ask [A+1d, A+5d): samples fetched upstream against samples returned."""
+    cached_span = (start, start + PARTIAL_CACHED_DAYS * DAY)
+    ask_span = (start + PARTIAL_OFFSET_DAYS * DAY, start + (PARTIAL_OFFSET_DAYS + PARTIAL_ASK_DAYS) * DAY)
+    first = b.series(points, cached_span)
+    if first.status != 200:
+        raise RuntimeError(f"partial warm-up: {first.status}")
+    wait_hit(b, points, cached_span)
+    b.clear_log()
+    reply = b.series(points, ask_span)
+    fetched = sum(e.get("samples") or 0 for e in b.upstream_calls())
+    returned = returned_samples(reply)
+    edge = int(cached_span[1].timestamp() * 1000)
+    uncached = sum(1 for entry in reply.json()["data"].values() for s in entry["samples"] if s[0] >= edge)
+    return {
+        "cache_status": reply.headers.get("x-cache-status"),
+        "returned_samples": returned,
+        "fetched_samples": fetched,
+        "uncached_samples": uncached,
+        "fetched_over_returned": fetched / returned,
+        "fetched_over_uncached": fetched / uncached if uncached else float("nan"),
+        "ms": reply.seconds * 1000,
+        "met": reply.headers.get("x-cache-status") == "partial" and fetched <= uncached,
+    }
+
+
+def scenario_job(b: Bench, points: list[str], span, min_samples: int) -> dict:
+    """A queued job: wall time, samples/s, and the runtime's peak RSS while it runs."""
+    sampler = RssSampler(b.runtime_pid)
+    sampler.start()
+    try:
+        started = time.perf_counter()
+        reply = b.series(points, span, route="queued")
+        if reply.status != 202:
+            raise RuntimeError(f"expected 202: {reply.status} {reply.body[:300]!r}")
+        status_url = f"{b.worker}{reply.json()['statusUrl']}"
+        job = poll_job(status_url)
+        wall = time.perf_counter() - started
+        result_started = time.perf_counter()
+        result = http("GET", f"{status_url}/result", {"x-ace-token": TOKEN})
+        result_s = time.perf_counter() - result_started
+    finally:
+        sampler.stop()
+    returned = returned_samples(result) if result.status == 200 else None
+    return {
+        "points": len(points),
+        "days": (span[1] - span[0]).days,
+        "status": job["status"],
+        "samples": job.get("samplesCount"),
+        "wall_s": wall,
+        "samples_per_s": (job.get("samplesCount") or 0) / wall,
+        "result_status": result.status,
+        "result_bytes": len(result.body),
+        "result_s": result_s,
+        "result_samples": returned,
+        **sampler.figures(),
+        "min_samples": min_samples,
+        "met": job["status"] == "completed" and returned == job.get("samplesCount") and returned >= min_samples,
+    }
+
+
+def poll_job(status_url: str) -> dict:
+    deadline = time.monotonic() + JOB_TIMEOUT_S
+    while time.monotonic() < deadline:
+        job = http("GET", status_url, {"x-ace-token": TOKEN}).json()
+        if job["status"] in ("completed", "failed", "cancelled"):
+            return job
+        time.sleep(POLL_S)
+    raise RuntimeError(f"job not finished within {JOB_TIMEOUT_S} s")
+
+
+class RssSampler:
+    """Samples VmRSS of the runtime (node, where Pyodide lives) and of its children (workerd)."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.node_kb = self.children_kb = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def start(self) -> None:
+        self.base_kb = _status_kb(self.pid, "VmRSS")
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.node_kb = max(self.node_kb, _status_kb(self.pid, "VmRSS"))
+            self.children_kb = max(self.children_kb, sum(_status_kb(c, "VmRSS") for c in _descendants(self.pid)))
+            self._stop.wait(RSS_SAMPLE_S)
+
+    def figures(self) -> dict:
+        return {
+            "node_rss_before_mb": self.base_kb / 1024,
+            "node_peak_rss_mb": self.node_kb / 1024,
+            "node_vmhwm_mb": _status_kb(self.pid, "VmHWM") / 1024,
+            "workerd_peak_rss_mb": self.children_kb / 1024,
+        }
+
+
+def _status_kb(pid: int, field_name: str) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(field_name + ":"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def _descendants(pid: int) -> list[int]:
+    out, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        try:
+            kids = [int(k) for k in Path(f"/proc/{current}/task/{current}/children").read_text().split()]
+        except OSError:
+            kids = []
+        out.extend(kids)
+        todo.extend(kids)
+    return out
+
+
+def measure_floor(persist: Path, keys: list[str], repeat: int) -> dict:
+    """Bare R2 read, decode and render of the hit's objects in the runtime's stack (bench/floor.mjs)."""
+    cmd = ["node", str(ROOT / "bench" / "floor.mjs"), "--persist", str(persist), "--repeat", str(repeat), *keys]
+    done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    if done.returncode != 0:
+        raise RuntimeError(f"floor.mjs failed: {done.stderr[-1500:]}")
+    raw = json.loads(done.stdout.strip().splitlines()[-1])
+    return {
+        "r2_ms": median(raw["r2_ms"]),
+        "decode_ms": median(raw["decode_ms"]),
+        "render_ms": median(raw["render_ms"]),
+        "object_bytes": raw["bytes"],
+        "samples": raw["samples"],
+    }
+
+
+# -- the run -----------------------------------------------------------------------------------
+
+
+def pick_points(points: list[dict]) -> tuple[list[dict], list[dict]]:
+    """Mixed points (every MIXED_STRIDE-th), and the shortest prefix of them near 50k samples a week."""
+    mixed = points[::MIXED_STRIDE]
+    hit_miss = []
+    for p in mixed:
+        hit_miss.append(p)
+        if samples_per_day(hit_miss) * 7 >= HIT_MISS_SAMPLES:
+            break
+    return mixed, hit_miss
+
+
+def run(args, tmp: Path) -> dict:
+    reps = QUICK if args.quick else FULL
+    misses = args.misses or reps["misses"]
+    hits = args.hits or reps["hits"]
+    figures: dict = {"latency_ms": args.latency_ms, "quick": args.quick}
+    sim = start_service(
+        [sys.executable, "-m", "simulator", "--host", HOST, "--port", "0", "--latency-ms", str(args.latency_ms)],
+        tmp / "simulator.log",
+        SIM_START_TIMEOUT_S,
+    )
+    runtime = None
+    try:
+        persist = tmp / "state"
+        runtime = start_service(
+            [
+                "node",
+                "runtime/main.mjs",
+                "--host",
+                HOST,
+                "--port",
+                "0",
+                "--persist",
+                str(persist),
+                "--no-crons",
+                "--var",
+                f"FLIGHTDECK_BASE_URL={sim.url}/api",
+            ],
+            tmp / "runtime.log",
+            RUNTIME_START_TIMEOUT_S,
+        )
+        b = Bench(sim.url, runtime.url, runtime.proc.pid, persist)
+        all_points = b.sim_points()
+        mixed, hm = pick_points(all_points)
+        names = [p["name"] for p in mixed]
+        hm_names = [p["name"] for p in hm]
+        today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+        anchor = today - 2 * DAY  # whole, settled days only
+
+        def week(k: int):
+            return (anchor - (k + 1) * 7 * DAY, anchor - k * 7 * DAY)
+
+        scenario(figures, "compression", lambda: scenario_compression(b, names, week(0)))
+        scenario(
+            figures, "hit_miss", lambda: scenario_hit_miss(b, hm_names, [week(1 + i) for i in range(misses)], hits)
+        )
+        one = figures["hit_miss"].get("upstream_calls_per_miss")
+        if one is None:
+            b.clear_log()
+            b.series(hm_names, week(misses + 1))
+            one = len(b.upstream_calls())
+        scenario(figures, "coalescing", lambda: scenario_coalescing(b, hm_names, week(misses + 2), one))
+        scenario(figures, "partial", lambda: scenario_partial(b, hm_names, week(misses + 3)[0]))
+        # The site's 1-minute points: all 182 names do not fit in one URL (the runtime answers 431).
+        job_points = [
+            p for p in all_points if p["collect_interval"] == JOB_INTERVAL_S and p.get("collect_enabled", True)
+        ]
+        job_target = JOB_SAMPLES_QUICK if args.quick else JOB_SAMPLES
+        job_days = math.ceil(job_target * JOB_OUTAGE_MARGIN / samples_per_day(job_points))
+        job_end = week(misses + 4)[0]
+        scenario(
+            figures,
+            "job",
+            lambda: scenario_job(b, [p["name"] for p in job_points], (job_end - job_days * DAY, job_end), job_target),
+        )
+    finally:
+        if runtime is not None:
+            stop_service(runtime.proc)
+        stop_service(sim.proc)
+    floor_keys = figures.get("hit_miss", {}).pop("floor_keys", None)
+    if floor_keys:
+        scenario(figures, "hit_floor", lambda: measure_floor(tmp / "state", floor_keys, reps["floor_repeat"]))
+    return figures
+
+
+def scenario(figures: dict, name: str, body) -> None:
+    """Run one scenario; a failure is recorded and the others still run."""
+    started = time.monotonic()
+    print(f"... {name}", file=sys.stderr, flush=True)
+    try:
+        figures[name] = body()
+    except Exception as exc:
+        traceback.print_exc(file=sys.stderr)
+        figures[name] = {"error": f"{type(exc).__name__}: {exc}", "met": False}
+    figures[name]["seconds"] = round(time.monotonic() - started, 1)
+
+
+def breakdown(figures: dict) -> dict | None:
+    """The hit's time by stage: Server-Timing for auth/cache/render, the floor run to split `cache`."""
+    hm, floor = figures.get("hit_miss", {}), figures.get("hit_floor", {})
+    if "hit_ms" not in hm or "r2_ms" not in floor:
+        return None
+    st = hm["hit_server_timing_ms"]
+    # Server-Timing's `cache` is R2 read + decode together; floor.mjs times each alone, in the same stack.
+    stages = {
+        "auth": st["auth"],
+        "r2_read": floor["r2_ms"],
+        "decode": floor["decode_ms"],
+        "render": st["render"],
+        "worker_other": max(0.0, st["total"] - st["auth"] - st["cache"] - st["render"]),
+        "runtime_and_http": hm["hit_outside_worker_ms"],
+    }
+    largest = max(stages, key=stages.get)
+    return {
+        "stages_ms": stages,
+        "largest": largest,
+        "server_cache_ms": st["cache"],
+        "floor_bare_r2_read_ms": floor["r2_ms"],
+        "hit_over_floor": hm["hit_ms"] / floor["r2_ms"] if floor["r2_ms"] else None,
+    }
+
+
+def print_table(f: dict) -> None:
+    rows: list[tuple[str, str, str]] = []
+
+    def add(label, value, target=""):
+        rows.append((label, value, target))
+
+    c = f.get("compression", {})
+    if "json_bytes" in c:
+        add(
+            "1 compression: JSON bytes",
+            f"{c['json_bytes']:,} ({c['samples']:,} samples, {c['points']} pts x {c['days']} d)",
+        )
+        add("  stored in R2 (D1 compressed_size)", f"{c['stored_bytes']:,} ({c['codec']}, {c['objects']} objects)")
+        add("  stored / JSON", pct(c["stored_over_json"]), f"<= {pct(TARGET_STORED_OVER_JSON)} {ok(c['met'])}")
+        add("  gzip(JSON) / JSON  [original impl]", pct(c["gzip_over_json"]))
+        add("  brotli(JSON) / JSON  [original design]", pct(c["brotli_over_json"]))
+        add("  stored / gzip, stored / brotli", f"{c['stored_over_gzip']:.3f}, {c['stored_over_brotli']:.3f}")
+        add("  codec in-process / stored", f"{c['codec_check_over_stored']:.3f}")
+    hm = f.get("hit_miss", {})
+    if "hit_ms" in hm:
+        add("2 hit vs miss: samples, points", f"{hm['samples']:,}, {hm['points']}")
+        add(
+            "  median miss / hit (ms)",
+            f"{hm['miss_ms']:.0f} / {hm['hit_ms']:.0f}  ({hm['misses']} misses, {hm['hits']} hits)",
+        )
+        add("  miss / hit", f"{hm['miss_over_hit']:.1f}x", f">= {TARGET_MISS_OVER_HIT:g}x {ok(hm['met'])}")
+        add("  miss Server-Timing (ms)", fmt_ms(hm["miss_server_timing_ms"]))
+        add("  hit Server-Timing (ms)", fmt_ms(hm["hit_server_timing_ms"]))
+    bd = f.get("hit_breakdown")
+    if bd:
+        add("  hit breakdown (ms)", fmt_ms(bd["stages_ms"]))
+        add("  (Server-Timing cache = r2+decode)", f"{bd['server_cache_ms']:.1f}")
+        add("  largest hit cost", bd["largest"])
+        add(
+            "  floor: bare R2 read (ms)",
+            f"{bd['floor_bare_r2_read_ms']:.1f}  (hit = {bd['hit_over_floor']:.1f}x floor)",
+        )
+    co = f.get("coalescing", {})
+    if "upstream_calls" in co:
+        add(
+            "3 coalescing: 20 cold requests' upstream calls",
+            f"{co['upstream_calls']} vs one request's {co['one_request_calls']:g}",
+            f"ratio {co['calls_ratio']:.2f} <= 1 {ok(co['met'])}",
+        )
+        add("  cache statuses", json.dumps(co["cache_status"]))
+    pa = f.get("partial", {})
+    if "fetched_samples" in pa:
+        add(
+            "4 partial: fetched / returned samples",
+            f"{pa['fetched_samples']:,} / {pa['returned_samples']:,} = {pa['fetched_over_returned']:.2f}",
+            f"fetched <= uncached {pa['uncached_samples']:,} {ok(pa['met'])}",
+        )
+    jb = f.get("job", {})
+    if "wall_s" in jb:
+        add(
+            "5 job: samples, wall",
+            f"{jb['samples']:,} in {jb['wall_s']:.1f} s ({jb['points']} pts x {jb['days']} d)",
+            ok(jb["met"]),
+        )
+        add("  samples/s", f"{jb['samples_per_s']:,.0f}")
+        add(
+            "  runtime node peak RSS (MB)",
+            f"{jb['node_peak_rss_mb']:.0f} (before {jb['node_rss_before_mb']:.0f}, "
+            f"VmHWM {jb['node_vmhwm_mb']:.0f}); workerd {jb['workerd_peak_rss_mb']:.0f}",
+        )
+        add("  result download", f"{jb['result_bytes']:,} bytes in {jb['result_s']:.1f} s")
+    for name in ("compression", "hit_miss", "coalescing", "partial", "job", "hit_floor"):
+        if "error" in f.get(name, {}):
+            add(f"{name} FAILED", f[name]["error"][:100])
+    width = max(len(r[0]) for r in rows) if rows else 10
+    print(f"make bench  (simulator latency {f['latency_ms']:g} ms/call{', quick' if f['quick'] else ''})")
+    for label, value, target in rows:
+        print(f"{label:<{width}}  {value}  {target}".rstrip())
+
+
+def pct(x: float) -> str:
+    return f"{x * 100:.2f}%"
+
+
+def ok(met: bool) -> str:
+    return "MET" if met else "NOT MET"
+
+
+def fmt_ms(d: dict) -> str:
+    return ", ".join(f"{k} {v:.1f}" for k, v in d.items())
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="fewer repetitions and a smaller job")
+    parser.add_argument(
+        "--latency-ms",
+        type=float,
+        default=float(os.environ.get("BENCH_LATENCY_MS", DEFAULT_LATENCY_MS)),
+        help=f"simulator latency per FlightDeck call (default {DEFAULT_LATENCY_MS})",
+    )
+    parser.add_argument("--misses", type=int, default=0, help="cold misses to time (each followed by hits)")
+    parser.add_argument("--hits", type=int, default=0, help="hits timed after each miss")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary persist dir and logs")
+    args = parser.parse_args(argv)
+    started = time.monotonic()
+    tmp = Path(tempfile.mkdtemp(prefix="bv-bench-"))
+    try:
+        figures = run(args, tmp)
+    finally:
+        if args.keep:
+            print(f"kept {tmp}", file=sys.stderr)
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+    figures["hit_breakdown"] = breakdown(figures)
+    figures["targets_met"] = {
+        name: figures.get(name, {}).get("met", False)
+        for name in ("compression", "hit_miss", "coalescing", "partial", "job")
+    }
+    figures["duration_s"] = round(time.monotonic() - started, 1)
+    print_table(figures)
+    print(json.dumps(figures, separators=(",", ":"), default=str))
+    failed = any(
+        "error" in (figures.get(n) or {})
+        for n in ("compression", "hit_miss", "coalescing", "partial", "job", "hit_floor")
+    )
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
