@@ -1,7 +1,7 @@
 // What the runtime provides around the Python handlers: ExecutionContext with waitUntil,
 // the `_pyodide_entrypoint_helper` module the workers SDK imports, and event objects
 // (queue batches, scheduled controllers) shaped like the platform's.
-import { describeError } from "./python.mjs";
+import { briefError } from "./python.mjs";
 import { encodeDeep } from "./workers/codec.mjs";
 
 /** Tracks waitUntil promises: rejections are logged, shutdown can wait for the rest. */
@@ -10,7 +10,7 @@ export class WaitUntilTracker {
 
   add(promise, label) {
     const tracked = Promise.resolve(promise)
-      .catch((err) => process.stderr.write(`[runtime] waitUntil (${label}) rejected:\n${describeError(err)}\n`))
+      .catch((err) => process.stderr.write(`[runtime] waitUntil (${label}) rejected:\n${briefError(err)}\n`))
       .finally(() => this.#pending.delete(tracked));
     this.#pending.add(tracked);
   }

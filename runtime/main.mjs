@@ -10,7 +10,8 @@ import { Bridge, buildEnv } from "./bindings.mjs";
 import { ConfigError, compatFlagsModule, loadWranglerConfig, parseArgs, selectPyodideVersion } from "./config.mjs";
 import { ExecutionContext, MessageBatch, ScheduledController, WaitUntilTracker, entrypointHelper, recordedCalls } from "./context.mjs";
 import { scheduleCrons } from "./cron.mjs";
-import { PythonWorker, StartupError, describeError, installedPyodideVersion } from "./python.mjs";
+import { PythonWorker, StartupError, briefError, describeError, installedPyodideVersion } from "./python.mjs";
+import { jsonResponse, platformRequest, writeResponse } from "./http.mjs";
 import { applySchema } from "./schema.mjs";
 import { decodeDeep } from "./workers/codec.mjs";
 
@@ -31,10 +32,6 @@ function log(message) {
   process.stderr.write(`[runtime] ${message}\n`);
 }
 
-function jsonResponse(data, status = 200) {
-  return new Response(JSON.stringify(data), { status, headers: { "content-type": "application/json" } });
-}
-
 async function withDeadline(promise, ms, what) {
   let timer;
   const deadline = new Promise((_, reject) => {
@@ -45,25 +42,6 @@ async function withDeadline(promise, ms, what) {
   } finally {
     clearTimeout(timer);
   }
-}
-
-/** Miniflare hands Node services its own undici Request; Python gets a global one. */
-function toPlatformRequest(request) {
-  const headers = new Headers();
-  for (const [name, value] of request.headers) {
-    if (!name.startsWith("mf-")) headers.append(name, value);
-  }
-  const hasBody = request.method !== "GET" && request.method !== "HEAD" && request.body !== null;
-  const platformRequest = new Request(request.url, {
-    method: request.method,
-    headers,
-    body: hasBody ? request.body : null,
-    duplex: hasBody ? "half" : undefined,
-    redirect: "manual",
-  });
-  // Miniflare's placeholder IncomingRequestCfProperties, as `request.cf` on the platform.
-  Object.defineProperty(platformRequest, "cf", { value: request.cf ?? null, enumerable: true });
-  return platformRequest;
 }
 
 function firstLine(err) {
@@ -166,7 +144,7 @@ class Runtime {
           modules: modules("shim.mjs"),
           compatibilityDate: SHIM_COMPATIBILITY_DATE,
           serviceBindings: {
-            __BV_FETCH: (request) => this.#handleFetch(request),
+            __BV_FETCH: { node: (req, res) => this.#serveFetch(req, res) },
             __BV_EVENT: (request) => this.#handleEvent(request),
           },
           queueConsumers,
@@ -186,9 +164,22 @@ class Runtime {
     };
   }
 
-  async #handleFetch(mfRequest) {
-    const request = toPlatformRequest(mfRequest);
-    const label = `fetch ${request.method} ${new URL(request.url).pathname}`;
+  async #serveFetch(req, res) {
+    let label = `fetch ${req.method}`;
+    try {
+      const request = platformRequest(req);
+      label = `fetch ${request.method} ${new URL(request.url).pathname}`;
+      const response = await this.#handleFetch(request, label);
+      const error = await writeResponse(response, res);
+      if (error) log(`${label}: response body failed mid-stream, response cut short: ${briefError(error)}`);
+    } catch (err) {
+      log(`${label} could not be served:\n${describeError(err)}`);
+      if (!res.headersSent) await writeResponse(jsonResponse(INTERNAL_ERROR, 500), res);
+      else res.destroy();
+    }
+  }
+
+  async #handleFetch(request, label) {
     try {
       const python = await this.pythonReady;
       const ctx = new ExecutionContext(this.tracker, label);
@@ -250,7 +241,10 @@ class Runtime {
     if (this.mf) {
       const mf = this.mf;
       this.mf = null;
-      await withDeadline(mf.dispose(), DISPOSE_TIMEOUT_MS, "Miniflare dispose").catch((err) => log(err.message));
+      // A Miniflare that failed to start rejects dispose() with its start error again: not news.
+      await withDeadline(mf.dispose(), DISPOSE_TIMEOUT_MS, "Miniflare dispose").catch((err) => {
+        if (err instanceof StartupError) log(err.message);
+      });
     }
   }
 }
@@ -286,6 +280,9 @@ async function main() {
   };
   claimSignals();
   runtime.onMiniflareCreated = claimSignals;
+  // A reader that went away (EPIPE) must not turn every later log line into another error.
+  process.stdout.on("error", () => {});
+  process.stderr.on("error", () => {});
   // Print errors compactly: Node's default handler would dump a line of Pyodide's minified source.
   process.on("unhandledRejection", (err) => log(`unhandled rejection:\n${describeError(err)}`));
   process.on("uncaughtException", (err) => {
@@ -297,7 +294,8 @@ async function main() {
     await runtime.start();
     return null; // keep serving until a signal arrives
   } catch (err) {
-    log(err instanceof ConfigError || err instanceof StartupError ? err.message : describeError(err));
+    const expected = err instanceof ConfigError || err instanceof StartupError || err?.constructor?.name === "MiniflareCoreError";
+    log(expected ? err.message : describeError(err));
     await runtime.stop();
     return 1;
   }

@@ -56,10 +56,20 @@ function lineWriter(stream) {
   return { batched: (line) => stream.write(`${line}\n`) };
 }
 
-/** Message of an error thrown by Python (the traceback) or by JS (its stack). */
+function isPythonError(err) {
+  return err?.constructor?.name === "PythonError" || typeof err?.type === "string";
+}
+
+/** An error thrown by Python as its traceback, one thrown by JS with its stack. */
 export function describeError(err) {
-  if (err?.constructor?.name === "PythonError" || err?.type) return String(err.message).trimEnd();
+  if (isPythonError(err)) return String(err.message).trimEnd();
   return err?.stack ?? String(err);
+}
+
+/** Like describeError, without JS stacks (those of errors made in Python are wasm frames). */
+export function briefError(err) {
+  if (isPythonError(err)) return String(err.message).trimEnd();
+  return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
 }
 
 export class PythonWorker {

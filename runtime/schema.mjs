@@ -7,15 +7,18 @@ import { readFileSync } from "node:fs";
  */
 export function splitSql(sql) {
   const statements = [];
-  let start = 0;
+  let start = -1; // where the current statement's first code character is
   let depth = 0;
   let hasCode = false;
   const words = [];
   let i = 0;
+  const code = (at) => {
+    if (!hasCode) start = at;
+    hasCode = true;
+  };
   const push = (end) => {
-    const text = sql.slice(start, end).trim();
-    if (hasCode && text) statements.push(text);
-    start = end + 1;
+    if (hasCode) statements.push(sql.slice(start, end).trim());
+    start = -1;
     depth = 0;
     hasCode = false;
     words.length = 0;
@@ -33,7 +36,7 @@ export function splitSql(sql) {
       const quote = c === "[" ? "]" : c;
       let j = i + 1;
       while (j < sql.length && !(sql[j] === quote && sql[j + 1] !== quote)) j += sql[j] === quote ? 2 : 1;
-      hasCode = true;
+      code(i);
       i = j + 1;
     } else if (/[A-Za-z_]/.test(c)) {
       let j = i;
@@ -43,13 +46,13 @@ export function splitSql(sql) {
       const isTrigger = words[0] === "CREATE" && words.slice(1, 4).includes("TRIGGER");
       if (isTrigger && (word === "BEGIN" || word === "CASE")) depth++;
       if (isTrigger && word === "END" && depth > 0) depth--;
-      hasCode = true;
+      code(i);
       i = j;
     } else if (c === ";" && depth === 0) {
       push(i);
       i++;
     } else {
-      if (!/\s/.test(c)) hasCode = true;
+      if (!/\s/.test(c)) code(i);
       i++;
     }
   }

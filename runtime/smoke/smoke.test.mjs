@@ -20,6 +20,7 @@ const EXIT_TIMEOUT_MS = 15_000;
 const QUEUE_TIMEOUT_MS = 30_000;
 const POLL_INTERVAL_MS = 200;
 const WRANGLER_TIMEOUT_MS = 60_000;
+const EXPECT_WAIT_MS = 1_000;
 
 let child;
 let base;
@@ -184,7 +185,10 @@ function postExpectContinue(url, bytes) {
   // fetch() refuses an Expect header; curl sends one for bodies over 1 MB.
   return new Promise((resolve, reject) => {
     const req = httpRequest(url, { method: "POST", headers: { expect: "100-continue", "content-length": bytes.length } });
-    req.on("continue", () => req.end(bytes));
+    // Like curl: send the body on "100 Continue" or after a second without one.
+    const send = () => { clearTimeout(timer); if (!req.writableEnded) req.end(bytes); };
+    const timer = setTimeout(send, EXPECT_WAIT_MS);
+    req.on("continue", send);
     req.on("response", (res) => {
       const chunks = [];
       res.on("data", (c) => chunks.push(c));
@@ -226,7 +230,8 @@ test("scheduled runs via /cdn-cgi/handler/scheduled and /__scheduled", async () 
 test("queues: ack, retry with delay, max_retries then the dead-letter queue", async () => {
   await getJson("/send?kind=ok&n=2");
   await getJson("/send?kind=fail&n=1");
-  const done = (events) => events.some((x) => x.kind === "queue" && x.data.queue.endsWith("-dlq"));
+  await getJson("/send?kind=raise&n=1&queue=high");
+  const done = (events) => events.filter((x) => x.kind === "queue" && x.data.queue.endsWith("-dlq")).length >= 2;
   const events = (await pollEvents(done, QUEUE_TIMEOUT_MS)).filter((x) => x.kind === "queue").map((x) => x.data);
   const ok = events.filter((e) => e.body.kind === "ok");
   assert.equal(ok.length, 2, "acked messages are delivered once");
@@ -235,9 +240,11 @@ test("queues: ack, retry with delay, max_retries then the dead-letter queue", as
   for (let i = 1; i < failed.length; i++) {
     assert.ok(failed[i].at - failed[i - 1].at >= 0.9, "retry(delaySeconds=1) delays the next delivery");
   }
+  const raised = events.filter((e) => e.body.kind === "raise" && !e.queue.endsWith("-dlq"));
+  assert.deepEqual(raised.map((e) => e.attempts), [1, 2, 3, 4], "a handler exception retries the batch");
   const dead = events.filter((e) => e.queue.endsWith("-dlq"));
-  assert.equal(dead.length, 1);
-  assert.equal(dead[0].id, failed[0].id);
+  assert.deepEqual(dead.map((e) => e.id).sort(), [failed[0].id, raised[0].id].sort());
+  await waitForLog(/RuntimeError: queue handler failure for the smoke test/);
 });
 
 test("wrangler d1 execute --local reads the runtime's D1", async () => {

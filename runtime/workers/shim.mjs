@@ -27,8 +27,8 @@ export default {
       return new Response("Ran scheduled event");
     }
     if (request.headers.has("expect")) {
-      // workerd already answered "100-continue"; forwarded, Node's HTTP server would answer it
-      // again and workerd would take that interim 100 for the final response.
+      // Forwarded to the Node host, Node's HTTP server would answer "Expect: 100-continue" with
+      // an interim 100 that workerd then takes for the final response (a RangeError, then 500).
       const headers = new Headers(request.headers);
       headers.delete("expect");
       request = new Request(request, { headers });

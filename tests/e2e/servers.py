@@ -70,8 +70,9 @@ def start_simulator() -> Server:
 
 
 def start_worker(simulator_url: str, persist: Path, **variables: str) -> Server:
-    command = ["node", "runtime/main.mjs", "--host", "127.0.0.1", "--port", "0", "--persist", str(persist),
-               "--var", f"FLIGHTDECK_BASE_URL={simulator_url}/api"]
+    # Crons off: tests trigger scheduled() themselves, never mid-test on the clock.
+    command = ["node", "runtime/main.mjs", "--host", "127.0.0.1", "--port", "0", "--no-crons",
+               "--persist", str(persist), "--var", f"FLIGHTDECK_BASE_URL={simulator_url}/api"]
     for key, value in variables.items():
         command += ["--var", f"{key}={value}"]
     return start(command)

@@ -90,7 +90,7 @@ class Default(WorkerEntrypoint):
     async def route_send(self, request, query):
         kind = query.get("kind", "ok")
         count = int(query.get("n", "1"))
-        queue = self.env.JOBS_QUEUE
+        queue = self.env.JOBS_QUEUE_HIGH if query.get("queue") == "high" else self.env.JOBS_QUEUE
         await queue.send(json.dumps({"kind": kind, "i": 0}))
         if count > 1:
             await queue.sendBatch([{"body": json.dumps({"kind": kind, "i": i})} for i in range(1, count)])
@@ -141,7 +141,11 @@ class Default(WorkerEntrypoint):
             body = json.loads(message.body)
             await record(self.env, "queue", {"queue": batch.queue, "id": message.id,
                                              "attempts": message.attempts, "body": body, "at": time.time()})
-            if body["kind"] == "fail" and not batch.queue.endswith("-dlq"):
+            if batch.queue.endswith("-dlq"):
+                message.ack()
+            elif body["kind"] == "raise":
+                raise RuntimeError("queue handler failure for the smoke test")
+            elif body["kind"] == "fail":
                 message.retry(delaySeconds=1)
             else:
                 message.ack()
