@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import Enum
 
-from .bindings import ObjectStore
+from .bindings import ObjectStore, StoredObject
 from .codec import FORMAT_VERSION, Series, decode, encode
 from .config import Settings
 from .log import log_event
@@ -83,10 +83,21 @@ class R2CacheService:
 
     async def get(self, key: str) -> DayObject | None:
         """The object under `key`, or None when absent or unreadable (a failure is logged)."""
+        return self.parse(await self.fetch(key))
+
+    async def fetch(self, key: str) -> StoredObject | None:
+        """The raw object, or None when absent or when R2 fails (logged: a broken cache never fails a request)."""
         try:
-            found = await self.store.get(key)
-            if found is None:
-                return None
+            return await self.store.get(key)
+        except Exception as exc:
+            log_event("cache.read_failed", key=key, error=f"{type(exc).__name__}: {exc}")
+            return None
+
+    def parse(self, found: StoredObject | None) -> DayObject | None:
+        """Decode a fetched object; one that cannot be decoded is logged and counts as a miss."""
+        if found is None:
+            return None
+        try:
             info = found.metadata
             series = decode(found.body)
             day_start = int(info["dayStart"])
@@ -97,8 +108,8 @@ class R2CacheService:
                 series=series,
                 covered_until=int(info["coveredUntil"]),
             )
-        except Exception as exc:  # a broken cache must never fail a request
-            log_event("cache.read_failed", key=key, error=f"{type(exc).__name__}: {exc}")
+        except (ValueError, KeyError) as exc:
+            log_event("cache.decode_failed", key=found.key, error=f"{type(exc).__name__}: {exc}")
             return None
 
     async def exists(self, key: str) -> bool:

@@ -1,0 +1,22 @@
+import json
+
+import pytest
+
+from services.codec import PointSeries
+from services.render import pairs_json, render_body
+
+
+@pytest.mark.parametrize(
+    "values",
+    [[72.5, 73.0, -1.25], [0, 1, 1], ["occupied", "standby"], ["a,b", "c"], ['say "hi", then', 2.5], []],
+    ids=["floats", "ints", "text", "text-with-comma", "quotes-and-comma", "empty"],
+)
+def test_pairs_json_equals_dumping_the_pairs(values):
+    times = list(range(1_000, 1_000 + 60 * len(values), 60))
+    assert pairs_json(times, values) == json.dumps(list(zip(times, values)), separators=(",", ":"))[1:-1]
+
+
+def test_render_body_is_the_contract_shape():
+    body = json.loads(render_body({"a/b:c": PointSeries([1, 2], [1.5, "x"])}, {"a/b:c": "boom"}, {"requestId": "r"}))
+    assert body == {"data": {"a/b:c": {"samples": [[1, 1.5], [2, "x"]], "count": 2, "error": "boom"}},
+                    "_meta": {"requestId": "r"}}
