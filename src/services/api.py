@@ -6,7 +6,6 @@ import re
 import time
 import traceback
 import uuid
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from urllib.parse import parse_qs, urlsplit
 
@@ -33,11 +32,10 @@ class Call:
     path: str
     params: dict[str, str]
     request_id: str
-    match: re.Match
+    args: dict[str, str] = field(default_factory=dict)
     record: dict = field(default_factory=dict)
 
 
-Handler = Callable[["Api", Call], Awaitable[ApiResponse]]
 ROUTES: list[tuple[str, re.Pattern, str]] = [
     ("GET", re.compile(r"/api/health"), "health"),
     ("GET", re.compile(r"/api/stats"), "stats"),
@@ -65,7 +63,7 @@ class Api:
         origin = request.headers.get("origin")
         if request.method == "OPTIONS":
             return preflight(origin, self.settings.allowed_origins)
-        call = Call(request, path, params, request_id, re.match("", ""))
+        call = Call(request, path, params, request_id)
         try:
             response = await self._dispatch(call)
         except ServiceError as exc:
@@ -89,7 +87,7 @@ class Api:
                 continue
             allowed.append(method)
             if method == call.request.method or (method == "GET" and call.request.method == "HEAD"):
-                call.match = match
+                call.args = match.groupdict()
                 return await getattr(self, name)(call)
         if allowed:
             return json_response(405, {"error": {"code": "method_not_allowed",
@@ -199,17 +197,17 @@ class Api:
 
     async def job_status(self, call: Call) -> ApiResponse:
         jobs = self.services.jobs(caller_token(call.request))
-        call.record["jobId"] = call.match["job"]
-        return json_response(200, await jobs.get_job_status(call.match["job"]))
+        call.record["jobId"] = call.args["job"]
+        return json_response(200, await jobs.get_job_status(call.args["job"]))
 
     async def job_cancel(self, call: Call) -> ApiResponse:
         jobs = self.services.jobs(caller_token(call.request))
-        call.record["jobId"] = call.match["job"]
-        return json_response(200, await jobs.cancel_job(call.match["job"]))
+        call.record["jobId"] = call.args["job"]
+        return json_response(200, await jobs.cancel_job(call.args["job"]))
 
     async def job_result(self, call: Call) -> ApiResponse:
         jobs = self.services.jobs(caller_token(call.request))
-        job = await jobs.result_job(call.match["job"])
+        job = await jobs.result_job(call.args["job"])
         call.record.update(jobId=job["id"], samples=job["samples_count"])
         meta = {"requestId": call.request_id, "routeType": "queued", "cacheHit": False, "cacheStatus": "bypass",
                 "jobId": job["id"], "site": job["site"], "samplesCount": job["samples_count"],

@@ -15,6 +15,7 @@ from .errors import Conflict, NotFound
 from .query import Priority, SeriesQuery
 from .render import close_body, open_body, point_chunks
 from .repositories import ACTIVE, JobRepository, JobStatus, NewJob
+from .routing import estimate_samples
 from .timerange import Span, db_time, parse_iso
 
 JOB_ID_LENGTH = 32
@@ -142,8 +143,7 @@ class QueueService:
     ) -> JobTicket:
         """The original design's call; the job id is chosen here, so `job_id` only names the request."""
         query = SeriesQuery(site, tuple(dict.fromkeys(points)), Span(parse_iso(start_time), parse_iso(end_time)))
-        estimate = len(query.points) * max(1, (query.span.end_ms - query.span.start_ms) // 86_400_000)
-        return await self.submit(query, estimate * self.settings.samples_per_point_per_day, job_id or user_id)
+        return await self.submit(query, estimate_samples(query, self.settings), job_id or user_id)
 
     async def own_job(self, job_id: str) -> Row:
         """The owner's job, or NotFound (an unknown id and another owner's job look the same)."""

@@ -146,3 +146,10 @@ def test_result_of_an_unfinished_job_is_409(api):
 def test_unknown_job_is_404(api):
     assert call(api, "GET", "/api/jobs/0123456789abcdef0123456789abcdef")[0].status == 404
     assert call(api, "GET", "/api/jobs/..%2F..%2Fetc")[0].status == 404
+
+
+def test_queue_large_request_keeps_the_original_call_shape(services, queues):
+    ticket = asyncio.run(services.jobs("good").queue_large_request(
+        "ignored", "demo-hq", list(POINTS), "2025-11-10T00:00:00Z", "2025-11-13T00:00:00Z", "user-1"))
+    assert ticket.created and ticket.job["estimated_size"] == 3 * 3 * 100
+    assert len(queues[Priority.NORMAL].sent) == 1
