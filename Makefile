@@ -24,6 +24,7 @@ lint: install
 	$(PY) -m ruff check src tests simulator $(wildcard bench)
 
 test: install lint
+	node --test runtime/smoke/
 	$(PY) -m pytest
 
 bench: install
