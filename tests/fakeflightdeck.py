@@ -49,7 +49,10 @@ class FakeFlightDeck:
         query = {k: v[0] for k, v in parse_qs(url.query).items()}
         if url.path.endswith("/points") and "/sites/" in url.path:
             site = unquote(url.path.split("/sites/")[1].split("/")[0])
-            return respond(200, {"items": []}) if site == SITE else respond(403, {"message": "no"})
+            if site != SITE:
+                return respond(403, {"message": "no"})
+            items = [{"name": name, "collect_interval": INTERVAL_MS // 1000} for name in POINTS]
+            return respond(200, {"page": 1, "pages": 1, "per_page": 10_000, "total": len(items), "items": items})
         start, end = parse_iso(query["start_time"]), parse_iso(query["end_time"])
         if url.path.endswith("/points/get_timeseries"):
             names = [p["name"] for p in json.loads(request.body or b"{}")["points"]]

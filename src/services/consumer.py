@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from .bindings import IncomingMessage, ObjectStore
 from .codec import encode
 from .config import Settings
-from .errors import Forbidden, ServiceError, Unauthorized, UpstreamError
-from .flightdeck import DENSEST_SAMPLES_PER_DAY, FlightDeckClient
+from .errors import Forbidden, RateLimited, ServiceError, Unauthorized, UpstreamError, UpstreamTimeout
+from .flightdeck import FlightDeckClient, PerDay, density, pack
 from .jobs import part_key
 from .log import log_event
 from .repositories import ACTIVE, JobRepository, JobStatus
@@ -36,11 +36,10 @@ class BatchOutcome:
     parts: int
 
 
-def part_groups(points: Sequence[str], span: Span) -> list[tuple[str, ...]]:
-    """Split a batch's points so each part stays under PART_SAMPLES at the densest interval."""
-    per_point = max(1, int(days_in(span) * DENSEST_SAMPLES_PER_DAY))
-    size = max(1, PART_SAMPLES // per_point)
-    return [tuple(points[i : i + size]) for i in range(0, len(points), size)]
+def part_groups(points: Sequence[str], span: Span, per_day: PerDay | None = None) -> list[tuple[str, ...]]:
+    """Split a batch's points so each part's samples over the whole span stay under PART_SAMPLES."""
+    days = days_in(span)
+    return pack(points, lambda name: density(per_day, name) * days, PART_SAMPLES)
 
 
 def retry_delay(attempts: int) -> int:
@@ -113,11 +112,12 @@ class JobConsumer:
         job = await self.repo.get(job_id)
         prefix = job["result_prefix"] if job else f"jobs/{job_id}/"
         samples = 0
-        groups = part_groups(list(body["points"]), span)
+        per_day = await self._samples_per_day(client, str(body["site"]), job_id)
+        groups = part_groups(list(body["points"]), span, per_day)
         for part, group in enumerate(groups):
             if await self.repo.status(job_id) == JobStatus.CANCELLED.value:
                 raise JobCancelled()
-            fetched = await client.fetch_series(group, span)
+            fetched = await client.fetch_series(group, span, per_day=per_day)
             if fetched.errors:
                 raise UpstreamError("; ".join(sorted(set(fetched.errors.values()))))
             encoded = encode(fetched.series)
@@ -128,6 +128,14 @@ class JobConsumer:
             })
             samples += encoded.samples
         return BatchOutcome(samples, len(groups))
+
+    async def _samples_per_day(self, client: FlightDeckClient, site: str, job_id: str) -> PerDay:
+        """Points' densities size the calls and parts; without them, assume the densest interval."""
+        try:
+            return await client.samples_per_day(site)
+        except (UpstreamError, RateLimited, UpstreamTimeout) as exc:
+            log_event("job.intervals_unknown", jobId=job_id, error=exc.message)
+            return {}
 
     async def consume_dead_letters(self, messages: Sequence[IncomingMessage]) -> None:
         """A message that exhausted its retries fails its job with the last error seen."""

@@ -5,8 +5,8 @@ the site's paginated endpoint returns *every* point of the site, so a 10-point r
 150-point site moves 15× the bytes it needs; per-point GETs cost one call per point; the batch
 POST answers several named points in one call. So one point uses the per-point GET, several use
 the batch POST, and both are cut into time windows that keep each response near
-`upstream_page_samples` samples (assuming the densest 1-minute interval), so no call ever
-returns an unbounded page.
+`upstream_page_samples` samples, so no call ever returns an unbounded page. Windows assume the
+densest 1-minute interval unless the caller knows each point's `collect_interval` (jobs do).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import asyncio
 import json
 import random
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from urllib.parse import quote, urlencode
 
@@ -26,6 +26,7 @@ from .errors import Forbidden, RateLimited, ServiceError, Unauthorized, Upstream
 from .timerange import DAY_MS, Span, parse_iso, to_iso
 
 DENSEST_SAMPLES_PER_DAY = 1_440  # a 1-minute collect_interval
+POINTS_PAGE = 10_000
 MIN_WINDOW_MS = 3_600_000
 BACKOFF_BASE_SECONDS = 0.25
 BACKOFF_CAP_SECONDS = 8.0
@@ -51,13 +52,38 @@ class FetchResult:
     errors: dict[str, str]
 
 
-def plan_calls(points: Sequence[str], span: Span, page_samples: int) -> list[tuple[tuple[str, ...], Span]]:
+PerDay = Mapping[str, int]
+
+
+def density(per_day: PerDay | None, name: str) -> int:
+    """A point's samples a day: known from its collect_interval, else the densest interval."""
+    return (per_day or {}).get(name, DENSEST_SAMPLES_PER_DAY)
+
+
+def pack(points: Sequence[str], weight: Callable[[str], float], budget: float) -> list[tuple[str, ...]]:
+    """Consecutive groups of points whose summed weight stays within `budget` (at least one each)."""
+    groups: list[tuple[str, ...]] = []
+    current: list[str] = []
+    load = 0.0
+    for name in points:
+        if current and load + weight(name) > budget:
+            groups.append(tuple(current))
+            current, load = [], 0.0
+        current.append(name)
+        load += weight(name)
+    if current:
+        groups.append(tuple(current))
+    return groups
+
+
+def plan_calls(
+    points: Sequence[str], span: Span, page_samples: int, per_day: PerDay | None = None
+) -> list[tuple[tuple[str, ...], Span]]:
     """Cut a request into (point group, time window) calls of at most ~page_samples samples."""
-    group_size = max(1, page_samples // DENSEST_SAMPLES_PER_DAY)
     calls = []
-    for first in range(0, len(points), group_size):
-        group = tuple(points[first : first + group_size])
-        window = max(MIN_WINDOW_MS, page_samples * DAY_MS // (len(group) * DENSEST_SAMPLES_PER_DAY))
+    for group in pack(points, lambda name: density(per_day, name), page_samples):
+        daily = sum(density(per_day, name) for name in group)
+        window = max(MIN_WINDOW_MS, page_samples * DAY_MS // daily)
         for start in range(span.start_ms, span.end_ms, window):
             calls.append((group, Span(start, min(span.end_ms, start + window))))
     return calls
@@ -116,9 +142,29 @@ class FlightDeckClient:
             return False
         return True
 
-    async def fetch_series(self, points: Sequence[str], span: Span, timeout: float | None = None) -> FetchResult:
+    async def samples_per_day(self, site: str) -> dict[str, int]:
+        """Each point's samples a day from its `collect_interval` (one call per 10,000 points)."""
+        per_day: dict[str, int] = {}
+        page, pages = 1, 1
+        while page <= pages:
+            path = f"/sites/{quote(site, safe='')}/points"
+            try:
+                payload = await self._request("GET", path, {"page": page, "per_page": POINTS_PAGE})
+            except _NoData:
+                break
+            for item in payload.get("items") or ():  # type: ignore[union-attr]
+                interval = item.get("collect_interval")
+                if item.get("name") and isinstance(interval, int) and interval > 0:
+                    per_day[item["name"]] = -(-86_400 // interval)
+            pages = int(payload.get("pages") or 1)  # type: ignore[union-attr]
+            page += 1
+        return per_day
+
+    async def fetch_series(
+        self, points: Sequence[str], span: Span, timeout: float | None = None, per_day: PerDay | None = None
+    ) -> FetchResult:
         """All samples of `points` in `span`; a point whose calls fail carries the error, the rest return."""
-        calls = plan_calls(points, span, self.settings.upstream_page_samples)
+        calls = plan_calls(points, span, self.settings.upstream_page_samples, per_day)
         deadline = self._clock() + (timeout or self.settings.upstream_timeout_seconds)
         parts = await asyncio.gather(*(self._fetch_group(group, window, deadline) for group, window in calls))
         series: Series = {name: PointSeries() for name in points}

@@ -153,3 +153,10 @@ def test_queue_large_request_keeps_the_original_call_shape(services, queues):
         "ignored", "demo-hq", list(POINTS), "2025-11-10T00:00:00Z", "2025-11-13T00:00:00Z", "user-1"))
     assert ticket.created and ticket.job["estimated_size"] == 3 * 3 * 100
     assert len(queues[Priority.NORMAL].sent) == 1
+
+
+def test_the_consumer_sizes_calls_by_the_points_collect_interval(api, services, queues, flightdeck):
+    queue_job(api, POINTS, start="2025-10-01T00:00:00Z", end="2025-11-10T00:00:00Z")
+    deliver(services, queues)
+    # 3 five-minute points over 40 days are 34,560 samples: one call, not the 3 that 1-minute data would need
+    assert len(flightdeck.calls) == 1
