@@ -112,6 +112,13 @@ class R2CacheService:
             log_event("cache.decode_failed", key=found.key, error=f"{type(exc).__name__}: {exc}")
             return None
 
+    async def record_hits(self, keys: list[str]) -> None:
+        """Count a read of these objects in D1; a failure is logged, never raised."""
+        try:
+            await self.meta.record_hits(keys, self.now_ms())
+        except Exception as exc:
+            log_event("cache.hits_failed", keys=len(keys), error=f"{type(exc).__name__}: {exc}")
+
     async def exists(self, key: str) -> bool:
         return await self.get(key) is not None
 

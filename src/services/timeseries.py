@@ -114,12 +114,12 @@ class EnhancedTimeseriesService:
         covered = {start: obj.covered_until for start, obj in cached.items()}
         wanted = spans_to_fetch(query.span, covered, settled)
         fetched = FetchResult({}, {})
+        if cached:
+            self.defer(self.cache.record_hits([key for key, obj in zip(keys, found) if obj is not None]))
         if wanted:
             started = self.clock()
             fetched = await self._fetch_coalesced(query, wanted, timeout, keys, days, cached, settled)
             timings["upstream"] = self.clock() - started
-        else:
-            self.defer(self.cache.meta.record_hits(keys, self.now_ms()))
 
         series = _assemble(query, days, cached, fetched.series)
         status = CacheStatus.HIT if not wanted else CacheStatus.PARTIAL if cached else CacheStatus.MISS

@@ -119,3 +119,13 @@ def test_invalidate_drops_objects_and_rows(api, deferred, store, db):
                                                         "end_time": "2025-11-12T00:00:00Z"})
     assert response.status == 200 and body["deleted"] == 1
     assert len(store.objects) == 2 and len(asyncio.run(db.all("SELECT * FROM cache_metadata"))) == 2
+
+
+def test_served_objects_count_their_hits_in_d1(api, deferred, db):
+    params = series_params(POINTS, route="cached")
+    call(api, "GET", "/api/timeseries", params)
+    drain(deferred)
+    call(api, "GET", "/api/timeseries", params)
+    drain(deferred)
+    hits = [row["hit_count"] for row in asyncio.run(db.all("SELECT hit_count FROM cache_metadata"))]
+    assert hits == [1, 1, 1]
