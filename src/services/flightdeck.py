@@ -22,7 +22,7 @@ from urllib.parse import quote, urlencode
 from .bindings import HttpRequest, HttpResponse, Transport, TransportError
 from .codec import PointSeries, Series, parse_value
 from .config import Settings
-from .errors import Forbidden, RateLimited, ServiceError, Unauthorized, UpstreamError, UpstreamTimeout
+from .errors import Forbidden, RateLimited, ServiceError, TooLarge, Unauthorized, UpstreamError, UpstreamTimeout
 from .timerange import DAY_MS, Span, parse_iso, to_iso
 
 DENSEST_SAMPLES_PER_DAY = 1_440  # a 1-minute collect_interval
@@ -161,12 +161,19 @@ class FlightDeckClient:
         return per_day
 
     async def fetch_series(
-        self, points: Sequence[str], span: Span, timeout: float | None = None, per_day: PerDay | None = None
+        self, points: Sequence[str], span: Span, timeout: float | None = None, per_day: PerDay | None = None,
+        budget: SampleBudget | None = None,
     ) -> FetchResult:
-        """All samples of `points` in `span`; a point whose calls fail carries the error, the rest return."""
+        """All samples of `points` in `span`; a point whose calls fail carries the error, the rest return.
+
+        A `budget` raises TooLarge as soon as the samples exceed it, before memory runs out.
+        """
+        budget = budget or SampleBudget(None)
         calls = plan_calls(points, span, self.settings.upstream_page_samples, per_day)
         deadline = self._clock() + (timeout or self.settings.upstream_timeout_seconds)
-        parts = await asyncio.gather(*(self._fetch_group(group, window, deadline) for group, window in calls))
+        parts = await asyncio.gather(
+            *(self._fetch_group(group, window, deadline, budget) for group, window in calls)
+        )
         series: Series = {name: PointSeries() for name in points}
         errors: dict[str, UpstreamError] = {}
         for part in parts:
@@ -179,22 +186,24 @@ class FlightDeckClient:
             series[name] = PointSeries()
         return FetchResult(series, {name: error.message for name, error in errors.items()})
 
-    async def _fetch_group(self, group: tuple[str, ...], window: Span, deadline: float) -> FetchResult:
+    async def _fetch_group(
+        self, group: tuple[str, ...], window: Span, deadline: float, budget: SampleBudget
+    ) -> FetchResult:
         """One call for the group; if it fails, one call per point, so a bad point fails alone."""
         try:
-            return FetchResult(await self._fetch_call(group, window, deadline), {})
+            return FetchResult(await self._fetch_call(group, window, deadline, budget), {})
         except UpstreamError as error:
             if len(group) == 1:
                 return FetchResult({}, {group[0]: error})  # type: ignore[dict-item]
         singles = await asyncio.gather(
-            *(self._fetch_group((name,), window, deadline) for name in group)
+            *(self._fetch_group((name,), window, deadline, budget) for name in group)
         )
         return FetchResult(
             {name: part for single in singles for name, part in single.series.items()},
             {name: error for single in singles for name, error in single.errors.items()},
         )
 
-    async def _fetch_call(self, group: tuple[str, ...], window: Span, deadline: float) -> Series:
+    async def _fetch_call(self, group: tuple[str, ...], window: Span, deadline: float, budget: SampleBudget) -> Series:
         query = {"start_time": to_iso(window.start_ms), "end_time": to_iso(window.end_ms)}
         async with self._slots:
             try:
@@ -207,7 +216,9 @@ class FlightDeckClient:
             except _NoData:
                 return {}
         series = parse_samples(payload, set(group))
-        self.stats.samples += sum(len(p) for p in series.values())
+        received = sum(len(p) for p in series.values())
+        self.stats.samples += received
+        budget.take(received)
         return series
 
     async def _request(
@@ -282,6 +293,21 @@ class FlightDeckClient:
         return UpstreamTimeout(
             f"FlightDeck did not answer within {self.settings.upstream_timeout_seconds:g} s"
         )
+
+
+class SampleBudget:
+    """How many samples one response may hold: cached and fetched samples both count against it."""
+
+    def __init__(self, limit: int | None) -> None:
+        self.limit = limit
+        self.used = 0
+
+    def take(self, samples: int) -> None:
+        self.used += samples
+        if self.limit is not None and self.used > self.limit:
+            raise TooLarge(
+                f"the request holds more than {self.limit:,} samples; ask with route=queued for a background job"
+            )
 
 
 class _NoData(Exception):

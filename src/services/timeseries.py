@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from .cache import CacheStatus, DayObject, R2CacheService, day_key, spans_to_fetch
 from .codec import PointSeries, Series
 from .config import Settings
-from .flightdeck import FetchResult, FlightDeckClient
+from .flightdeck import FetchResult, FlightDeckClient, SampleBudget
 from .jobs import JobTicket, QueueService
 from .query import Route, SeriesQuery
 from .routing import choose_route, estimate_samples
@@ -88,7 +88,8 @@ class EnhancedTimeseriesService:
             return await self.jobs.submit(query, estimate, request_id)
         if route is Route.DIRECT:
             started = self.clock()
-            fetched = await self.client.fetch_series(query.points, query.span, timeout)
+            budget = SampleBudget(self.settings.max_response_samples)
+            fetched = await self.client.fetch_series(query.points, query.span, timeout, budget=budget)
             timings = {"upstream": self.clock() - started}
             return SeriesResult(query, route, estimate, fetched.series, fetched.errors, CacheStatus.BYPASS, timings)
         return await self._serve_cached(query, estimate, timeout)
@@ -109,6 +110,8 @@ class EnhancedTimeseriesService:
         found = [self.cache.parse(obj) for obj in stored]
         cached = {day.start_ms: obj for day, obj in zip(days, found) if obj is not None}
         timings["decode"] = self.clock() - started
+        budget = SampleBudget(self.settings.max_response_samples)
+        budget.take(sum(len(points) for obj in cached.values() for points in obj.series.values()))
 
         settled = settled_until(self.now_ms(), self.settings.freshness_seconds)
         covered = {start: obj.covered_until for start, obj in cached.items()}
@@ -118,7 +121,7 @@ class EnhancedTimeseriesService:
             self.defer(self.cache.record_hits([key for key, obj in zip(keys, found) if obj is not None]))
         if wanted:
             started = self.clock()
-            fetched = await self._fetch_coalesced(query, wanted, timeout, keys, days, cached, settled)
+            fetched = await self._fetch_coalesced(query, wanted, timeout, budget, keys, days, cached, settled)
             timings["upstream"] = self.clock() - started
 
         series = _assemble(query, days, cached, fetched.series)
@@ -126,7 +129,7 @@ class EnhancedTimeseriesService:
         return SeriesResult(query, Route.CACHED, estimate, series, fetched.errors, status, timings)
 
     async def _fetch_coalesced(
-        self, query: SeriesQuery, wanted: list[Span], timeout: float | None,
+        self, query: SeriesQuery, wanted: list[Span], timeout: float | None, budget: SampleBudget,
         keys: list[str], days: list[Span], cached: dict[int, DayObject], settled: int,
     ) -> FetchResult:
         identity = (query.site, tuple(sorted(query.points)), tuple(wanted))
@@ -138,7 +141,7 @@ class EnhancedTimeseriesService:
         try:
             fetched = FetchResult({}, {})
             for span in wanted:
-                part = await self.client.fetch_series(query.points, span, timeout)
+                part = await self.client.fetch_series(query.points, span, timeout, budget=budget)
                 fetched = _join(fetched, part)
             pending.set_result(fetched)
         except BaseException as exc:

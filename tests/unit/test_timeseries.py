@@ -129,3 +129,24 @@ def test_served_objects_count_their_hits_in_d1(api, deferred, db):
     drain(deferred)
     hits = [row["hit_count"] for row in asyncio.run(db.all("SELECT hit_count FROM cache_metadata"))]
     assert hits == [1, 1, 1]
+
+
+def test_a_response_over_the_sample_cap_is_413_pointing_to_the_queue(services, deferred):
+    from dataclasses import replace
+
+    from services.api import Api
+
+    services.settings = replace(services.settings, max_response_samples=500)
+    response, body = call(Api(services), "GET", "/api/timeseries", series_params(POINTS, route="direct"))
+    assert response.status == 413 and "route=queued" in body["error"]["message"]
+
+
+def test_a_cache_hit_over_the_sample_cap_is_413(api, services, deferred):
+    from dataclasses import replace
+
+    params = series_params(POINTS, route="cached")
+    call(api, "GET", "/api/timeseries", params)
+    drain(deferred)
+    services.settings = replace(services.settings, max_response_samples=1000)
+    response, body = call(api, "GET", "/api/timeseries", params)
+    assert response.status == 413 and body["error"]["code"] == "too_large"
