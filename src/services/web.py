@@ -46,9 +46,10 @@ def cors_headers(origin: str | None, allowed: tuple[str, ...]) -> dict[str, str]
 
 
 def preflight(origin: str | None, allowed: tuple[str, ...]) -> ApiResponse:
+    """Answer OPTIONS: a browser's preflight from an allowed origin, or a plain OPTIONS without one."""
     headers = cors_headers(origin, allowed)
-    if not headers:
-        return json_response(403, {"error": {"code": "forbidden", "message": "origin not allowed"}})
+    if origin and not headers:
+        return json_response(403, {"error": {"code": "forbidden", "message": f"origin {origin} is not allowed"}})
     headers.update({
         "access-control-allow-methods": ALLOW_METHODS,
         "access-control-allow-headers": ALLOW_HEADERS,

@@ -160,3 +160,13 @@ def test_the_consumer_sizes_calls_by_the_points_collect_interval(api, services, 
     deliver(services, queues)
     # 3 five-minute points over 40 days are 34,560 samples: one call, not the 3 that 1-minute data would need
     assert len(flightdeck.calls) == 1
+
+
+def test_an_expired_result_is_404_and_the_same_request_then_makes_a_new_job(api, services, queues, clock):
+    _, first = queue_job(api)
+    deliver(services, queues)
+    clock.now_ms += 2 * 86_400_000
+    response, _ = call(api, "GET", f"/api/jobs/{first['jobId']}/result")
+    assert response.status == 404
+    _, second = queue_job(api)
+    assert second["jobId"] != first["jobId"] and second["status"] == "queued"

@@ -1,0 +1,68 @@
+"""The API's edges: auth, CORS, unknown routes and methods, health."""
+
+from tests.unit.helpers import call, series_params
+
+ORIGIN = "https://app.example"
+
+
+def test_missing_token_is_401_on_every_protected_route(api):
+    for method, path in [("GET", "/api/timeseries"), ("GET", "/api/jobs/x"), ("DELETE", "/api/jobs/x"),
+                         ("GET", "/api/jobs/x/result"), ("DELETE", "/api/cache")]:
+        response, body = call(api, method, path, token=None)
+        assert (response.status, body["error"]["code"]) == (401, "unauthorized"), path
+
+
+def test_bearer_token_is_accepted_like_x_ace_token(api):
+    params = series_params(["acme/demo-hq/ahu-1:sat"], end="2025-11-10T01:00:00Z")
+    response, _ = call(api, "GET", "/api/timeseries", params, token=None, headers={"authorization": "Bearer good"})
+    assert response.status == 200
+
+
+def test_preflight_from_an_allowed_origin_allows_get_delete_and_the_token_headers(api):
+    response, _ = call(api, "OPTIONS", "/api/timeseries", token=None, headers={"origin": ORIGIN})
+    assert response.status == 204 and response.headers["access-control-allow-origin"] == ORIGIN
+    assert {"GET", "DELETE"} <= set(response.headers["access-control-allow-methods"].split(", "))
+    assert response.headers["access-control-allow-headers"] == "X-ACE-Token, Authorization, Content-Type"
+
+
+def test_preflight_from_another_origin_is_refused(api):
+    response, _ = call(api, "OPTIONS", "/api/timeseries", token=None, headers={"origin": "https://evil.example"})
+    assert response.status == 403 and "access-control-allow-origin" not in response.headers
+
+
+def test_options_without_an_origin_lists_the_methods(api):
+    response, _ = call(api, "OPTIONS", "/api/jobs/x", token=None)
+    assert response.status == 204 and "DELETE" in response.headers["access-control-allow-methods"]
+
+
+def test_responses_to_an_allowed_origin_carry_cors_headers(api):
+    response, _ = call(api, "GET", "/api/stats", token=None, headers={"origin": ORIGIN})
+    assert response.headers["access-control-allow-origin"] == ORIGIN
+    assert "X-Request-Id" in response.headers["access-control-expose-headers"]
+
+
+def test_unknown_route_is_404_and_wrong_method_is_405(api):
+    assert call(api, "GET", "/api/nope")[0].status == 404
+    response, _ = call(api, "POST", "/api/stats")
+    assert response.status == 405 and response.headers["allow"] == "GET"
+
+
+def test_every_response_has_a_request_id(api):
+    response, _ = call(api, "GET", "/api/nope")
+    assert len(response.headers["x-request-id"]) == 32
+
+
+def test_health_is_503_naming_what_failed(api, store):
+    store.fail = True
+    response, body = call(api, "GET", "/api/health", token=None)
+    assert response.status == 503 and body["status"] == "unhealthy"
+    assert body["checks"]["r2"]["ok"] is False and body["checks"]["d1"]["ok"] is True
+
+
+def test_an_unexpected_error_is_a_json_500_without_internals(api, db):
+    db.conn.execute("DROP TABLE request_analytics")
+    db.conn.execute("DROP VIEW v_job_performance")
+    db.conn.execute("DROP TABLE queue_jobs")
+    response, body = call(api, "GET", "/api/stats", token=None)
+    assert response.status == 500 and body["error"]["code"] == "internal"
+    assert "queue_jobs" not in body["error"]["message"] and body["error"]["requestId"]
