@@ -106,3 +106,16 @@ def test_result_of_a_job_still_running_is_409(worker, simulator, hq_points):
     reply = worker.get(f"/api/jobs/{job_id}/result")
     assert reply.status == 409 and reply.json()["error"]["status"] in ("queued", "processing")
     worker.delete(f"/api/jobs/{job_id}")
+
+
+def test_a_high_priority_job_is_not_stuck_behind_a_long_low_priority_one(worker, simulator, hq_points):
+    simulator.faults([], latency_ms=600)
+    low = worker.get("/api/timeseries", job_params(hq_points[:150], "2025-05-01T00:00:00Z", "2025-05-04T00:00:00Z",
+                                                   priority="low")).json()["jobId"]
+    wait_for(lambda: status(worker, low).json()["status"] == "processing", deadline_s=30, every_s=0.05)
+    high = worker.get("/api/timeseries", job_params(hq_points[150:151], "2025-05-01T00:00:00Z",
+                                                    "2025-05-02T00:00:00Z", priority="high")).json()["jobId"]
+    wait_for(lambda: finished(worker, high), deadline_s=60)
+    assert status(worker, high).json()["status"] == "completed"
+    assert status(worker, low).json()["status"] != "completed"
+    worker.delete(f"/api/jobs/{low}")
