@@ -78,3 +78,29 @@ def test_original_monitoring_queries_work_verbatim_through_wrangler(worker, stat
     performance = wrangler_query(state_dir, "SELECT * FROM v_job_performance")
     assert any(row["status"] == "completed" for row in performance)
     assert wrangler_query(state_dir, "SELECT * FROM v_cache_performance")
+
+
+def structured_lines(worker) -> list[dict]:
+    lines = []
+    for line in list(worker.server.output):
+        if line.startswith("{"):
+            try:
+                lines.append(json.loads(line))
+            except ValueError:
+                continue
+    return lines
+
+
+def test_logs_have_one_json_line_per_request_batch_and_cron_and_never_a_token(worker, simulator):
+    point = lab_points(simulator, 4)[3]
+    reply = worker.get("/api/timeseries", {"site": "demo-lab", "points": point, "route": "queued",
+                                           "start_time": "2025-03-01T00:00:00Z", "end_time": "2025-03-02T00:00:00Z"})
+    job_id = reply.json()["jobId"]
+    wait_for(lambda: worker.get(f"/api/jobs/{job_id}").json()["status"] == "completed", deadline_s=60)
+    request("GET", f"{worker.url}/cdn-cgi/handler/scheduled?cron=*/15+*+*+*+*")
+    lines = wait_for(lambda: [x for x in structured_lines(worker) if x["event"] == "cron"] and structured_lines(worker))
+    requests = [x for x in lines if x["event"] == "request" and x.get("jobId") == job_id]
+    assert requests[0]["requestId"] == reply.headers["x-request-id"] and requests[0]["route"] == "queued"
+    batches = [x for x in lines if x["event"] == "queue.batch" and any(r["jobId"] == job_id for r in x["results"])]
+    assert batches and batches[0]["results"][0]["requestId"] == reply.headers["x-request-id"]
+    assert "dev-token" not in "".join(worker.server.output) and "limited-token" not in "".join(worker.server.output)
