@@ -18,6 +18,7 @@ from .bindings import ObjectStore, StoredObject
 from .codec import FORMAT_VERSION, Series, decode, encode
 from .config import Settings
 from .log import log_event
+from .render import pairs_json
 from .repositories import CacheEntry, CacheMetadataRepository
 from .timerange import DAY_MS, Span, day_label, day_spans, merge, to_iso
 
@@ -67,7 +68,7 @@ def spans_to_fetch(span: Span, covered: dict[int, int], settled_ms: int) -> list
 
 def json_size(series: Series) -> int:
     """Bytes of the same samples as the API's JSON, the baseline of the compression ratio."""
-    return sum(len(json.dumps(list(zip(p.times, p.values)), separators=(",", ":"))) for p in series.values())
+    return sum(len(pairs_json(p.times, p.values)) + 2 for p in series.values())
 
 
 class R2CacheService:

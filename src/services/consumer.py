@@ -80,13 +80,14 @@ class JobConsumer:
     async def _handle(self, message: IncomingMessage) -> tuple[str, object]:
         body = message.body
         job_id, index = str(body.get("jobId", "")), int(body.get("batch", -1))
-        status = await self.repo.status(job_id)
+        job = await self.repo.get(job_id)
+        status = job["status"] if job else None
         if status not in ACTIVE or await self.repo.batch_done(job_id, index):
             message.ack()
             return "skipped", status
         await self.repo.start(job_id, self.now_ms())
         try:
-            done = await self._run(job_id, index, body)
+            done = await self._run(job_id, job["result_prefix"] or f"jobs/{job_id}/", index, body)
         except JobCancelled:
             message.ack()
             return "cancelled", None
@@ -105,12 +106,10 @@ class JobConsumer:
         message.ack()
         return "done", done.samples
 
-    async def _run(self, job_id: str, index: int, body: dict) -> BatchOutcome:
+    async def _run(self, job_id: str, prefix: str, index: int, body: dict) -> BatchOutcome:
         """Fetch the batch a part at a time and store each part in R2 before fetching the next."""
         client = self.client_for(str(body["token"]))
         span = Span(int(body["start"]), int(body["end"]))
-        job = await self.repo.get(job_id)
-        prefix = job["result_prefix"] if job else f"jobs/{job_id}/"
         samples = 0
         per_day = await self._samples_per_day(client, str(body["site"]), job_id)
         groups = part_groups(list(body["points"]), span, per_day)

@@ -121,21 +121,23 @@ class EnhancedTimeseriesService:
             self.defer(self.cache.record_hits([key for key, obj in zip(keys, found) if obj is not None]))
         if wanted:
             started = self.clock()
-            fetched = await self._fetch_coalesced(query, wanted, timeout, budget, keys, days, cached, settled)
+            fetched, led = await self._fetch_coalesced(query, wanted, timeout, budget)
             timings["upstream"] = self.clock() - started
+            if led and not fetched.errors:  # the leader of coalesced requests writes, once
+                self.defer(self._store_days(query, keys, days, cached, fetched.series, wanted, settled))
 
         series = _assemble(query, days, cached, fetched.series)
         status = CacheStatus.HIT if not wanted else CacheStatus.PARTIAL if cached else CacheStatus.MISS
         return SeriesResult(query, Route.CACHED, estimate, series, fetched.errors, status, timings)
 
     async def _fetch_coalesced(
-        self, query: SeriesQuery, wanted: list[Span], timeout: float | None, budget: SampleBudget,
-        keys: list[str], days: list[Span], cached: dict[int, DayObject], settled: int,
-    ) -> FetchResult:
+        self, query: SeriesQuery, wanted: list[Span], timeout: float | None, budget: SampleBudget
+    ) -> tuple[FetchResult, bool]:
+        """Fetch the wanted spans, or wait for an identical fetch in flight; True when this one led."""
         identity = (query.site, tuple(sorted(query.points)), tuple(wanted))
         pending = _INFLIGHT.get(identity)
         if pending is not None:
-            return await asyncio.shield(pending)
+            return await asyncio.shield(pending), False
         pending = asyncio.get_running_loop().create_future()
         _INFLIGHT[identity] = pending
         try:
@@ -150,9 +152,7 @@ class EnhancedTimeseriesService:
             raise
         finally:
             del _INFLIGHT[identity]
-        if not fetched.errors:
-            self.defer(self._store_days(query, keys, days, cached, fetched.series, wanted, settled))
-        return fetched
+        return fetched, True
 
     async def _store_days(
         self, query: SeriesQuery, keys: list[str], days: list[Span], cached: dict[int, DayObject],
