@@ -12,10 +12,10 @@ from urllib.parse import parse_qs, urlsplit
 from .access import token_hash
 from .app import Services
 from .bindings import ApiRequest, ApiResponse
-from .errors import BadRequest, NotFound, ServiceError
+from .errors import NotFound, ServiceError
 from .jobs import JobTicket
 from .log import log_event
-from .query import parse_optional_span, parse_points, parse_series_query
+from .query import parse_optional_span, parse_points, parse_series_query, parse_site
 from .render import render_body
 from .repositories import RequestRecord
 from .timeseries import SeriesResult
@@ -184,9 +184,7 @@ class Api:
 
     async def invalidate(self, call: Call) -> ApiResponse:
         token = caller_token(call.request)
-        site = call.params.get("site", "").strip()
-        if not site:
-            raise BadRequest("site is required", field="site")
+        site = parse_site(call.params)
         points = parse_points(call.params["points"], self.settings) if call.params.get("points") else None
         span = parse_optional_span(call.params)
         client = self.services.client(token)

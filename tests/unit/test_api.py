@@ -1,5 +1,7 @@
 """The API's edges: auth, CORS, unknown routes and methods, health."""
 
+import pytest
+
 from tests.unit.helpers import call, series_params
 
 ORIGIN = "https://app.example"
@@ -66,3 +68,29 @@ def test_an_unexpected_error_is_a_json_500_without_internals(api, db):
     response, body = call(api, "GET", "/api/stats", token=None)
     assert response.status == 500 and body["error"]["code"] == "internal"
     assert "queue_jobs" not in body["error"]["message"] and body["error"]["requestId"]
+
+
+EDGE_TIMES = [("start_time", "0001-01-01T00:00:00+14:00", "0001-01-02T00:00:00Z"),
+              ("end_time", "9999-12-30T00:00:00Z", "9999-12-31T23:59:59-14:00"),
+              ("start_time", "0001-01-01T00:00:00Z", "0001-01-01T01:00:00Z")]
+
+
+@pytest.mark.parametrize("field,start,end", EDGE_TIMES)
+@pytest.mark.parametrize("route", ["direct", "cached", "queued"])
+def test_times_at_the_edge_of_the_year_range_are_400_naming_the_field(api, field, start, end, route):
+    params = series_params(["acme/demo-hq/ahu-1:sat"], start=start, end=end, route=route)
+    response, body = call(api, "GET", "/api/timeseries", params)
+    assert (response.status, body["error"]["field"]) == (400, field)
+
+
+@pytest.mark.parametrize("field,start,end", EDGE_TIMES)
+def test_cache_invalidation_with_edge_times_is_400_naming_the_field(api, field, start, end):
+    response, body = call(api, "DELETE", "/api/cache", {"site": "demo-hq", "start_time": start, "end_time": end})
+    assert (response.status, body["error"]["field"]) == (400, field)
+
+
+@pytest.mark.parametrize("site", ["../demo-hq", "demo hq", "x" * 129, "demo-hq/../../x", "-lead"])
+@pytest.mark.parametrize("method,path", [("GET", "/api/timeseries"), ("DELETE", "/api/cache")])
+def test_a_site_with_foreign_characters_or_too_long_is_400(api, site, method, path):
+    response, body = call(api, method, path, {**series_params(["acme/demo-hq/ahu-1:sat"]), "site": site})
+    assert (response.status, body["error"]["field"]) == (400, "site")
