@@ -47,6 +47,8 @@ class FakeFlightDeck:
             return respond(status, {"message": "fault"}, {"retry-after": "0"})
         url = urlsplit(request.url)
         query = {k: v[0] for k, v in parse_qs(url.query).items()}
+        if url.path.endswith("/sites/"):
+            return respond(200, {"page": 1, "pages": 1, "per_page": 2, "total": 1, "items": [{"name": SITE}]})
         if url.path.endswith("/points") and "/sites/" in url.path:
             site = unquote(url.path.split("/sites/")[1].split("/")[0])
             if site != SITE:

@@ -119,7 +119,8 @@ class Api:
 
     async def health(self, call: Call) -> ApiResponse:
         deep = call.params.get("deep", "").lower() in ("1", "true", "yes")
-        healthy, body = await self.services.health().check(deep)
+        token = caller_token(call.request) if deep else None
+        healthy, body = await self.services.health().check(deep, token)
         return json_response(200 if healthy else 503, body)
 
     async def stats(self, call: Call) -> ApiResponse:

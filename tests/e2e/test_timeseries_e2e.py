@@ -18,10 +18,16 @@ def cache_rows(worker) -> int:
     return worker.get("/api/stats").json()["cache"]["totalObjects"]
 
 
-def test_health_reports_r2_d1_and_queue(worker):
+def test_health_reads_r2_and_d1_without_a_token(worker):
     reply = worker.get("/api/health", headers=None)
     checks = reply.json()["checks"]
-    assert reply.status == 200 and all(checks[name]["ok"] for name in ("r2", "d1", "queue"))
+    assert reply.status == 200 and all(checks[name]["ok"] for name in ("r2", "d1"))
+
+
+def test_deep_health_with_a_token_probes_flightdeck_r2_and_the_queue(worker):
+    reply = worker.get("/api/health", {"deep": "1"})
+    checks = reply.json()["checks"]
+    assert reply.status == 200 and all(checks[name]["ok"] for name in ("r2", "d1", "queue", "flightdeck"))
 
 
 def test_direct_route_equals_truth_and_writes_nothing(worker, simulator):

@@ -2,6 +2,7 @@
 
 import pytest
 
+from services.query import Priority
 from tests.unit.helpers import call, series_params
 
 ORIGIN = "https://app.example"
@@ -94,3 +95,25 @@ def test_cache_invalidation_with_edge_times_is_400_naming_the_field(api, field, 
 def test_a_site_with_foreign_characters_or_too_long_is_400(api, site, method, path):
     response, body = call(api, method, path, {**series_params(["acme/demo-hq/ahu-1:sat"]), "site": site})
     assert (response.status, body["error"]["field"]) == (400, "site")
+
+
+def test_unauthenticated_health_writes_nothing(api, store, queues):
+    response, body = call(api, "GET", "/api/health", token=None)
+    assert response.status == 200 and body["checks"]["r2"]["ok"] and body["checks"]["d1"]["ok"]
+    assert store.objects == {} and all(queue.sent == [] for queue in queues.values())
+
+
+def test_deep_health_without_a_token_is_401_and_writes_nothing(api, store, queues):
+    response, _ = call(api, "GET", "/api/health", {"deep": "1"}, token=None)
+    assert response.status == 401 and store.objects == {} and all(q.sent == [] for q in queues.values())
+
+
+def test_deep_health_with_a_rejected_token_is_401_and_writes_nothing(api, store, queues):
+    response, _ = call(api, "GET", "/api/health", {"deep": "1"}, token="stolen")
+    assert response.status == 401 and store.objects == {} and all(q.sent == [] for q in queues.values())
+
+
+def test_deep_health_with_an_accepted_token_runs_the_write_probes(api, store, queues):
+    response, body = call(api, "GET", "/api/health", {"deep": "1"})
+    assert response.status == 200 and {"flightdeck", "queue", "r2"} <= set(body["checks"])
+    assert "health/probe" in store.objects and queues[Priority.NORMAL].sent == [{"kind": "probe"}]
