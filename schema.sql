@@ -99,6 +99,22 @@ CREATE TABLE IF NOT EXISTS site_access (
   PRIMARY KEY (token_hash, site)
 );
 
+-- Which points a site has (and how dense each is), from FlightDeck's `/sites/{site}/points`:
+-- a site fact shared by every token, so a request names only points of the site it was granted.
+CREATE TABLE IF NOT EXISTS site_catalog (
+  site         TEXT PRIMARY KEY,
+  points_count INTEGER NOT NULL,
+  fetched_at   TEXT NOT NULL,
+  expires_at   TEXT NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS site_points (
+  site            TEXT NOT NULL,
+  name            TEXT NOT NULL,
+  samples_per_day INTEGER NOT NULL,                 -- from collect_interval; 1,440 when unknown
+  PRIMARY KEY (site, name)
+);
+
 -- Monitoring views, queried as-is by the operations guide.
 CREATE VIEW IF NOT EXISTS v_job_performance AS
 SELECT

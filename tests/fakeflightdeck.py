@@ -11,6 +11,9 @@ from services.timerange import parse_iso, to_iso
 SITE = "demo-hq"
 POINTS = ("acme/demo-hq/ahu-1:sat", "acme/demo-hq/vav-1/analogValue/13", "acme/demo-hq/meter.main/kW")
 INTERVAL_MS = 300_000
+LAB = "demo-lab"
+LAB_POINTS = ("acme/demo-lab/ahu-1:sat",)
+SITE_POINTS = {SITE: POINTS + tuple(f"acme/demo-hq/vav-{i}/analogValue/1" for i in range(200)), LAB: LAB_POINTS}
 
 
 def value_at(point: str, t: int) -> str:
@@ -32,15 +35,19 @@ def respond(status: int, payload: object = None, headers: dict | None = None) ->
 
 
 class FakeFlightDeck:
-    """Answers the per-point, batch and site-points endpoints for `SITE`; `faults` is a list of statuses."""
+    """Answers the per-point, batch and site-points endpoints; `faults` is a list of statuses.
 
-    def __init__(self, token: str = "good") -> None:
-        self.token = token
+    Token `good` reads both sites, `limited` only `LAB`; a point's site is its name's second segment.
+    """
+
+    def __init__(self) -> None:
+        self.access = {"good": {SITE, LAB}, "limited": {LAB}}
         self.faults: list[int] = []
         self.calls: list[tuple[str, int, int]] = []
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if request.headers.get("authorization") != f"Bearer {self.token}":
+        token = request.headers.get("authorization", "").removeprefix("Bearer ")
+        if token not in self.access:
             return respond(401, {"message": "bad token"})
         if self.faults:
             status = self.faults.pop(0)
@@ -51,15 +58,17 @@ class FakeFlightDeck:
             return respond(200, {"page": 1, "pages": 1, "per_page": 2, "total": 1, "items": [{"name": SITE}]})
         if url.path.endswith("/points") and "/sites/" in url.path:
             site = unquote(url.path.split("/sites/")[1].split("/")[0])
-            if site != SITE:
+            if site not in self.access[token]:
                 return respond(403, {"message": "no"})
-            items = [{"name": name, "collect_interval": INTERVAL_MS // 1000} for name in POINTS]
+            items = [{"name": name, "collect_interval": INTERVAL_MS // 1000} for name in SITE_POINTS[site]]
             return respond(200, {"page": 1, "pages": 1, "per_page": 10_000, "total": len(items), "items": items})
         start, end = parse_iso(query["start_time"]), parse_iso(query["end_time"])
         if url.path.endswith("/points/get_timeseries"):
             names = [p["name"] for p in json.loads(request.body or b"{}")["points"]]
         else:
             names = [unquote(url.path.split("/points/")[1].rsplit("/timeseries", 1)[0])]
+        if any([*name.split("/"), ""][1] not in self.access[token] for name in names):
+            return respond(403, {"message": "no"})
         self.calls.append((",".join(names), start, end))
         samples = [{"name": n, "value": value_at(n, t), "time": to_iso(t)}
                    for n in names for t, _ in truth(n, start, end)]

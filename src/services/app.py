@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
-from .access import AccessService, token_hash
+from .access import AccessService, SiteCatalog, token_hash
 from .bindings import Database, MessageQueue, ObjectStore, Transport
 from .cache import R2CacheService
 from .config import Settings
@@ -17,7 +17,13 @@ from .health import HealthService
 from .jobs import QueueService
 from .maintenance import Maintenance
 from .query import Priority
-from .repositories import AccessRepository, AnalyticsRepository, CacheMetadataRepository, JobRepository
+from .repositories import (
+    AccessRepository,
+    AnalyticsRepository,
+    CacheMetadataRepository,
+    CatalogRepository,
+    JobRepository,
+)
 from .stats import StatsService
 from .timeseries import EnhancedTimeseriesService
 
@@ -59,6 +65,7 @@ class Services:
         self.analytics = AnalyticsRepository(platform.db)
         self.cache = R2CacheService(platform.store, CacheMetadataRepository(platform.db), settings, now_ms)
         self.access = AccessService(AccessRepository(platform.db), settings, now_ms)
+        self.catalog = SiteCatalog(CatalogRepository(platform.db), settings, now_ms)
 
     def client(self, token: str) -> FlightDeckClient:
         return FlightDeckClient(self.platform.transport, self.settings, token, sleep=self.sleep, clock=self.clock)
@@ -73,8 +80,11 @@ class Services:
         async def require_access(site: str) -> None:
             await self.access.require(client, digest, site)
 
+        async def densities(site: str, names: Sequence[str]) -> dict[str, int]:
+            return await self.catalog.densities(client, site, names)
+
         return EnhancedTimeseriesService(self.settings, client, self.cache, self.jobs(token), require_access,
-                                         self.platform.defer, self.now_ms, self.clock)
+                                         densities, self.platform.defer, self.now_ms, self.clock)
 
     def consumer(self) -> JobConsumer:
         return JobConsumer(self.settings, self.jobs_repo, self.platform.store, self.client, self.now_ms)

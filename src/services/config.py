@@ -27,6 +27,7 @@ class Settings:
     cache_ttl_seconds: int = 30 * 86_400
     recent_cache_ttl_seconds: int = 300
     access_ttl_seconds: int = 300
+    catalog_ttl_seconds: int = 3_600
     upstream_timeout_seconds: float = 30.0
     upstream_max_retries: int = 3
     upstream_concurrency: int = 6

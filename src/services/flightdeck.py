@@ -143,7 +143,10 @@ class FlightDeckClient:
         return True
 
     async def samples_per_day(self, site: str) -> dict[str, int]:
-        """Each point's samples a day from its `collect_interval` (one call per 10,000 points)."""
+        """Every point of the site with its samples a day from `collect_interval` (densest when unknown).
+
+        One call per 10,000 points; a 404 (no such site) is an empty site.
+        """
         per_day: dict[str, int] = {}
         page, pages = 1, 1
         while page <= pages:
@@ -154,8 +157,9 @@ class FlightDeckClient:
                 break
             for item in payload.get("items") or ():  # type: ignore[union-attr]
                 interval = item.get("collect_interval")
-                if item.get("name") and isinstance(interval, int) and interval > 0:
-                    per_day[item["name"]] = -(-86_400 // interval)
+                if item.get("name"):
+                    known = isinstance(interval, int) and interval > 0
+                    per_day[item["name"]] = -(-86_400 // interval) if known else DENSEST_SAMPLES_PER_DAY
             pages = int(payload.get("pages") or 1)  # type: ignore[union-attr]
             page += 1
         return per_day

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
 
-from .bindings import Database, Row
+from .bindings import Database, Row, Statement
 from .timerange import db_time
 
 
@@ -26,7 +27,7 @@ LIVE = (*ACTIVE, JobStatus.COMPLETED.value)
 FINISHED = (JobStatus.COMPLETED.value, JobStatus.FAILED.value, JobStatus.CANCELLED.value)
 
 
-def _marks(values: tuple[str, ...]) -> str:
+def _marks(values: Sequence[object]) -> str:
     return ", ".join("?" for _ in values)
 
 
@@ -342,3 +343,53 @@ class AccessRepository:
             " checked_at = excluded.checked_at, expires_at = excluded.expires_at",
             (token_hash, site, int(allowed), db_time(now_ms), db_time(now_ms + ttl_s * 1000)),
         )
+
+
+# D1 binds at most 100 values a statement.
+MAX_BOUND = 99
+
+
+class CatalogRepository:
+    """`site_catalog` and `site_points`: each site's point names and densities, remembered for a while."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def fresh(self, site: str, now_ms: int) -> bool:
+        row = await self.db.first(
+            "SELECT 1 AS fresh FROM site_catalog WHERE site = ? AND expires_at > ?", (site, db_time(now_ms))
+        )
+        return row is not None
+
+    async def lookup(self, site: str, names: Sequence[str]) -> dict[str, int]:
+        """Samples a day of those `names` the site has; names it lacks are absent."""
+        found: dict[str, int] = {}
+        step = MAX_BOUND - 1
+        for start in range(0, len(names), step):
+            chunk = list(names[start : start + step])
+            rows = await self.db.all(
+                f"SELECT name, samples_per_day FROM site_points WHERE site = ? AND name IN ({_marks(chunk)})",
+                (site, *chunk),
+            )
+            found.update((row["name"], row["samples_per_day"]) for row in rows)
+        return found
+
+    async def replace(self, site: str, per_day: dict[str, int], now_ms: int, ttl_s: int) -> None:
+        """Store a site's whole point list in one D1 batch (atomic: readers see the old or the new)."""
+        rows = list(per_day.items())
+        step = MAX_BOUND // 3
+        statements: list[Statement] = [("DELETE FROM site_points WHERE site = ?", (site,))]
+        for start in range(0, len(rows), step):
+            chunk = rows[start : start + step]
+            statements.append((
+                "INSERT INTO site_points (site, name, samples_per_day) VALUES "
+                + ", ".join("(?, ?, ?)" for _ in chunk),
+                tuple(value for name, density in chunk for value in (site, name, density)),
+            ))
+        statements.append((
+            "INSERT INTO site_catalog (site, points_count, fetched_at, expires_at) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (site) DO UPDATE SET points_count = excluded.points_count,"
+            " fetched_at = excluded.fetched_at, expires_at = excluded.expires_at",
+            (site, len(rows), db_time(now_ms), db_time(now_ms + ttl_s * 1000)),
+        ))
+        await self.db.batch(statements)

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from .cache import CacheStatus, DayObject, R2CacheService, day_key, spans_to_fetch
 from .codec import PointSeries, Series
 from .config import Settings
+from .errors import TooLarge
 from .flightdeck import FetchResult, FlightDeckClient, SampleBudget
 from .jobs import JobTicket, QueueService
 from .query import Route, SeriesQuery
-from .routing import choose_route, estimate_samples
+from .routing import choose_route, estimate_samples, exact_samples
 from .timerange import Span, day_spans, parse_iso, settled_until
 
 Defer = Callable[[Awaitable[None]], None]
@@ -48,6 +49,7 @@ class EnhancedTimeseriesService:
         cache: R2CacheService,
         jobs: QueueService,
         require_access: Callable[[str], Awaitable[None]],
+        densities: Callable[[str, Sequence[str]], Awaitable[dict[str, int]]],
         defer: Defer,
         now_ms: Callable[[], int],
         clock: Callable[[], float],
@@ -57,6 +59,7 @@ class EnhancedTimeseriesService:
         self.cache = cache
         self.jobs = jobs
         self.require_access = require_access
+        self.densities = densities
         self.defer = defer
         self.now_ms = now_ms
         self.clock = clock
@@ -80,26 +83,57 @@ class EnhancedTimeseriesService:
     async def serve(
         self, query: SeriesQuery, *, request_id: str, timeout: float | None = None
     ) -> SeriesResult | JobTicket:
-        """Route by estimated size; queued requests return the job that serves them."""
-        estimate = estimate_samples(query, self.settings)
-        route = choose_route(query, estimate, self.settings)
-        if route is Route.QUEUED:
-            await self.require_access(query.site)
-            return await self.jobs.submit(query, estimate, request_id)
-        if route is Route.DIRECT:
-            started = self.clock()
-            budget = SampleBudget(self.settings.max_response_samples)
-            fetched = await self.client.fetch_series(query.points, query.span, timeout, budget=budget)
-            timings = {"upstream": self.clock() - started}
-            return SeriesResult(query, route, estimate, fetched.series, fetched.errors, CacheStatus.BYPASS, timings)
-        return await self._serve_cached(query, estimate, timeout)
+        """Route by estimated size; queued requests return the job that serves them.
 
-    async def _serve_cached(self, query: SeriesQuery, estimate: int, timeout: float | None) -> SeriesResult:
-        timings: dict[str, float] = {}
-        started = self.clock()
+        Every route first checks the token's access to the site and keeps only the points the site
+        has: a point of another site is a per-point error, never fetched or cached.
+        """
         await self.require_access(query.site)
-        timings["auth"] = self.clock() - started
+        per_day = await self.densities(query.site, query.points)
+        foreign = {name: f"{name!r} is not a point of site {query.site!r}"
+                   for name in query.points if name not in per_day}
+        known = replace(query, points=tuple(name for name in query.points if name in per_day))
+        if not known.points:
+            empty = {name: PointSeries() for name in query.points}
+            return SeriesResult(query, query.route or Route.DIRECT, 0, empty, foreign, CacheStatus.BYPASS)
+        estimate = estimate_samples(known, self.settings)
+        route = self._route(known, estimate, per_day)
+        if route is Route.QUEUED:
+            return await self.jobs.submit(known, estimate, request_id)
+        if route is Route.DIRECT:
+            result = await self._serve_direct(known, estimate, per_day, timeout)
+        else:
+            result = await self._serve_cached(known, estimate, per_day, timeout)
+        result.query = query
+        result.series.update({name: PointSeries() for name in foreign})
+        result.errors.update(foreign)
+        return result
 
+    def _route(self, query: SeriesQuery, estimate: int, per_day: dict[str, int]) -> Route:
+        """The estimate's route, unless the real sample count cannot fit a response: then a job or a 413,
+        decided before any upstream call."""
+        route = choose_route(query, estimate, self.settings)
+        limit = self.settings.max_response_samples
+        if route is Route.QUEUED or exact_samples(query, per_day) <= limit:
+            return route
+        if query.route is None:
+            return Route.QUEUED
+        raise TooLarge(f"the request holds more than {limit:,} samples; ask with route=queued for a background job")
+
+    async def _serve_direct(
+        self, query: SeriesQuery, estimate: int, per_day: dict[str, int], timeout: float | None
+    ) -> SeriesResult:
+        started = self.clock()
+        budget = SampleBudget(self.settings.max_response_samples)
+        fetched = await self.client.fetch_series(query.points, query.span, timeout, per_day, budget)
+        timings = {"upstream": self.clock() - started}
+        return SeriesResult(query, Route.DIRECT, estimate, fetched.series, fetched.errors, CacheStatus.BYPASS,
+                            timings)
+
+    async def _serve_cached(
+        self, query: SeriesQuery, estimate: int, per_day: dict[str, int], timeout: float | None
+    ) -> SeriesResult:
+        timings: dict[str, float] = {}
         started = self.clock()
         days = day_spans(query.span)
         keys = [day_key(query.site, query.points, day) for day in days]
@@ -121,7 +155,7 @@ class EnhancedTimeseriesService:
             self.defer(self.cache.record_hits([key for key, obj in zip(keys, found) if obj is not None]))
         if wanted:
             started = self.clock()
-            fetched, led = await self._fetch_coalesced(query, wanted, timeout, budget)
+            fetched, led = await self._fetch_coalesced(query, wanted, timeout, per_day, budget)
             timings["upstream"] = self.clock() - started
             if led and not fetched.errors:  # the leader of coalesced requests writes, once
                 self.defer(self._store_days(query, keys, days, cached, fetched.series, wanted, settled))
@@ -131,7 +165,8 @@ class EnhancedTimeseriesService:
         return SeriesResult(query, Route.CACHED, estimate, series, fetched.errors, status, timings)
 
     async def _fetch_coalesced(
-        self, query: SeriesQuery, wanted: list[Span], timeout: float | None, budget: SampleBudget
+        self, query: SeriesQuery, wanted: list[Span], timeout: float | None, per_day: dict[str, int],
+        budget: SampleBudget,
     ) -> tuple[FetchResult, bool]:
         """Fetch the wanted spans, or wait for an identical fetch in flight; True when this one led."""
         identity = (query.site, tuple(sorted(query.points)), tuple(wanted))
@@ -143,7 +178,7 @@ class EnhancedTimeseriesService:
         try:
             fetched = FetchResult({}, {})
             for span in wanted:
-                part = await self.client.fetch_series(query.points, span, timeout, budget=budget)
+                part = await self.client.fetch_series(query.points, span, timeout, per_day, budget)
                 fetched = _join(fetched, part)
             pending.set_result(fetched)
         except BaseException as exc:

@@ -8,7 +8,7 @@ from services.bindings import HttpResponse, TransportError
 from services.errors import Forbidden, RateLimited, Unauthorized, UpstreamError, UpstreamTimeout
 from services.flightdeck import FlightDeckClient, parse_samples, plan_calls
 from services.timerange import DAY_MS, Span
-from tests.fakeflightdeck import POINTS, truth
+from tests.fakeflightdeck import POINTS, SITE_POINTS, truth
 
 D0 = 1_763_942_400_000
 DAY = Span(D0, D0 + DAY_MS)
@@ -83,7 +83,7 @@ def test_plan_calls_sizes_groups_and_windows_by_density(points, per_day, days, g
 
 def test_samples_per_day_reads_collect_intervals(transport, settings):
     per_day = asyncio.run(client(transport, settings).samples_per_day("demo-hq"))
-    assert per_day == {name: 288 for name in POINTS}
+    assert per_day == {name: 288 for name in SITE_POINTS["demo-hq"]}
 
 
 def test_404_means_no_data_not_an_error(transport, settings):

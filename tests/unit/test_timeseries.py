@@ -2,8 +2,11 @@
 
 import asyncio
 
+import pytest
+
+from services.codec import decode
 from services.timerange import parse_iso
-from tests.fakeflightdeck import POINTS, truth
+from tests.fakeflightdeck import LAB_POINTS, POINTS, SITE_POINTS, truth
 from tests.unit.helpers import call, series_params
 
 
@@ -150,3 +153,51 @@ def test_a_cache_hit_over_the_sample_cap_is_413(api, services, deferred):
     services.settings = replace(services.settings, max_response_samples=1000)
     response, body = call(api, "GET", "/api/timeseries", params)
     assert response.status == 413 and body["error"]["code"] == "too_large"
+
+
+HQ_POINT = POINTS[0]
+
+
+@pytest.mark.parametrize("route", ["direct", "cached", "queued"])
+def test_a_point_of_another_site_is_a_per_point_error_never_fetched_or_stored(api, transport, store, queues,
+                                                                             route):
+    params = {**series_params([HQ_POINT, LAB_POINTS[0]], route=route), "site": "demo-lab"}
+    response, body = call(api, "GET", "/api/timeseries", params, token="limited")
+    assert response.status in (200, 202)
+    assert not any(("ahu-1%3Asat" in r.url and "demo-hq" in r.url) or HQ_POINT.encode() in (r.body or b"")
+                   for r in transport.requests)
+    assert all(HQ_POINT not in message["points"] for queue in queues.values() for message in queue.sent)
+    assert all(HQ_POINT not in decode(stored.body) for stored in store.objects.values())
+    if response.status == 200:
+        assert body["data"][HQ_POINT]["samples"] == [] and "not a point of site" in body["data"][HQ_POINT]["error"]
+
+
+def test_a_limited_token_never_reads_another_sites_data_cached_under_its_own_site(api, deferred):
+    params = {**series_params([HQ_POINT], route="cached"), "site": "demo-lab"}
+    call(api, "GET", "/api/timeseries", params, token="good")
+    drain(deferred)
+    response, body = call(api, "GET", "/api/timeseries", params, token="limited")
+    assert response.status == 200 and body["data"][HQ_POINT]["count"] == 0
+    assert body["_meta"]["cacheStatus"] != "hit"
+
+
+def test_the_direct_route_checks_site_access_before_any_data_call(api, transport):
+    response, body = call(api, "GET", "/api/timeseries", series_params([HQ_POINT], end="2025-11-10T01:00:00Z"),
+                          token="limited")
+    assert (response.status, body["error"]["code"]) == (403, "forbidden")
+    assert not any("/timeseries" in r.url for r in transport.requests)
+
+
+def test_a_site_point_list_is_remembered_and_not_asked_again(api, transport):
+    params = series_params([HQ_POINT], end="2025-11-10T01:00:00Z")
+    call(api, "GET", "/api/timeseries", params)
+    asked = sum("/sites/demo-hq/points" in r.url and "per_page=10000" in r.url for r in transport.requests)
+    call(api, "GET", "/api/timeseries", params)
+    assert asked == 1 and sum("per_page=10000" in r.url for r in transport.requests) == 1
+
+
+def test_a_forced_route_that_cannot_fit_is_413_before_any_upstream_data_call(api, flightdeck):
+    points = SITE_POINTS["demo-hq"][:20]  # 20 points × 100 days × 288 = 576,000 > MAX_RESPONSE_SAMPLES
+    params = series_params(points, start="2025-08-01T00:00:00Z", end="2025-11-09T00:00:00Z", route="direct")
+    response, body = call(api, "GET", "/api/timeseries", params)
+    assert (response.status, body["error"]["code"]) == (413, "too_large") and flightdeck.calls == []
