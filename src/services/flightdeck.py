@@ -22,7 +22,16 @@ from urllib.parse import quote, urlencode
 from .bindings import HttpRequest, HttpResponse, Transport, TransportError
 from .codec import PointSeries, Series, parse_value
 from .config import Settings
-from .errors import Forbidden, RateLimited, ServiceError, TooLarge, Unauthorized, UpstreamError, UpstreamTimeout
+from .errors import (
+    Forbidden,
+    NotFound,
+    RateLimited,
+    ServiceError,
+    TooLarge,
+    Unauthorized,
+    UpstreamError,
+    UpstreamTimeout,
+)
 from .timerange import DAY_MS, Span, parse_iso, to_iso
 
 DENSEST_SAMPLES_PER_DAY = 1_440  # a 1-minute collect_interval
@@ -135,11 +144,17 @@ class FlightDeckClient:
         self.stats = UpstreamStats()
 
     async def can_read_site(self, site: str) -> bool:
-        """Ask FlightDeck whether this token may read `site` (one small call)."""
+        """Ask FlightDeck whether this token may read `site` (one small call).
+
+        Only a 403 is a refusal; a 404 (no such site, or a transient answer) raises NotFound, so the
+        caller does not remember it as one.
+        """
         try:
             await self._request("GET", f"/sites/{quote(site, safe='')}/points", {"page": 1, "per_page": 2})
-        except (Forbidden, _NoData):
+        except Forbidden:
             return False
+        except _NoData as exc:
+            raise NotFound(f"FlightDeck knows no site {site!r}") from exc
         return True
 
     async def samples_per_day(self, site: str) -> dict[str, int]:

@@ -193,7 +193,11 @@ class EnhancedTimeseriesService:
         self, query: SeriesQuery, keys: list[str], days: list[Span], cached: dict[int, DayObject],
         fetched: Series, wanted: list[Span], settled: int,
     ) -> None:
-        """Write each day whose settled coverage grew; runs after the response, via waitUntil."""
+        """Write each day whose settled coverage grew; runs after the response, via waitUntil.
+
+        A day with no sample at all is not stored: an empty answer (a transient 404, data not yet
+        backfilled) is cheap to ask again and must never be served as a hit for the cache's lifetime.
+        """
         for key, day in zip(keys, days):
             before = cached.get(day.start_ms)
             have = before.covered_until if before else day.start_ms
@@ -205,6 +209,8 @@ class EnhancedTimeseriesService:
                 name: _concat(before.series.get(name) if before else None, fetched[name].window(have, until))
                 for name in query.points
             }
+            if not any(len(points) for points in series.values()):
+                continue
             await self.cache.put(key, DayObject(query.site, tuple(sorted(query.points)), day, series, until))
 
 

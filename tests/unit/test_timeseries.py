@@ -4,8 +4,9 @@ import asyncio
 
 import pytest
 
-from services.codec import decode
-from services.timerange import parse_iso
+from services.cache import DayObject, day_key
+from services.codec import PointSeries, decode
+from services.timerange import Span, db_time, parse_iso
 from tests.fakeflightdeck import LAB_POINTS, POINTS, SITE_POINTS, truth
 from tests.unit.helpers import call, series_params
 
@@ -201,3 +202,36 @@ def test_a_forced_route_that_cannot_fit_is_413_before_any_upstream_data_call(api
     params = series_params(points, start="2025-08-01T00:00:00Z", end="2025-11-09T00:00:00Z", route="direct")
     response, body = call(api, "GET", "/api/timeseries", params)
     assert (response.status, body["error"]["code"]) == (413, "too_large") and flightdeck.calls == []
+
+
+def warm_up(api):
+    """One small request, so the access answer and the site's point list are remembered."""
+    call(api, "GET", "/api/timeseries", series_params([HQ_POINT], end="2025-11-10T01:00:00Z"))
+
+
+def test_a_transient_404_on_data_is_not_stored_and_the_next_request_fetches_again(api, flightdeck, deferred, store):
+    warm_up(api)
+    flightdeck.faults = [404]
+    params = series_params([HQ_POINT], start="2025-11-10T00:00:00Z", end="2025-11-11T00:00:00Z", route="cached")
+    first, body = call(api, "GET", "/api/timeseries", params)
+    drain(deferred)
+    assert first.status == 200 and body["data"][HQ_POINT]["count"] == 0 and store.objects == {}
+    second, body = call(api, "GET", "/api/timeseries", params)
+    assert second.headers["x-cache-status"] == "miss" and body["data"][HQ_POINT]["count"] == 288
+
+
+def test_a_day_with_an_empty_point_is_kept_only_the_short_ttl(services, db, clock):
+    day = Span(parse_iso("2025-11-10"), parse_iso("2025-11-11"))
+    series = {"a": PointSeries([day.start_ms], [1.0]), "b": PointSeries()}
+    asyncio.run(services.cache.put(day_key("demo-hq", ("a", "b"), day),
+                                   DayObject("demo-hq", ("a", "b"), day, series, day.end_ms)))
+    row = asyncio.run(db.first("SELECT expires_at FROM cache_metadata"))
+    assert row["expires_at"] == db_time(clock.now_ms + services.settings.recent_cache_ttl_seconds * 1000)
+
+
+def test_a_404_on_the_access_check_is_not_remembered_as_a_refusal(api, flightdeck, db):
+    flightdeck.faults = [404]
+    params = series_params([HQ_POINT], end="2025-11-10T01:00:00Z")
+    first, _ = call(api, "GET", "/api/timeseries", params)
+    second, _ = call(api, "GET", "/api/timeseries", params)
+    assert first.status == 404 and second.status == 200
