@@ -43,6 +43,7 @@ class FakeFlightDeck:
     def __init__(self) -> None:
         self.access = {"good": {SITE, LAB}, "limited": {LAB}}
         self.faults: list[int] = []
+        self.fault_headers = {"retry-after": "0"}
         self.calls: list[tuple[str, int, int]] = []
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
@@ -51,7 +52,7 @@ class FakeFlightDeck:
             return respond(401, {"message": "bad token"})
         if self.faults:
             status = self.faults.pop(0)
-            return respond(status, {"message": "fault"}, {"retry-after": "0"})
+            return respond(status, {"message": "fault"}, self.fault_headers)
         url = urlsplit(request.url)
         query = {k: v[0] for k, v in parse_qs(url.query).items()}
         if url.path.endswith("/sites/"):

@@ -7,6 +7,7 @@ including Python `None` → SQL NULL, which would otherwise cross the FFI as `un
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
@@ -219,16 +220,18 @@ class WorkerMessage:
 
 
 class FetchTransport:
-    """`Transport` over the runtime's `fetch`, aborted after `timeout` seconds."""
+    """`Transport` over the runtime's `fetch`, aborted after `timeout` seconds or when cancelled."""
 
     async def send(self, request: HttpRequest, timeout: float) -> HttpResponse:
-        from js import AbortSignal, fetch
+        from js import AbortController, AbortSignal, fetch
         from pyodide.ffi import JsException, to_js
 
+        # Cancelling the Python task only stops waiting; abort() stops the fetch and frees its connection.
+        controller = AbortController.new()
         init: dict[str, Any] = {
             "method": request.method,
             "headers": request.headers,
-            "signal": AbortSignal.timeout(max(1, int(timeout * 1000))),
+            "signal": AbortSignal.any(to_js([controller.signal, AbortSignal.timeout(max(1, int(timeout * 1000)))])),
         }
         if request.body is not None:
             init["body"] = to_js(request.body)
@@ -237,6 +240,9 @@ class FetchTransport:
             body = (await response.arrayBuffer()).to_bytes()
         except JsException as exc:
             raise TransportError(str(exc)) from exc
+        except asyncio.CancelledError:
+            controller.abort()
+            raise
         headers = {str(k).lower(): str(v) for k, v in response.headers.entries()}
         return HttpResponse(int(response.status), headers, body)
 

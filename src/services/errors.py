@@ -9,6 +9,7 @@
     ├── TooLarge (413 too_large)
     ├── RateLimited (429 rate_limited)
     ├── UpstreamError (502 upstream_error)
+    ├── UpstreamUnavailable (503 upstream_unavailable)
     └── UpstreamTimeout (504 upstream_timeout)
 
 Foreign errors are translated where they enter (`raise UpstreamError(...) from exc`);
@@ -77,6 +78,11 @@ class RateLimited(ServiceError):
 class UpstreamError(ServiceError):
     status = 502
     code = "upstream_error"
+
+
+class UpstreamUnavailable(ServiceError):
+    status = 503
+    code = "upstream_unavailable"
 
 
 class UpstreamTimeout(ServiceError):

@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import random
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 from urllib.parse import quote, urlencode
 
 from .bindings import HttpRequest, HttpResponse, Transport, TransportError
@@ -31,6 +33,7 @@ from .errors import (
     Unauthorized,
     UpstreamError,
     UpstreamTimeout,
+    UpstreamUnavailable,
 )
 from .timerange import DAY_MS, Span, parse_iso, to_iso
 
@@ -41,6 +44,8 @@ BACKOFF_BASE_SECONDS = 0.25
 BACKOFF_CAP_SECONDS = 8.0
 RETRY_AFTER_CAP_SECONDS = 30.0
 RETRYABLE = {429, 500, 502, 503, 504}
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -123,6 +128,19 @@ def parse_samples(payload: object, wanted: set[str] | None = None) -> Series:
     return series
 
 
+async def all_or_cancel(awaitables: Iterable[Awaitable[T]]) -> list[T]:
+    """`gather`, except that the first failure cancels the rest: a request that is already lost
+    (budget exceeded, token refused) stops its other upstream calls instead of finishing them."""
+    tasks = [asyncio.ensure_future(awaitable) for awaitable in awaitables]
+    try:
+        return list(await asyncio.gather(*tasks))
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
+
+
 class FlightDeckClient:
     """Talks to FlightDeck on behalf of one caller's token."""
 
@@ -190,9 +208,7 @@ class FlightDeckClient:
         budget = budget or SampleBudget(None)
         calls = plan_calls(points, span, self.settings.upstream_page_samples, per_day)
         deadline = self._clock() + (timeout or self.settings.upstream_timeout_seconds)
-        parts = await asyncio.gather(
-            *(self._fetch_group(group, window, deadline, budget) for group, window in calls)
-        )
+        parts = await all_or_cancel(self._fetch_group(group, window, deadline, budget) for group, window in calls)
         series: Series = {name: PointSeries() for name in points}
         errors: dict[str, UpstreamError] = {}
         for part in parts:
@@ -214,9 +230,7 @@ class FlightDeckClient:
         except UpstreamError as error:
             if len(group) == 1:
                 return FetchResult({}, {group[0]: error})  # type: ignore[dict-item]
-        singles = await asyncio.gather(
-            *(self._fetch_group((name,), window, deadline, budget) for name in group)
-        )
+        singles = await all_or_cancel(self._fetch_group((name,), window, deadline, budget) for name in group)
         return FetchResult(
             {name: part for single in singles for name, part in single.series.items()},
             {name: error for single in singles for name, error in single.errors.items()},
@@ -252,6 +266,8 @@ class FlightDeckClient:
             except _Retryable as retryable:
                 if attempt >= self.settings.upstream_max_retries:
                     raise retryable.final() from retryable
+                if retryable.retry_after is not None and self._clock() + retryable.retry_after >= deadline:
+                    raise retryable.come_back_later() from retryable
                 delay = self._backoff(attempt, retryable.retry_after)
                 if self._clock() + delay >= deadline:
                     raise self._timeout() from retryable
@@ -341,6 +357,14 @@ class _Retryable(Exception):
 
     def final(self) -> ServiceError:
         return self.error
+
+    def come_back_later(self) -> ServiceError:
+        """FlightDeck asked for a wait longer than our deadline: pass its answer on, with its Retry-After."""
+        wait = {"retryAfter": math.ceil(self.retry_after or 0)}
+        if isinstance(self.error, RateLimited):
+            return RateLimited(f"FlightDeck is rate limiting requests; retry after {wait['retryAfter']} s",
+                               details=wait)
+        return UpstreamUnavailable(f"FlightDeck is unavailable; retry after {wait['retryAfter']} s", details=wait)
 
 
 def _retry_after(raw: str | None) -> float | None:
