@@ -15,9 +15,10 @@ from .bindings import ApiRequest, ApiResponse
 from .errors import NotFound, ServiceError
 from .jobs import JobTicket
 from .log import log_event
-from .query import parse_optional_span, parse_points, parse_series_query, parse_site
+from .query import SeriesQuery, parse_optional_span, parse_points, parse_series_query, parse_site
 from .render import render_body
 from .repositories import RequestRecord
+from .routing import choose_route, estimate_samples
 from .timeseries import SeriesResult
 from .web import caller_token, cors_headers, error_response, json_response, preflight
 
@@ -130,6 +131,8 @@ class Api:
         started = time.monotonic()
         token = caller_token(call.request)
         query = parse_series_query(call.params, self.settings)
+        if call.request.method == "HEAD":
+            return self._head(query)
         client = self.services.client(token)
         call.record.update(site=query.site, points=len(query.points))
         try:
@@ -140,6 +143,13 @@ class Api:
         if isinstance(served, JobTicket):
             return self._queued(call, served)
         return self._series(call, served, started)
+
+    def _head(self, query: SeriesQuery) -> ApiResponse:
+        """HEAD validates and names the route it would take, with no side effect: no upstream call,
+        no job, no cache read or write."""
+        route = choose_route(query, estimate_samples(query, self.settings), self.settings)
+        return ApiResponse(200, b"", {"content-type": "application/json; charset=utf-8",
+                                      "x-route-type": route.value})
 
     def _series(self, call: Call, result: SeriesResult, started: float) -> ApiResponse:
         render_started = time.monotonic()

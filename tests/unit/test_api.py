@@ -1,5 +1,7 @@
 """The API's edges: auth, CORS, unknown routes and methods, health."""
 
+import asyncio
+
 import pytest
 
 from services.query import Priority
@@ -117,3 +119,16 @@ def test_deep_health_with_an_accepted_token_runs_the_write_probes(api, store, qu
     response, body = call(api, "GET", "/api/health", {"deep": "1"})
     assert response.status == 200 and {"flightdeck", "queue", "r2"} <= set(body["checks"])
     assert "health/probe" in store.objects and queues[Priority.NORMAL].sent == [{"kind": "probe"}]
+
+
+@pytest.mark.parametrize("route", ["direct", "cached", "queued"])
+def test_head_on_timeseries_has_no_side_effects(api, transport, store, queues, db, route):
+    response, body = call(api, "HEAD", "/api/timeseries", series_params(["acme/demo-hq/ahu-1:sat"], route=route))
+    assert (response.status, response.headers["x-route-type"], body) == (200, route, None)
+    assert transport.requests == [] and store.objects == {} and all(q.sent == [] for q in queues.values())
+    assert asyncio.run(db.all("SELECT id FROM queue_jobs")) == []
+
+
+def test_head_on_timeseries_still_validates(api):
+    response, _ = call(api, "HEAD", "/api/timeseries", {"site": "demo-hq"})
+    assert response.status == 400
