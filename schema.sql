@@ -23,6 +23,8 @@ CREATE TABLE IF NOT EXISTS queue_jobs (
   result_prefix     TEXT,
   request_id        TEXT,
   archived          INTEGER NOT NULL DEFAULT 0,     -- 1 once superseded or past retention
+  heartbeat_at      TEXT,                           -- last sign of progress; its lease runs from here
+  requeues          INTEGER NOT NULL DEFAULT 0,     -- times a stale job's batches were sent again
   created_at        TEXT NOT NULL,
   started_at        TEXT,
   completed_at      TEXT,
@@ -45,7 +47,9 @@ CREATE TABLE IF NOT EXISTS job_batches (
   points_count  INTEGER NOT NULL,
   samples_count INTEGER NOT NULL DEFAULT 0,
   attempts      INTEGER NOT NULL DEFAULT 0,
-  parts         INTEGER NOT NULL DEFAULT 0,           -- R2 objects <result_prefix>b<batch>-p<part>
+  parts         INTEGER NOT NULL DEFAULT 0,           -- R2 objects <result_prefix>b<batch>-p<part> written
+  plan          TEXT,                                 -- JSON list of each part's points, fixed at the first run
+  point_errors  TEXT,                                 -- JSON {point: error} of points that kept failing
   error         TEXT,
   updated_at    TEXT NOT NULL,
   PRIMARY KEY (job_id, batch_index)

@@ -44,6 +44,7 @@ class FakeFlightDeck:
         self.access = {"good": {SITE, LAB}, "limited": {LAB}}
         self.faults: list[int] = []
         self.fault_headers = {"retry-after": "0"}
+        self.broken: set[str] = set()  # points whose every call answers 500
         self.calls: list[tuple[str, int, int]] = []
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
@@ -70,6 +71,8 @@ class FakeFlightDeck:
             names = [unquote(url.path.split("/points/")[1].rsplit("/timeseries", 1)[0])]
         if any([*name.split("/"), ""][1] not in self.access[token] for name in names):
             return respond(403, {"message": "no"})
+        if self.broken.intersection(names):
+            return respond(500, {"message": "broken point"})
         self.calls.append((",".join(names), start, end))
         samples = [{"name": n, "value": value_at(n, t), "time": to_iso(t)}
                    for n in names for t, _ in truth(n, start, end)]

@@ -87,7 +87,8 @@ class Services:
                                          densities, self.platform.defer, self.now_ms, self.clock)
 
     def consumer(self) -> JobConsumer:
-        return JobConsumer(self.settings, self.jobs_repo, self.platform.store, self.client, self.now_ms)
+        return JobConsumer(self.settings, self.jobs_repo, self.platform.store, self.client, self.catalog.densities,
+                           self.platform.queues, self.now_ms)
 
     def maintenance(self) -> Maintenance:
         return Maintenance(self.settings, self.platform.db, self.platform.store, self.cache, self.jobs_repo,

@@ -33,6 +33,11 @@ class Settings:
     upstream_concurrency: int = 6
     upstream_page_samples: int = 50_000
     job_batch_points: int = 50
+    job_part_samples: int = 500_000
+    job_point_attempts: int = 3
+    job_lease_seconds: int = 900
+    job_max_requeues: int = 2
+    consumer_max_upstream_calls: int = 40
     job_retention_seconds: int = 86_400
     job_row_retention_seconds: int = 7 * 86_400
     cleanup_max_objects: int = 500

@@ -160,6 +160,7 @@ class FlightDeckClient:
         self._clock = clock
         self._slots = asyncio.Semaphore(settings.upstream_concurrency)
         self.stats = UpstreamStats()
+        self.call_limit: int | None = None
 
     async def can_read_site(self, site: str) -> bool:
         """Ask FlightDeck whether this token may read `site` (one small call).
@@ -286,6 +287,8 @@ class FlightDeckClient:
              **({"content-type": "application/json"} if body is not None else {})},
             json.dumps(body).encode() if body is not None else None,
         )
+        if self.call_limit is not None and self.stats.calls >= self.call_limit:
+            raise CallBudgetExhausted(f"{self.call_limit} upstream calls used")
         self.stats.calls += 1
         try:
             response = await asyncio.wait_for(self.transport.send(request, remaining), remaining)
@@ -343,6 +346,10 @@ class SampleBudget:
             raise TooLarge(
                 f"the request holds more than {self.limit:,} samples; ask with route=queued for a background job"
             )
+
+
+class CallBudgetExhausted(Exception):
+    """The client's `call_limit` is spent; the caller continues the work in another invocation."""
 
 
 class _NoData(Exception):

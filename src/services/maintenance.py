@@ -36,7 +36,10 @@ class Maintenance:
     async def run(self) -> dict[str, int]:
         now = self.now_ms()
         limit = self.settings.cleanup_max_objects
+        stale = await self.jobs.fail_stale(now, self.settings.job_lease_seconds,
+                                           self.settings.job_retention_seconds, limit)
         report = {
+            "staleJobsFailed": len(stale),
             "cacheObjectsExpired": await self.cache.cleanup(),
             "cacheOrphansDeleted": await self._sweep_cache_orphans(limit),
             "jobResultsPurged": await self._purge_job_results(now, limit),
