@@ -168,26 +168,40 @@ class EnhancedTimeseriesService:
         self, query: SeriesQuery, wanted: list[Span], timeout: float | None, per_day: dict[str, int],
         budget: SampleBudget,
     ) -> tuple[FetchResult, bool]:
-        """Fetch the wanted spans, or wait for an identical fetch in flight; True when this one led."""
+        """Fetch the wanted spans, or share an identical fetch in flight; True when this one fetched."""
         identity = (query.site, tuple(sorted(query.points)), tuple(wanted))
         pending = _INFLIGHT.get(identity)
         if pending is not None:
-            return await asyncio.shield(pending), False
+            shared = await _follow(pending, timeout or self.settings.upstream_timeout_seconds)
+            if shared is not None:
+                return shared, False
+            return await self._fetch_spans(query, wanted, timeout, per_day, budget), True
         pending = asyncio.get_running_loop().create_future()
         _INFLIGHT[identity] = pending
         try:
-            fetched = FetchResult({}, {})
-            for span in wanted:
-                part = await self.client.fetch_series(query.points, span, timeout, per_day, budget)
-                fetched = _join(fetched, part)
-            pending.set_result(fetched)
+            fetched = await self._fetch_spans(query, wanted, timeout, per_day, budget)
+        except asyncio.CancelledError:
+            pending.cancel()
+            raise
         except BaseException as exc:
             pending.set_exception(exc)
             pending.exception()  # mark retrieved: followers may be none
             raise
         finally:
-            del _INFLIGHT[identity]
+            if _INFLIGHT.get(identity) is pending:
+                del _INFLIGHT[identity]
+        pending.set_result(fetched)
         return fetched, True
+
+    async def _fetch_spans(
+        self, query: SeriesQuery, wanted: list[Span], timeout: float | None, per_day: dict[str, int],
+        budget: SampleBudget,
+    ) -> FetchResult:
+        fetched = FetchResult({}, {})
+        for span in wanted:
+            part = await self.client.fetch_series(query.points, span, timeout, per_day, budget)
+            fetched = _join(fetched, part)
+        return fetched
 
     async def _store_days(
         self, query: SeriesQuery, keys: list[str], days: list[Span], cached: dict[int, DayObject],
@@ -212,6 +226,15 @@ class EnhancedTimeseriesService:
             if not any(len(points) for points in series.values()):
                 continue
             await self.cache.put(key, DayObject(query.site, tuple(sorted(query.points)), day, series, until))
+
+
+async def _follow(pending: asyncio.Future, timeout: float) -> FetchResult | None:
+    """The leader's result, or None when it failed, was cancelled or took longer than `timeout`:
+    a follower never hangs on a leader, and never fails because of the leader's own failure."""
+    done, _ = await asyncio.wait({pending}, timeout=timeout)
+    if not done or pending.cancelled() or pending.exception() is not None:
+        return None
+    return pending.result()
 
 
 def _join(a: FetchResult, b: FetchResult) -> FetchResult:

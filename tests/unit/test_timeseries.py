@@ -1,13 +1,18 @@
 """The direct and cached routes, in-process on SQLite, a dict R2 and a fake FlightDeck."""
 
 import asyncio
+import json
+from dataclasses import replace
+from urllib.parse import urlencode
 
 import pytest
 
+from services.api import Api
+from services.bindings import ApiRequest
 from services.cache import DayObject, day_key
 from services.codec import PointSeries, decode
 from services.timerange import Span, db_time, parse_iso
-from tests.fakeflightdeck import LAB_POINTS, POINTS, SITE_POINTS, truth
+from tests.fakeflightdeck import LAB_POINTS, POINTS, SITE_POINTS, respond, truth
 from tests.unit.helpers import call, series_params
 
 
@@ -235,3 +240,83 @@ def test_a_404_on_the_access_check_is_not_remembered_as_a_refusal(api, flightdec
     first, _ = call(api, "GET", "/api/timeseries", params)
     second, _ = call(api, "GET", "/api/timeseries", params)
     assert first.status == 404 and second.status == 200
+
+
+class HangingFirstData:
+    """The fake FlightDeck, except that the first data call hangs until cancelled."""
+
+    def __init__(self, flightdeck):
+        self.flightdeck = flightdeck
+        self.hung = asyncio.Event()
+
+    async def send(self, request, timeout):
+        if "/timeseries" in request.url and not self.hung.is_set():
+            self.hung.set()
+            await asyncio.sleep(3600)
+        return self.flightdeck(request)
+
+
+def coalescing_api(services, transport, timeout_s=5.0):
+    services.settings = replace(services.settings, upstream_timeout_seconds=timeout_s)
+    services.platform = replace(services.platform, transport=transport)
+    return Api(services)
+
+
+def ask(api, token="good"):
+    params = series_params([HQ_POINT], end="2025-11-11T00:00:00Z", route="cached")
+    return api.handle(ApiRequest("GET", f"https://worker.test/api/timeseries?{urlencode(params)}",
+                                 {"x-ace-token": token}))
+
+
+def test_a_follower_of_a_hanging_leader_fetches_for_itself_after_the_upstream_timeout(api, services, flightdeck):
+    warm_up(api)
+    hanging = coalescing_api(services, HangingFirstData(flightdeck), timeout_s=0.2)
+
+    async def both():
+        leader = asyncio.ensure_future(ask(hanging))
+        await asyncio.sleep(0.01)
+        return await asyncio.gather(leader, ask(hanging))
+
+    leader, follower = asyncio.run(both())
+    assert leader.status == 504 and follower.status == 200
+    assert json.loads(follower.body)["data"][HQ_POINT]["count"] == 288
+
+
+def test_a_cancelled_leader_leaves_no_follower_hanging(api, services, flightdeck):
+    warm_up(api)
+    transport = HangingFirstData(flightdeck)
+    hanging = coalescing_api(services, transport)
+
+    async def cancel_the_leader():
+        leader = asyncio.ensure_future(ask(hanging))
+        await transport.hung.wait()
+        follower = asyncio.ensure_future(ask(hanging))
+        await asyncio.sleep(0.01)
+        leader.cancel()
+        return await asyncio.wait_for(follower, 2)
+
+    assert asyncio.run(cancel_the_leader()).status == 200
+
+
+def test_a_leaders_failure_does_not_fail_a_follower_whose_own_fetch_succeeds(api, services, flightdeck):
+    warm_up(api)
+    class FirstDataCallRefused:
+        def __init__(self):
+            self.refused = False
+
+        async def send(self, request, timeout):
+            if "/timeseries" in request.url and not self.refused:
+                self.refused = True
+                await asyncio.sleep(0.05)  # long enough for the follower to join
+                return respond(401, {"message": "token revoked"})
+            return flightdeck(request)
+
+    shared = coalescing_api(services, FirstDataCallRefused())
+
+    async def both():
+        leader = asyncio.ensure_future(ask(shared))
+        await asyncio.sleep(0.01)
+        return await asyncio.gather(leader, ask(shared))
+
+    leader, follower = asyncio.run(both())
+    assert leader.status == 401 and follower.status == 200
