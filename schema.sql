@@ -119,6 +119,13 @@ CREATE TABLE IF NOT EXISTS site_points (
   PRIMARY KEY (site, name)
 );
 
+-- Where each cron sweep of R2 stopped, so the next run continues from there.
+CREATE TABLE IF NOT EXISTS sweep_cursors (
+  name       TEXT PRIMARY KEY,
+  after_key  TEXT NOT NULL,
+  updated_at TEXT NOT NULL
+);
+
 -- Monitoring views, queried as-is by the operations guide.
 CREATE VIEW IF NOT EXISTS v_job_performance AS
 SELECT

@@ -36,8 +36,8 @@ def db() -> SqliteDatabase:
 
 
 @pytest.fixture
-def store() -> MemoryStore:
-    return MemoryStore()
+def store(clock) -> MemoryStore:
+    return MemoryStore(clock.ms)
 
 
 @pytest.fixture

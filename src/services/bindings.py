@@ -35,13 +35,21 @@ class StoredObject:
     metadata: dict[str, str]
 
 
+@dataclass(frozen=True)
+class ListedObject:
+    """One entry of an R2 listing: its key and when it was written (epoch ms)."""
+
+    key: str
+    uploaded_ms: int
+
+
 class ObjectStore(Protocol):
     """R2: bytes under keys, with string metadata."""
 
     async def get(self, key: str) -> StoredObject | None: ...
     async def put(self, key: str, body: bytes, metadata: dict[str, str]) -> None: ...
     async def delete(self, keys: Sequence[str]) -> None: ...
-    async def list_keys(self, prefix: str, limit: int) -> list[str]: ...
+    async def list_page(self, prefix: str, limit: int, start_after: str | None = None) -> list[ListedObject]: ...
 
 
 class MessageQueue(Protocol):
@@ -185,9 +193,12 @@ class R2ObjectStore:
         for start in range(0, len(keys), 1000):  # R2 deletes at most 1,000 keys a call
             await self._bucket.delete(to_js(list(keys[start : start + 1000])))
 
-    async def list_keys(self, prefix: str, limit: int) -> list[str]:
-        listing = await self._bucket.list(_to_js({"prefix": prefix, "limit": min(limit, 1000)}))
-        return [item.key for item in listing.objects]
+    async def list_page(self, prefix: str, limit: int, start_after: str | None = None) -> list[ListedObject]:
+        options: dict[str, Any] = {"prefix": prefix, "limit": min(limit, 1000)}
+        if start_after is not None:
+            options["startAfter"] = start_after
+        listing = await self._bucket.list(_to_js(options))
+        return [ListedObject(item.key, int(item.uploaded.getTime())) for item in listing.objects]
 
 
 class WorkerQueue:

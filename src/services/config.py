@@ -41,6 +41,8 @@ class Settings:
     job_retention_seconds: int = 86_400
     job_row_retention_seconds: int = 7 * 86_400
     cleanup_max_objects: int = 500
+    cleanup_max_operations: int = 200
+    orphan_grace_seconds: int = 3_600
     allowed_origins: tuple[str, ...] = ()
     version: str = "1.0.0"
 

@@ -27,6 +27,10 @@ LIVE = (*ACTIVE, JobStatus.COMPLETED.value)
 FINISHED = (JobStatus.COMPLETED.value, JobStatus.FAILED.value, JobStatus.CANCELLED.value)
 
 
+# D1 binds at most 100 values a statement.
+MAX_BOUND = 99
+
+
 def _marks(values: Sequence[object]) -> str:
     return ", ".join("?" for _ in values)
 
@@ -243,6 +247,17 @@ class JobRepository:
             (db_time(now_ms), limit),
         )
 
+    async def unpurged(self, job_ids: Sequence[str]) -> set[str]:
+        """Which of `job_ids` have a row whose objects are still wanted (chunked: D1 binds ≤ 100 values)."""
+        found: set[str] = set()
+        for start in range(0, len(job_ids), MAX_BOUND):
+            chunk = list(job_ids[start : start + MAX_BOUND])
+            rows = await self.db.all(
+                f"SELECT id FROM queue_jobs WHERE purged_at IS NULL AND id IN ({_marks(chunk)})", chunk
+            )
+            found.update(row["id"] for row in rows)
+        return found
+
     async def mark_purged(self, job_id: str, now_ms: int) -> None:
         now = db_time(now_ms)
         await self.db.run(
@@ -405,9 +420,6 @@ class AccessRepository:
         )
 
 
-# D1 binds at most 100 values a statement.
-MAX_BOUND = 99
-
 
 class CatalogRepository:
     """`site_catalog` and `site_points`: each site's point names and densities, remembered for a while."""
@@ -453,3 +465,36 @@ class CatalogRepository:
             (site, len(rows), db_time(now_ms), db_time(now_ms + ttl_s * 1000)),
         ))
         await self.db.batch(statements)
+
+    async def delete_expired(self, now_ms: int) -> int:
+        """Forget the point lists of sites nobody asked about lately (one D1 batch)."""
+        expired = await self.db.all("SELECT site FROM site_catalog WHERE expires_at < ?", (db_time(now_ms),))
+        sites = [row["site"] for row in expired][:MAX_BOUND]
+        if sites:
+            await self.db.batch([
+                (f"DELETE FROM site_points WHERE site IN ({_marks(sites)})", sites),
+                (f"DELETE FROM site_catalog WHERE site IN ({_marks(sites)})", sites),
+            ])
+        return len(sites)
+
+
+class SweepCursorRepository:
+    """`sweep_cursors`: the last R2 key each cron sweep looked at."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def get(self, name: str) -> str | None:
+        row = await self.db.first("SELECT after_key FROM sweep_cursors WHERE name = ?", (name,))
+        return None if row is None else row["after_key"]
+
+    async def set(self, name: str, after_key: str | None, now_ms: int) -> None:
+        """Remember where to continue; None starts the next sweep from the beginning."""
+        if after_key is None:
+            await self.db.run("DELETE FROM sweep_cursors WHERE name = ?", (name,))
+            return
+        await self.db.run(
+            "INSERT INTO sweep_cursors (name, after_key, updated_at) VALUES (?, ?, ?)"
+            " ON CONFLICT (name) DO UPDATE SET after_key = excluded.after_key, updated_at = excluded.updated_at",
+            (name, after_key, db_time(now_ms)),
+        )
