@@ -268,16 +268,20 @@ def ask(api, token="good"):
                                  {"x-ace-token": token}))
 
 
-def test_a_follower_of_a_hanging_leader_fetches_for_itself_after_the_upstream_timeout(api, services, flightdeck):
-    warm_up(api)
-    hanging = coalescing_api(services, HangingFirstData(flightdeck), timeout_s=0.2)
+def leader_and_follower(api):
+    """Two identical requests, the second joining while the first is in flight."""
 
     async def both():
-        leader = asyncio.ensure_future(ask(hanging))
+        leader = asyncio.ensure_future(ask(api))
         await asyncio.sleep(0.01)
-        return await asyncio.gather(leader, ask(hanging))
+        return await asyncio.gather(leader, ask(api))
 
-    leader, follower = asyncio.run(both())
+    return asyncio.run(both())
+
+
+def test_a_follower_of_a_hanging_leader_fetches_for_itself_after_the_upstream_timeout(api, services, flightdeck):
+    warm_up(api)
+    leader, follower = leader_and_follower(coalescing_api(services, HangingFirstData(flightdeck), timeout_s=0.2))
     assert leader.status == 504 and follower.status == 200
     assert json.loads(follower.body)["data"][HQ_POINT]["count"] == 288
 
@@ -300,6 +304,7 @@ def test_a_cancelled_leader_leaves_no_follower_hanging(api, services, flightdeck
 
 def test_a_leaders_failure_does_not_fail_a_follower_whose_own_fetch_succeeds(api, services, flightdeck):
     warm_up(api)
+
     class FirstDataCallRefused:
         def __init__(self):
             self.refused = False
@@ -311,12 +316,5 @@ def test_a_leaders_failure_does_not_fail_a_follower_whose_own_fetch_succeeds(api
                 return respond(401, {"message": "token revoked"})
             return flightdeck(request)
 
-    shared = coalescing_api(services, FirstDataCallRefused())
-
-    async def both():
-        leader = asyncio.ensure_future(ask(shared))
-        await asyncio.sleep(0.01)
-        return await asyncio.gather(leader, ask(shared))
-
-    leader, follower = asyncio.run(both())
+    leader, follower = leader_and_follower(coalescing_api(services, FirstDataCallRefused()))
     assert leader.status == 401 and follower.status == 200
