@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from services.bindings import HttpRequest, HttpResponse
+from services.ports import HttpRequest, HttpResponse
 from services.timerange import parse_iso, to_iso
 
 SITE = "demo-hq"

@@ -14,10 +14,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import Enum
 
-from .bindings import ObjectStore, StoredObject
 from .codec import FORMAT_VERSION, Series, decode, encode
 from .config import Settings
 from .log import log_event
+from .ports import ObjectStore, StoredObject
 from .render import pairs_json
 from .repositories import CacheEntry, CacheMetadataRepository
 from .timerange import DAY_MS, Span, day_label, day_spans, merge, to_iso

@@ -12,13 +12,13 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from .bindings import IncomingMessage, ObjectStore
 from .codec import encode
 from .config import Settings
 from .errors import Forbidden, RateLimited, ServiceError, Unauthorized, UpstreamError, UpstreamTimeout
 from .flightdeck import FlightDeckClient, PerDay, density, pack
 from .jobs import part_key
 from .log import log_event
+from .ports import IncomingMessage, ObjectStore
 from .repositories import ACTIVE, JobRepository, JobStatus
 from .timerange import Span, days_in
 

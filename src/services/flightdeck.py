@@ -19,10 +19,10 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from urllib.parse import quote, urlencode
 
-from .bindings import HttpRequest, HttpResponse, Transport, TransportError
 from .codec import PointSeries, Series, parse_value
 from .config import Settings
 from .errors import Forbidden, RateLimited, ServiceError, TooLarge, Unauthorized, UpstreamError, UpstreamTimeout
+from .ports import HttpRequest, HttpResponse, Transport, TransportError
 from .timerange import DAY_MS, Span, parse_iso, to_iso
 
 DENSEST_SAMPLES_PER_DAY = 1_440  # a 1-minute collect_interval

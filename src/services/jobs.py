@@ -8,10 +8,10 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 
-from .bindings import MessageQueue, ObjectStore, Row
 from .codec import decode
 from .config import Settings
 from .errors import Conflict, NotFound
+from .ports import MessageQueue, ObjectStore, Row
 from .query import Priority, SeriesQuery
 from .render import close_body, open_body, point_chunks
 from .repositories import ACTIVE, JobRepository, JobStatus, NewJob

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from .bindings import ApiRequest, ApiResponse
 from .errors import ServiceError, Unauthorized
+from .ports import ApiRequest, ApiResponse
 
 JSON = "application/json; charset=utf-8"
 ALLOW_METHODS = "GET, DELETE, OPTIONS"

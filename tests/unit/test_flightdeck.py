@@ -4,9 +4,9 @@ from urllib.parse import unquote
 
 import pytest
 
-from services.bindings import HttpResponse, TransportError
 from services.errors import Forbidden, RateLimited, Unauthorized, UpstreamError, UpstreamTimeout
 from services.flightdeck import FlightDeckClient, parse_samples, plan_calls
+from services.ports import HttpResponse, TransportError
 from services.timerange import DAY_MS, Span
 from tests.fakeflightdeck import POINTS, truth
 
