@@ -82,10 +82,6 @@ class R2CacheService:
         self.settings = settings
         self.now_ms = now_ms
 
-    async def get(self, key: str) -> DayObject | None:
-        """The object under `key`, or None when absent or unreadable (a failure is logged)."""
-        return self.parse(await self.fetch(key))
-
     async def fetch(self, key: str) -> StoredObject | None:
         """The raw object, or None when absent or when R2 fails (logged: a broken cache never fails a request)."""
         try:
@@ -119,9 +115,6 @@ class R2CacheService:
             await self.meta.record_hits(keys, self.now_ms())
         except Exception as exc:
             log_event("cache.hits_failed", keys=len(keys), error=f"{type(exc).__name__}: {exc}")
-
-    async def exists(self, key: str) -> bool:
-        return await self.get(key) is not None
 
     async def put(self, key: str, day: DayObject) -> None:
         """Store a day object and its metadata row; a failure is logged, never raised."""

@@ -101,20 +101,14 @@ def _load_codecs() -> dict[str, Codec]:
     zstd = _zstd_module()
     if zstd is not None:
         codecs["zstd"] = Codec("zstd", lambda data: zstd.compress(data, ZSTD_LEVEL), zstd.decompress)
-    try:
-        import brotli
-
-        codecs["br"] = Codec("br", lambda data: brotli.compress(data, quality=11), brotli.decompress)
-    except ImportError:
-        pass
     return codecs
 
 
 CODECS = _load_codecs()
 # Measured on a week of mixed simulator points: zstd stores the columnar body smallest and
-# decodes fastest; brotli-11 is close but absent from Pyodide here; gzip is the fallback every
-# runtime has.
-PREFERENCE = ("zstd", "br", "gzip")
+# decodes fastest; gzip is the fallback every runtime has. (Brotli is not offered: Pyodide's
+# wheel is on its CDN only and the Worker does not vendor it, so production could not load it.)
+PREFERENCE = ("zstd", "gzip")
 
 
 def best_codec() -> Codec:

@@ -41,7 +41,6 @@ class UpstreamStats:
     calls: int = 0
     retries: int = 0
     bytes: int = 0
-    samples: int = 0
 
 
 @dataclass
@@ -216,9 +215,7 @@ class FlightDeckClient:
             except _NoData:
                 return {}
         series = parse_samples(payload, set(group))
-        received = sum(len(p) for p in series.values())
-        self.stats.samples += received
-        budget.take(received)
+        budget.take(sum(len(p) for p in series.values()))
         return series
 
     async def _request(

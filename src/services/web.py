@@ -19,8 +19,7 @@ def json_response(status: int, payload: object, headers: dict[str, str] | None =
 
 
 def error_response(error: ServiceError) -> ApiResponse:
-    headers = {"retry-after": str(error.details["retryAfter"])} if "retryAfter" in error.details else {}
-    return json_response(error.status, error.to_body(), headers)
+    return json_response(error.status, error.to_body())
 
 
 def caller_token(request: ApiRequest) -> str:
