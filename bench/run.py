@@ -39,7 +39,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
 from services.cache import day_key  # noqa: E402
-from services.codec import CODECS, PointSeries, best_codec, encode  # noqa: E402
+from services.codec import CODECS, best_codec, encode  # noqa: E402
+from services.series import PointSeries  # noqa: E402
 from services.timerange import Span, day_spans  # noqa: E402
 
 SITE = "demo-hq"
@@ -278,7 +279,7 @@ def scenario_compression(b: Bench, points: list[str], span) -> dict:
     b.wait_cached(len(keys))
     rows = d1_query(
         b.persist,
-        "SELECT COUNT(*) AS n, SUM(compressed_size) AS stored, SUM(original_size) AS samples_json, "
+        "SELECT COUNT(*) AS n, SUM(compressed_size) AS stored, "
         f"GROUP_CONCAT(DISTINCT codec) AS codecs FROM cache_metadata WHERE cache_key IN ({sql_list(keys)})",
     )[0]
     json_bytes = len(reply.body)

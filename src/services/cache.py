@@ -14,12 +14,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import Enum
 
-from .codec import FORMAT_VERSION, Series, decode, encode
+from .codec import FORMAT_VERSION, decode, encode
 from .config import Settings
 from .log import log_event
 from .ports import ObjectStore, StoredObject
-from .render import pairs_json
 from .repositories import CacheEntry, CacheMetadataRepository
+from .series import Series
 from .timerange import DAY_MS, Span, day_label, day_spans, merge, to_iso
 
 PREFIX = "timeseries/"
@@ -64,11 +64,6 @@ def spans_to_fetch(span: Span, covered: dict[int, int], settled_ms: int) -> list
         if have < need:
             wanted.append(Span(have, max(need, min(day.end_ms, settled_ms))))
     return merge(wanted)
-
-
-def json_size(series: Series) -> int:
-    """Bytes of the same samples as the API's JSON, the baseline of the compression ratio."""
-    return sum(len(pairs_json(p.times, p.values)) + 2 for p in series.values())
 
 
 class R2CacheService:
@@ -126,7 +121,7 @@ class R2CacheService:
     async def _put(self, key: str, day: DayObject) -> None:
         now = self.now_ms()
         encoded = encode(day.series)
-        original = json_size(day.series)
+        original = encoded.raw_size
         settled = day.covered_until >= day.day.end_ms
         ttl = self.settings.cache_ttl_seconds if settled else self.settings.recent_cache_ttl_seconds
         metadata = {
@@ -136,7 +131,7 @@ class R2CacheService:
             "generated": to_iso(now),
             "dayStart": str(day.day.start_ms),
             "coveredUntil": str(day.covered_until),
-            "originalSize": str(original),
+            "rawSize": str(original),
             "compressedSize": str(len(encoded.body)),
             "ratio": f"{len(encoded.body) / original:.6f}" if original else "0",
             "codec": encoded.codec,

@@ -4,26 +4,10 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from enum import Enum
 
+from .jobmodel import ACTIVE, FINISHED, LIVE
 from .ports import Database, Row
 from .timerange import db_time
-
-
-class JobStatus(str, Enum):
-    """Matches `queue_jobs.status`'s CHECK constraint and the API."""
-
-    QUEUED = "queued"
-    PROCESSING = "processing"
-    COMPLETED = "completed"
-    FAILED = "failed"
-    RETRYING = "retrying"
-    CANCELLED = "cancelled"
-
-
-ACTIVE = (JobStatus.QUEUED.value, JobStatus.PROCESSING.value, JobStatus.RETRYING.value)
-LIVE = (*ACTIVE, JobStatus.COMPLETED.value)
-FINISHED = (JobStatus.COMPLETED.value, JobStatus.FAILED.value, JobStatus.CANCELLED.value)
 
 
 def _marks(values: tuple[str, ...]) -> str:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from .repositories import ACTIVE, AnalyticsRepository, CacheMetadataRepository, JobRepository
+from .jobmodel import ACTIVE
+from .repositories import AnalyticsRepository, CacheMetadataRepository, JobRepository
 from .timerange import DAY_MS, db_time
 
 

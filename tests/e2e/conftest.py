@@ -33,7 +33,7 @@ class Simulator:
         """What FlightDeck itself returns for the point, as [epoch_ms, number-or-text] pairs."""
         from urllib.parse import quote
 
-        from services.codec import parse_value
+        from services.series import parse_value
         from services.timerange import parse_iso
 
         reply = request("GET", f"{self.url}/api/points/{quote(point, safe='')}/timeseries?"

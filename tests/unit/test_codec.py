@@ -2,7 +2,8 @@ import json
 
 import pytest
 
-from services.codec import CODECS, PointSeries, decode, encode, parse_value
+from services.codec import CODECS, decode, encode
+from services.series import PointSeries, parse_value
 
 
 def series_of(values, step=60_000, start=1_763_942_400_000):
