@@ -7,6 +7,7 @@ try:
 except ImportError:  # CPython before 3.14
     from backports import zstd
 
+from services.query import Priority
 from services.timerange import parse_iso
 from tests.fakeflightdeck import POINTS, truth
 from tests.unit.helpers import call, series_params
@@ -160,3 +161,22 @@ def test_a_cache_hit_over_the_sample_cap_is_413(api, services, deferred):
     services.settings = replace(services.settings, max_response_samples=1000)
     response, body = call(api, "GET", "/api/timeseries", params)
     assert response.status == 413 and body["error"]["code"] == "too_large"
+
+
+def test_fetch_timeseries_keeps_the_original_call_shape(services):
+    service = services.timeseries("good", services.client("good"))
+    result = asyncio.run(service.fetch_timeseries(
+        "demo-hq", [POINTS[0]], "2025-11-10T00:00:00Z", "2025-11-10T06:00:00Z", user_id="user-1"))
+    samples = result.series[POINTS[0]]
+    assert result.route == "direct"
+    assert [list(pair) for pair in zip(samples.times, samples.values)] == truth(
+        POINTS[0], parse_iso("2025-11-10"), parse_iso("2025-11-10T06:00"))
+
+
+def test_fetch_timeseries_of_a_large_request_returns_its_job(services, queues):
+    service = services.timeseries("good", services.client("good"))
+    # 3 points over 335 days estimate 100,500 samples: above the cached route's 100,000
+    ticket = asyncio.run(service.fetch_timeseries(
+        "demo-hq", list(POINTS), "2024-12-01T00:00:00Z", "2025-11-01T00:00:00Z", user_id="user-1"))
+    assert ticket.created and ticket.job["site"] == "demo-hq"
+    assert len(queues[Priority.NORMAL].sent) == 1
