@@ -15,13 +15,11 @@ from .flightdeck import FlightDeckClient
 from .health import HealthService
 from .jobs import QueueService
 from .maintenance import Maintenance
-from .ports import Database, MessageQueue, ObjectStore, Transport
+from .ports import Database, Defer, MessageQueue, ObjectStore, Transport
 from .query import Priority
 from .repositories import AccessRepository, AnalyticsRepository, CacheMetadataRepository, JobRepository
 from .stats import StatsService
 from .timeseries import EnhancedTimeseriesService
-
-Defer = Callable[[Awaitable[None]], None]
 
 
 def wall_ms() -> int:

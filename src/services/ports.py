@@ -6,12 +6,14 @@ The Worker implementations are in `adapters.py`; the unit tests' doubles are in 
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 Row = dict[str, Any]
 Statement = tuple[str, Sequence[object]]
+# waitUntil: keep the invocation alive for a task without delaying the response.
+Defer = Callable[[Awaitable[None]], None]
 
 
 class Database(Protocol):

@@ -11,12 +11,11 @@ from .config import Settings
 from .flightdeck import FetchResult, FlightDeckClient
 from .jobs import JobTicket, QueueService
 from .planning import SampleBudget
+from .ports import Defer
 from .query import Route, SeriesQuery
 from .routing import choose_route, estimate_samples
 from .series import PointSeries, Series
 from .timerange import Span, day_spans, parse_iso, settled_until
-
-Defer = Callable[[Awaitable[None]], None]
 
 # Identical misses in flight in this isolate share one upstream fetch.
 _INFLIGHT: dict[tuple, asyncio.Future] = {}

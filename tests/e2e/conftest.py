@@ -6,7 +6,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-from tests.e2e.servers import Reply, request, start_simulator, start_worker
+from tests.servers import Reply, request, start_simulator, start_worker
 
 TOKEN = {"X-ACE-Token": "dev-token"}
 UPSTREAM_TIMEOUT_S = 4

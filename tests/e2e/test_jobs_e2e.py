@@ -3,7 +3,7 @@
 import time
 from urllib.parse import quote
 
-from tests.e2e.servers import wait_for
+from tests.servers import wait_for
 
 START, END = "2025-08-04T00:00:00Z", "2025-08-05T00:00:00Z"
 

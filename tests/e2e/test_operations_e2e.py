@@ -1,10 +1,8 @@
 """Operations: stats that match what was done, the cron cleanup, and the monitoring queries via wrangler."""
 
 import json
-import subprocess
-from pathlib import Path
 
-from tests.e2e.servers import ROOT, request, wait_for
+from tests.servers import d1_query, request, wait_for
 
 SAT = "acme/demo-lab/ahu-1:supply-air-temp"
 
@@ -62,22 +60,12 @@ def test_the_cron_run_is_safe_twice(worker):
     assert worker.get("/api/health").status == 200
 
 
-def wrangler_query(state_dir: Path, sql: str) -> list[dict]:
-    result = subprocess.run(
-        ["npx", "--no-install", "wrangler", "d1", "execute", "building-vitals-db", "--local",
-         "--persist-to", str(state_dir), "--json", "--command", sql],
-        cwd=ROOT, capture_output=True, text=True, timeout=120,
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
-    return json.loads(result.stdout)[0]["results"]
-
-
 def test_original_monitoring_queries_work_verbatim_through_wrangler(worker, state_dir):
     assert worker.get("/api/health").status == 200
-    wrangler_query(state_dir, "SELECT * FROM queue_jobs WHERE status='failed'")
-    performance = wrangler_query(state_dir, "SELECT * FROM v_job_performance")
+    d1_query(state_dir, "SELECT * FROM queue_jobs WHERE status='failed'")
+    performance = d1_query(state_dir, "SELECT * FROM v_job_performance")
     assert any(row["status"] == "completed" for row in performance)
-    assert wrangler_query(state_dir, "SELECT * FROM v_cache_performance")
+    assert d1_query(state_dir, "SELECT * FROM v_cache_performance")
 
 
 def structured_lines(worker) -> list[dict]:

@@ -7,7 +7,7 @@ from services.series import PointSeries
 from services.timerange import DAY_MS, Span, parse_iso
 
 DAY = Span(parse_iso("2025-11-10"), parse_iso("2025-11-10") + DAY_MS)
-POINT = "acme/demo-hq/ahu-1:sat"
+POINT = "acme/demo-hq/ahu-1:cooling-valve"
 
 
 def test_r2_cache_service_put_then_fetch_returns_the_same_day(services):

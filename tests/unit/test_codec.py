@@ -4,6 +4,10 @@ import pytest
 
 from services.codec import CODECS, decode, encode
 from services.series import PointSeries, parse_value
+from simulator.catalog import point
+from simulator.data import iter_point
+
+WEEK_START_MS = 1_762_732_800_000  # Monday 2025-11-10T00:00:00Z
 
 
 def series_of(values, step=60_000, start=1_763_942_400_000):
@@ -49,9 +53,12 @@ def test_encode_records_the_codec_it_really_used():
 
 
 def test_encoded_sensor_week_is_under_five_percent_of_its_json():
-    values = [round(70 + 3 * ((i % 1440) / 1440) + (hash(i) % 7) / 10, 1) for i in range(7 * 1440)]
-    series = {"zone-temp": series_of(values)}
-    as_json = json.dumps([[t, v] for t, v in zip(series["zone-temp"].times, values)])
+    # A week of the simulator's 1-minute supply air temperature (0.1 degree resolution, daily cycle, noise).
+    name = "acme/demo-hq/ahu-1:supply-air-temp"
+    samples = [(t * 1000, float(v)) for t, v in iter_point(point(name), WEEK_START_MS, WEEK_START_MS + 7 * 86_400_000)]
+    assert len(samples) == 7 * 1440
+    series = {name: PointSeries([t for t, _ in samples], [v for _, v in samples])}
+    as_json = json.dumps({name: [[t, v] for t, v in samples]}, separators=(",", ":"))
     assert len(encode(series).body) < 0.05 * len(as_json)
 
 
