@@ -1,8 +1,8 @@
 """The FlightDeck client: plan calls → fetch series → retry → one request.
 
-Endpoint choice, measured against the simulator (`make bench` prints the figures):
-the site's paginated endpoint returns *every* point of the site, so a 10-point request at a
-150-point site moves 15× the bytes it needs; per-point GETs cost one call per point; the batch
+Endpoint choice, reasoned from the spec (`make bench` does not compare endpoints): the site's
+paginated endpoint returns *every* point of the site, so a 10-point request at the simulator's
+182-point demo HQ would move ~18× the samples it needs; per-point GETs cost one call per point; the batch
 POST answers several named points in one call. So one point uses the per-point GET, several use
 the batch POST, and both are cut into time windows that keep each response near
 `upstream_page_samples` samples, so no call ever returns an unbounded page. Windows assume the

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from urllib.parse import urlencode
 
 import pytest
@@ -58,6 +59,17 @@ class Worker:
 
     def options(self, path: str, headers: dict) -> Reply:
         return request("OPTIONS", self.url + path, headers)
+
+    def events(self) -> list[dict]:
+        """The JSON log lines the runtime has printed so far."""
+        events = []
+        for line in list(self.server.output):
+            if line.startswith("{"):
+                try:
+                    events.append(json.loads(line))
+                except ValueError:
+                    continue
+        return events
 
 
 @pytest.fixture(scope="session")
