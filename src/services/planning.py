@@ -1,4 +1,4 @@
-"""Planning policy: how a request is cut into upstream calls and job parts, and how many samples a response may hold."""
+"""Planning policy: cutting requests into upstream calls and job parts; how many samples a response holds."""
 
 from __future__ import annotations
 

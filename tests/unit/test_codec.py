@@ -3,7 +3,7 @@ import json
 import pytest
 
 from services.codec import CODECS, decode, encode
-from services.series import PointSeries, parse_value
+from services.series import PointSeries
 from simulator.catalog import point
 from simulator.data import iter_point
 
@@ -12,17 +12,6 @@ WEEK_START_MS = 1_762_732_800_000  # Monday 2025-11-10T00:00:00Z
 
 def series_of(values, step=60_000, start=1_763_942_400_000):
     return PointSeries([start + i * step for i in range(len(values))], list(values))
-
-
-@pytest.mark.parametrize(
-    ("raw", "expected"),
-    [("72.5", 72.5), ("1", 1), ("-3", -3), ("0.10", 0.1), ("occupied", "occupied"), ("NaN", "NaN"),
-     ("inf", "inf"), ("", "")],
-    ids=["decimal", "int", "negative", "trailing-zero", "text", "nan-stays-text", "inf-stays-text", "empty"],
-)
-def test_parse_value_makes_numbers_of_numeric_strings(raw, expected):
-    assert parse_value(raw) == expected
-    assert type(parse_value(raw)) is type(expected)
 
 
 @pytest.mark.parametrize(
@@ -65,8 +54,3 @@ def test_encoded_sensor_week_is_under_five_percent_of_its_json():
 def test_decode_refuses_bytes_that_are_not_an_object():
     with pytest.raises(ValueError):
         decode(b"not an object")
-
-
-def test_window_selects_half_open_range():
-    points = series_of([1, 2, 3, 4], step=10, start=0)
-    assert points.window(10, 30).times == [10, 20]
