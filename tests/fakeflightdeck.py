@@ -1,32 +1,35 @@
-"""A FlightDeck stand-in for unit tests: the simulator's own data functions behind a MockTransport."""
+"""A FlightDeck stand-in for unit tests: the simulator's own catalog and data behind a MockTransport."""
 
 from __future__ import annotations
 
 import json
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from services.bindings import HttpRequest, HttpResponse
+from services.ports import HttpRequest, HttpResponse
 from services.timerange import parse_iso, to_iso
+from simulator.catalog import point, site_points
+from simulator.data import iter_point
 
 SITE = "demo-hq"
-POINTS = ("acme/demo-hq/ahu-1:sat", "acme/demo-hq/vav-1/analogValue/13", "acme/demo-hq/meter.main/kW")
+# Three of the simulator's 5-minute points at the demo HQ without outages: 288 samples a day each.
+POINTS = ("acme/demo-hq/ahu-1:cooling-valve", "acme/demo-hq/vav-1-01/analogInput/1",
+          "acme/demo-hq/vav-1-01/binaryValue/5")
 INTERVAL_MS = 300_000
 LAB = "demo-lab"
-LAB_POINTS = ("acme/demo-lab/ahu-1:sat",)
-SITE_POINTS = {SITE: POINTS + tuple(f"acme/demo-hq/vav-{i}/analogValue/1" for i in range(200)), LAB: LAB_POINTS}
+# Each site's point list as FlightDeck's /sites/{site}/points gives it (the simulator's catalog).
+SITE_POINTS = {name: tuple(p.name for p in site_points(name)) for name in (SITE, LAB)}
+LAB_POINTS = SITE_POINTS[LAB][:1]
 
 
-def value_at(point: str, t: int) -> str:
-    """A deterministic value: numeric for most points, text for one."""
-    if point.endswith("mode"):
-        return "occupied" if (t // 3_600_000) % 2 else "unoccupied"
-    return f"{(hash((point, t)) % 1000) / 10:.1f}"
+def upstream_samples(name: str, start: int, end: int) -> list[tuple[int, str]]:
+    """What the simulator holds for the point in [start, end): (epoch ms, value text) pairs."""
+    found = point(name)
+    return [] if found is None else [(t * 1000, value) for t, value in iter_point(found, start, end)]
 
 
-def truth(point: str, start: int, end: int) -> list[list]:
-    first = -(-start // INTERVAL_MS) * INTERVAL_MS
-    return [[t, float(value_at(point, t)) if not point.endswith("mode") else value_at(point, t)]
-            for t in range(first, end, INTERVAL_MS)]
+def truth(name: str, start: int, end: int) -> list[list]:
+    """The samples the service should return: [epoch ms, number] pairs."""
+    return [[t, float(value)] for t, value in upstream_samples(name, start, end)]
 
 
 def respond(status: int, payload: object = None, headers: dict | None = None) -> HttpResponse:
@@ -62,7 +65,7 @@ class FakeFlightDeck:
             site = unquote(url.path.split("/sites/")[1].split("/")[0])
             if site not in self.access[token]:
                 return respond(403, {"message": "no"})
-            items = [{"name": name, "collect_interval": INTERVAL_MS // 1000} for name in SITE_POINTS[site]]
+            items = [p.to_json() for p in site_points(site)]
             return respond(200, {"page": 1, "pages": 1, "per_page": 10_000, "total": len(items), "items": items})
         start, end = parse_iso(query["start_time"]), parse_iso(query["end_time"])
         if url.path.endswith("/points/get_timeseries"):
@@ -74,6 +77,6 @@ class FakeFlightDeck:
         if self.broken.intersection(names):
             return respond(500, {"message": "broken point"})
         self.calls.append((",".join(names), start, end))
-        samples = [{"name": n, "value": value_at(n, t), "time": to_iso(t)}
-                   for n in names for t, _ in truth(n, start, end)]
+        samples = [{"name": n, "value": value, "time": to_iso(t)}
+                   for n in names for t, value in upstream_samples(n, start, end)]
         return respond(200, {"point_samples": samples}) if samples else respond(404, {"message": "no data"})

@@ -8,7 +8,6 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from .access import AccessService, SiteCatalog, token_hash
-from .bindings import Database, MessageQueue, ObjectStore, Transport
 from .cache import R2CacheService
 from .config import Settings
 from .consumer import JobConsumer
@@ -16,6 +15,7 @@ from .flightdeck import FlightDeckClient
 from .health import HealthService
 from .jobs import QueueService
 from .maintenance import Maintenance
+from .ports import Database, Defer, MessageQueue, ObjectStore, Transport
 from .query import Priority
 from .repositories import (
     AccessRepository,
@@ -23,11 +23,10 @@ from .repositories import (
     CacheMetadataRepository,
     CatalogRepository,
     JobRepository,
+    SweepCursorRepository,
 )
 from .stats import StatsService
 from .timeseries import EnhancedTimeseriesService
-
-Defer = Callable[[Awaitable[None]], None]
 
 
 def wall_ms() -> int:
@@ -64,7 +63,8 @@ class Services:
         self.jobs_repo = JobRepository(platform.db)
         self.analytics = AnalyticsRepository(platform.db)
         self.cache = R2CacheService(platform.store, CacheMetadataRepository(platform.db), settings, now_ms)
-        self.access = AccessService(AccessRepository(platform.db), settings, now_ms)
+        self.access_repo = AccessRepository(platform.db)
+        self.access = AccessService(self.access_repo, settings, now_ms)
         self.catalog = SiteCatalog(CatalogRepository(platform.db), settings, now_ms)
 
     def client(self, token: str) -> FlightDeckClient:
@@ -91,12 +91,13 @@ class Services:
                            self.platform.queues, self.now_ms)
 
     def maintenance(self) -> Maintenance:
-        return Maintenance(self.settings, self.platform.db, self.platform.store, self.cache, self.jobs_repo,
+        return Maintenance(self.settings, self.platform.store, self.cache, self.jobs_repo, self.analytics,
+                           self.access_repo, self.catalog.repo, SweepCursorRepository(self.platform.db),
                            self.now_ms)
 
     def stats(self) -> StatsService:
-        return StatsService(self.platform.db, self.now_ms)
+        return StatsService(self.cache.meta, self.analytics, self.jobs_repo, self.now_ms)
 
     def health(self) -> HealthService:
-        return HealthService(self.settings, self.platform.db, self.platform.store,
+        return HealthService(self.settings, self.jobs_repo, self.platform.store,
                              self.platform.queues[Priority.NORMAL], self.platform.transport)

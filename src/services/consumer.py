@@ -21,16 +21,19 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable, Sequence
 
-from .bindings import IncomingMessage, MessageQueue, ObjectStore
-from .codec import PointSeries, encode
+from .codec import encode
 from .config import Settings
 from .errors import Forbidden, RateLimited, ServiceError, Unauthorized, UpstreamError, UpstreamTimeout
-from .flightdeck import CallBudgetExhausted, FetchResult, FlightDeckClient, PerDay, density, pack, plan_calls
+from .flightdeck import CallBudgetExhausted, FetchResult, FlightDeckClient
+from .jobmodel import ACTIVE, JobStatus
 from .jobs import part_key
 from .log import log_event
+from .planning import PerDay, part_groups, plan_calls
+from .ports import IncomingMessage, MessageQueue, ObjectStore
 from .query import Priority
-from .repositories import ACTIVE, JobRepository, JobStatus
-from .timerange import Span, days_in
+from .repositories import JobRepository
+from .series import PointSeries
+from .timerange import Span
 
 Densities = Callable[[FlightDeckClient, str, Sequence[str]], Awaitable[dict[str, int]]]
 
@@ -39,12 +42,6 @@ class JobCancelled(Exception):
     """The job was cancelled while this batch ran."""
 
 
-def part_groups(
-    points: Sequence[str], span: Span, part_samples: int, per_day: PerDay | None = None
-) -> list[tuple[str, ...]]:
-    """Split a batch's points so each part's samples over the whole span stay under `part_samples`."""
-    days = days_in(span)
-    return pack(points, lambda name: density(per_day, name) * days, part_samples)
 
 
 def retry_delay(attempts: int) -> int:

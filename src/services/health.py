@@ -11,9 +11,10 @@ import sys
 import time
 from collections.abc import Awaitable, Callable
 
-from .bindings import Database, HttpRequest, MessageQueue, ObjectStore, Transport
 from .config import Settings
 from .errors import Unauthorized
+from .ports import HttpRequest, MessageQueue, ObjectStore, Transport
+from .repositories import JobRepository
 
 PROBE_KEY = "health/probe"
 
@@ -40,10 +41,10 @@ def runtime_versions(settings: Settings) -> dict:
 
 class HealthService:
     def __init__(
-        self, settings: Settings, db: Database, store: ObjectStore, queue: MessageQueue, transport: Transport
+        self, settings: Settings, jobs: JobRepository, store: ObjectStore, queue: MessageQueue, transport: Transport
     ) -> None:
         self.settings = settings
-        self.db = db
+        self.jobs = jobs
         self.store = store
         self.queue = queue
         self.transport = transport
@@ -51,7 +52,7 @@ class HealthService:
     async def check(self, deep: bool, token: str | None) -> tuple[bool, dict]:
         """Read-only checks; with `deep` and an accepted token, FlightDeck and the write probes too."""
         checks = {
-            "d1": await _timed(lambda: self.db.first("SELECT COUNT(*) AS jobs FROM queue_jobs")),
+            "d1": await _timed(self.jobs.count_by_status),
             "r2": await _timed(lambda: self.store.get(PROBE_KEY)),
         }
         if deep:

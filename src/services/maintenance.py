@@ -12,13 +12,18 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 
-from .bindings import Database, ObjectStore
 from .cache import PREFIX as CACHE_PREFIX
 from .cache import R2CacheService
 from .config import Settings
 from .jobs import valid_job_id
-from .repositories import CatalogRepository, JobRepository, SweepCursorRepository
-from .timerange import db_time
+from .ports import ObjectStore
+from .repositories import (
+    AccessRepository,
+    AnalyticsRepository,
+    CatalogRepository,
+    JobRepository,
+    SweepCursorRepository,
+)
 
 JOBS_PREFIX = "jobs/"
 
@@ -37,16 +42,18 @@ class Maintenance:
     """What `scheduled()` does; every step stops when the run's operation budget is spent."""
 
     def __init__(
-        self, settings: Settings, db: Database, store: ObjectStore, cache: R2CacheService,
-        jobs: JobRepository, now_ms: Callable[[], int],
+        self, settings: Settings, store: ObjectStore, cache: R2CacheService, jobs: JobRepository,
+        analytics: AnalyticsRepository, access: AccessRepository, catalog: CatalogRepository,
+        cursors: SweepCursorRepository, now_ms: Callable[[], int],
     ) -> None:
         self.settings = settings
-        self.db = db
         self.store = store
         self.cache = cache
         self.jobs = jobs
-        self.cursors = SweepCursorRepository(db)
-        self.catalog = CatalogRepository(db)
+        self.analytics = analytics
+        self.access = access
+        self.catalog = catalog
+        self.cursors = cursors
         self.now_ms = now_ms
 
     async def run(self) -> dict[str, int]:
@@ -135,10 +142,6 @@ class Maintenance:
 
     async def _delete_old_rows(self, now: int, budget: Budget) -> int:
         budget.spend(3)
-        limit = self.settings.cleanup_max_objects
-        analytics = await self.db.run(
-            "DELETE FROM request_analytics WHERE id IN (SELECT id FROM request_analytics WHERE created_at < ?"
-            " ORDER BY id LIMIT ?)", (db_time(now - self.settings.job_row_retention_seconds * 1000), limit)
-        )
-        access = await self.db.run("DELETE FROM site_access WHERE expires_at < ?", (db_time(now),))
-        return analytics + access + await self.catalog.delete_expired(now)
+        before = now - self.settings.job_row_retention_seconds * 1000
+        analytics = await self.analytics.delete_old(before, self.settings.cleanup_max_objects)
+        return analytics + await self.access.delete_expired(now) + await self.catalog.delete_expired(now)

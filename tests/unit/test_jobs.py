@@ -6,10 +6,10 @@ from dataclasses import replace
 from services.query import Priority
 from services.timerange import parse_iso
 from tests.doubles import FakeMessage
-from tests.fakeflightdeck import POINTS, truth
+from tests.fakeflightdeck import POINTS, SITE_POINTS, truth
 from tests.unit.helpers import call, series_params
 
-MANY = tuple(f"{POINTS[i % 3]}" if i < 3 else f"acme/demo-hq/vav-{i}/analogValue/1" for i in range(120))
+MANY = SITE_POINTS["demo-hq"][:120]
 
 
 def queue_job(api, points=POINTS, token="good", **extra):
@@ -72,7 +72,7 @@ def test_high_priority_jobs_go_to_their_own_queue(api, queues, db):
 
 
 def test_consumer_completes_the_job_and_the_result_equals_truth(api, services, queues, db):
-    _, body = queue_job(api, MANY[:3])
+    _, body = queue_job(api, POINTS)
     deliver(services, queues)
     row = job_row(db, body["jobId"])
     assert row["status"] == "completed" and row["progress"] == 100 and row["started_at"] and row["completed_at"]

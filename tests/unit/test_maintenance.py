@@ -2,8 +2,9 @@ import asyncio
 from dataclasses import replace
 
 from services.cache import DayObject, day_key
-from services.codec import PointSeries
+from services.series import PointSeries
 from services.timerange import DAY_MS, Span
+from tests.fakeflightdeck import POINTS
 from tests.unit.helpers import call, series_params
 
 DAY = Span(1_763_942_400_000, 1_763_942_400_000 + DAY_MS)
@@ -61,8 +62,7 @@ def test_the_sweep_continues_across_runs_from_a_cursor(services, store, db, cloc
 def test_a_cron_run_stops_at_its_operation_budget(api, services, clock):
     services.settings = replace(services.settings, cleanup_max_operations=20)
     for day in range(11, 41):
-        call(api, "GET", "/api/timeseries", series_params(["acme/demo-hq/ahu-1:sat"], end=f"2025-12-{day - 10:02d}",
-                                                          route="queued"))
+        call(api, "GET", "/api/timeseries", series_params(POINTS[:1], end=f"2025-12-{day - 10:02d}", route="queued"))
     clock.now_ms += 16 * 60_000
     first = asyncio.run(services.maintenance().run())
     second = asyncio.run(services.maintenance().run())
