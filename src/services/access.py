@@ -47,8 +47,9 @@ class SiteCatalog:
     async def densities(self, client: FlightDeckClient, site: str, names: Sequence[str]) -> dict[str, int]:
         """Samples a day of each of `names` that belongs to `site`; the others are left out."""
         now = self.now_ms()
-        if await self.repo.fresh(site, now):
-            return await self.repo.lookup(site, names)
+        known = await self.repo.lookup(site, names, now)
+        if known is not None:
+            return known
         per_day = await client.samples_per_day(site)
         await self.repo.replace(site, per_day, now, self.settings.catalog_ttl_seconds)
         return {name: per_day[name] for name in names if name in per_day}

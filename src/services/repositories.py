@@ -447,23 +447,21 @@ class CatalogRepository:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    async def fresh(self, site: str, now_ms: int) -> bool:
-        row = await self.db.first(
-            "SELECT 1 AS fresh FROM site_catalog WHERE site = ? AND expires_at > ?", (site, db_time(now_ms))
-        )
-        return row is not None
-
-    async def lookup(self, site: str, names: Sequence[str]) -> dict[str, int]:
-        """Samples a day of those `names` the site has; names it lacks are absent."""
+    async def lookup(self, site: str, names: Sequence[str], now_ms: int) -> dict[str, int] | None:
+        """Samples a day of those `names` the site has (names it lacks are absent); None when the
+        site's list is not remembered or has expired. One statement per 97 names."""
         found: dict[str, int] = {}
-        step = MAX_BOUND - 1
+        step = MAX_BOUND - 2
         for start in range(0, len(names), step):
             chunk = list(names[start : start + step])
             rows = await self.db.all(
-                f"SELECT name, samples_per_day FROM site_points WHERE site = ? AND name IN ({_marks(chunk)})",
-                (site, *chunk),
+                "SELECT p.name, p.samples_per_day FROM site_catalog c LEFT JOIN site_points p"
+                f" ON p.site = c.site AND p.name IN ({_marks(chunk)}) WHERE c.site = ? AND c.expires_at > ?",
+                (*chunk, site, db_time(now_ms)),
             )
-            found.update((row["name"], row["samples_per_day"]) for row in rows)
+            if not rows:
+                return None
+            found.update((row["name"], row["samples_per_day"]) for row in rows if row["name"] is not None)
         return found
 
     async def replace(self, site: str, per_day: dict[str, int], now_ms: int, ttl_s: int) -> None:

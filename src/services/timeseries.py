@@ -88,8 +88,10 @@ class EnhancedTimeseriesService:
         Every route first checks the token's access to the site and keeps only the points the site
         has: a point of another site is a per-point error, never fetched or cached.
         """
+        started = self.clock()
         await self.require_access(query.site)
         per_day = await self.densities(query.site, query.points)
+        checked = self.clock() - started
         foreign = {name: f"{name!r} is not a point of site {query.site!r}"
                    for name in query.points if name not in per_day}
         known = replace(query, points=tuple(name for name in query.points if name in per_day))
@@ -105,6 +107,7 @@ class EnhancedTimeseriesService:
         else:
             result = await self._serve_cached(known, estimate, per_day, timeout)
         result.query = query
+        result.timings = {"auth": checked, **result.timings}
         result.series.update({name: PointSeries() for name in foreign})
         result.errors.update(foreign)
         return result

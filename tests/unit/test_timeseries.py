@@ -233,6 +233,14 @@ def test_a_site_point_list_is_remembered_and_not_asked_again(api, transport):
     assert asked == 1 and sum("per_page=10000" in r.url for r in transport.requests) == 1
 
 
+def test_a_site_point_list_is_asked_again_once_it_expires(api, transport, clock, services):
+    params = series_params([HQ_POINT], end="2025-11-10T01:00:00Z")
+    call(api, "GET", "/api/timeseries", params)
+    clock.now_ms += services.settings.catalog_ttl_seconds * 1000 + 1
+    call(api, "GET", "/api/timeseries", params)
+    assert sum("per_page=10000" in r.url for r in transport.requests) == 2
+
+
 def test_a_forced_route_that_cannot_fit_is_413_before_any_upstream_data_call(api, flightdeck):
     points = SITE_POINTS["demo-hq"][:20]  # 20 points × 100 days × 288 = 576,000 > MAX_RESPONSE_SAMPLES
     params = series_params(points, start="2025-08-01T00:00:00Z", end="2025-11-09T00:00:00Z", route="direct")
