@@ -23,7 +23,15 @@ from collections.abc import Awaitable, Callable, Sequence
 
 from .codec import encode
 from .config import Settings
-from .errors import Forbidden, RateLimited, ServiceError, Unauthorized, UpstreamError, UpstreamTimeout
+from .errors import (
+    Forbidden,
+    NotFound,
+    RateLimited,
+    ServiceError,
+    Unauthorized,
+    UpstreamError,
+    UpstreamTimeout,
+)
 from .flightdeck import CallBudgetExhausted, FetchResult, FlightDeckClient
 from .jobmodel import ACTIVE, JobStatus
 from .jobs import part_key
@@ -187,7 +195,7 @@ class JobConsumer:
         """Points' densities size the calls and parts; without them, assume the densest interval."""
         try:
             return await self.densities(client, site, points)
-        except (UpstreamError, RateLimited, UpstreamTimeout) as exc:
+        except (UpstreamError, RateLimited, UpstreamTimeout, NotFound) as exc:
             log_event("job.intervals_unknown", jobId=job_id, error=exc.message)
             return {}
 

@@ -139,7 +139,7 @@ class FlightDeckClient:
     async def samples_per_day(self, site: str) -> dict[str, int]:
         """Every point of the site with its samples a day from `collect_interval` (densest when unknown).
 
-        One call per 10,000 points; a 404 (no such site) is an empty site.
+        One call per 10,000 points; a 404 (no such site, or a transient answer) raises NotFound.
         """
         per_day: dict[str, int] = {}
         page, pages = 1, 1
@@ -147,8 +147,8 @@ class FlightDeckClient:
             path = f"/sites/{quote(site, safe='')}/points"
             try:
                 payload = await self._request("GET", path, {"page": page, "per_page": POINTS_PAGE})
-            except _NoData:
-                break
+            except _NoData as exc:  # never an empty site: a remembered empty list would refuse every point
+                raise NotFound(f"FlightDeck knows no site {site!r}") from exc
             for item in payload.get("items") or ():  # type: ignore[union-attr]
                 interval = item.get("collect_interval")
                 if item.get("name"):

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, replace
 from .cache import CacheStatus, DayObject, R2CacheService, day_key, spans_to_fetch
 from .config import Settings
 from .errors import TooLarge
-from .flightdeck import FetchResult, FlightDeckClient
+from .flightdeck import FetchResult, FlightDeckClient, all_or_cancel
 from .jobs import JobTicket, QueueService
 from .planning import SampleBudget
 from .ports import Defer
@@ -89,8 +89,9 @@ class EnhancedTimeseriesService:
         has: a point of another site is a per-point error, never fetched or cached.
         """
         started = self.clock()
-        await self.require_access(query.site)
-        per_day = await self.densities(query.site, query.points)
+        # Both answers are usually remembered in D1: ask at once. The point list is fetched with the
+        # caller's token, so it never reaches a token FlightDeck refuses; a refusal cancels it.
+        _, per_day = await all_or_cancel([self.require_access(query.site), self.densities(query.site, query.points)])
         checked = self.clock() - started
         foreign = {name: f"{name!r} is not a point of site {query.site!r}"
                    for name in query.points if name not in per_day}

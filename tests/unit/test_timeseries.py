@@ -12,6 +12,7 @@ try:
 except ImportError:  # CPython before 3.14
     from backports import zstd
 
+from services.access import token_hash
 from services.api import Api
 from services.cache import DayObject, day_key
 from services.codec import decode
@@ -279,6 +280,15 @@ def test_a_404_on_the_access_check_is_not_remembered_as_a_refusal(api, flightdec
     first, _ = call(api, "GET", "/api/timeseries", params)
     second, _ = call(api, "GET", "/api/timeseries", params)
     assert first.status == 404 and second.status == 200
+
+
+def test_a_404_on_the_site_point_list_is_not_remembered_as_an_empty_site(api, services, flightdeck, clock):
+    asyncio.run(services.access.require(services.client("good"), token_hash("good"), "demo-hq"))
+    flightdeck.faults = [404]  # the point-list call is now the first to reach FlightDeck
+    params = series_params([HQ_POINT], end="2025-11-10T01:00:00Z")
+    first, _ = call(api, "GET", "/api/timeseries", params)
+    second, body = call(api, "GET", "/api/timeseries", params)
+    assert first.status == 404 and second.status == 200 and body["data"][HQ_POINT]["error"] is None
 
 
 class HangingFirstData:
