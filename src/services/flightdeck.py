@@ -22,7 +22,16 @@ from urllib.parse import quote, urlencode
 from .bindings import HttpRequest, HttpResponse, Transport, TransportError
 from .codec import PointSeries, Series, parse_value
 from .config import Settings
-from .errors import Forbidden, RateLimited, ServiceError, TooLarge, Unauthorized, UpstreamError, UpstreamTimeout
+from .errors import (
+    Forbidden,
+    NotFound,
+    RateLimited,
+    ServiceError,
+    TooLarge,
+    Unauthorized,
+    UpstreamError,
+    UpstreamTimeout,
+)
 from .timerange import DAY_MS, Span, parse_iso, to_iso
 
 DENSEST_SAMPLES_PER_DAY = 1_440  # a 1-minute collect_interval
@@ -141,6 +150,13 @@ class FlightDeckClient:
         except (Forbidden, _NoData):
             return False
         return True
+
+    async def get_json(self, path: str, query: dict) -> object:
+        """One read-only GET under the base URL (retried like every call); FlightDeck's 404 is NotFound."""
+        try:
+            return await self._request("GET", path, query)
+        except _NoData as exc:
+            raise NotFound(f"FlightDeck has nothing at {path}") from exc
 
     async def samples_per_day(self, site: str) -> dict[str, int]:
         """Each point's samples a day from its `collect_interval` (one call per 10,000 points)."""

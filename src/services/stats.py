@@ -34,7 +34,7 @@ class StatsService:
         lookups = await self.db.first(
             "SELECT COUNT(*) AS lookups, COALESCE(SUM(cache_status = 'hit'), 0) AS hits,"
             " COALESCE(SUM(cache_status = 'partial'), 0) AS partial FROM request_analytics"
-            " WHERE route_type = 'cached' AND created_at >= ?", (since,)
+            " WHERE cache_status IN ('hit', 'partial', 'miss') AND created_at >= ?", (since,)
         ) or {}
         total = lookups.get("lookups") or 0
         return {
