@@ -1,10 +1,11 @@
 """`GET /api/sites/{site}/timeseries/paginated`: FlightDeck's own paged contract, served through the cache.
 
-Pages are built from what the engine serves a UTC day at a time (the cache's unit), merged in
-FlightDeck's order (time, then point name), so a page never holds more than one day of the site
-plus the page itself. A cursor names the next sample `(time, point)` and the request it belongs
-to (a digest of site, span, raw_data and point filter): canonical base64url JSON, refused with a
-400 when altered or sent with another request. It grants nothing: access is checked every page.
+Pages are built from what the engine serves, whole UTC days at a time (the cache's unit): as many
+days as one page holds at the points' collect_interval, at least one. They are merged in
+FlightDeck's order (time, then point name), so a request holds about a page plus one day of
+samples. A cursor names the next sample `(time, point)` and the request it belongs to (a digest
+of site, span, raw_data and point filter): canonical base64url JSON, refused with a 400 when
+altered or sent with another request. It grants nothing: access is checked on every page.
 """
 
 from __future__ import annotations
@@ -28,8 +29,9 @@ from .bindings import ApiRequest, ApiResponse
 from .cache import CacheStatus
 from .codec import Series, Value
 from .errors import BadRequest, NotFound
+from .flightdeck import density
 from .query import SeriesQuery
-from .timerange import Span, day_spans, to_iso
+from .timerange import DAY_MS, Span, to_iso
 from .web import JSON, caller_token
 
 PAGE_SIZES = (3, 10, 50, 100, 500, 1000, 5000, 10000, 50000, 100000, 300000, 500000)
@@ -116,13 +118,16 @@ def merged(series: Series) -> Iterator[Item]:
     return heapq.merge(*streams, key=itemgetter(0, 1))
 
 
-async def build_page(query: PageQuery, fetch: Callable[[Span], Awaitable[tuple[Series, CacheStatus]]]) -> Page:
-    """Fill one page from the position on, a day at a time, and find the sample that follows it."""
+async def build_page(
+    query: PageQuery, fetch: Callable[[Span], Awaitable[tuple[Series, CacheStatus]]], days_per_fetch: int = 1
+) -> Page:
+    """Fill one page from the position on, `days_per_fetch` UTC days a call, and find the sample after it."""
     limit = min(query.page_size, MAX_PAGE_SAMPLES)
     begin = max(query.position[0] if query.position else query.first_ms, query.span.start_ms)
     page = Page([], None)
-    for day in day_spans(Span(begin, query.span.end_ms)):
-        series, status = await fetch(day.clip(Span(begin, query.span.end_ms)))
+    while begin < query.span.end_ms:
+        stop = min(query.span.end_ms, begin - begin % DAY_MS + days_per_fetch * DAY_MS)
+        series, status = await fetch(Span(begin, stop))
         page.statuses.add(status)
         for item in merged(series):
             if query.position is not None and item[:2] < query.position:
@@ -131,7 +136,14 @@ async def build_page(query: PageQuery, fetch: Callable[[Span], Awaitable[tuple[S
                 page.following = item[:2]
                 return page
             page.items.append(item)
+        begin = stop
     return page
+
+
+def days_per_fetch(points: tuple[str, ...], per_day: Mapping[str, int], page_size: int) -> int:
+    """Whole days whose samples fit in one page (at least one): few sparse points need few calls."""
+    daily = sum(density(per_day, name) for name in points)
+    return max(1, min(page_size, MAX_PAGE_SAMPLES) // max(1, daily))
 
 
 @lru_cache(maxsize=4096)
@@ -165,7 +177,8 @@ async def handle_paginated(
     token = caller_token(request)
     query = parse_page_query(site, params)
     record.update(route="paginated", site=site)
-    points = query.points or tuple(sorted(await services.client(token).samples_per_day(site)))
+    per_day = await services.client(token).samples_per_day(site)
+    points = query.points or tuple(sorted(per_day))
     if not points:
         raise NotFound(f"site {site!r} has no points")
     record["points"] = len(points)
@@ -179,7 +192,7 @@ async def handle_paginated(
                 record[key] = record.get(key, 0) + cost.get(key, 0)
         return (result.series if query.raw else bucketed(result.series, "5min")), result.cache_status
 
-    page = await build_page(query, fetch)
+    page = await build_page(query, fetch, days_per_fetch(points, per_day, query.page_size))
     if not page.items and query.position is None:
         raise NotFound("No data for time period")
     status = overall_status(page.statuses)

@@ -127,3 +127,26 @@ def test_build_page_reads_only_the_days_it_needs():
     page = asyncio.run(build_page(query, fetch))
     assert len(page.items) == 30 and page.following == (START + DAY_MS + 6 * HOUR, "p")
     assert asked == [Span(START, START + DAY_MS), Span(START + DAY_MS, START + 2 * DAY_MS)]
+
+
+def test_build_page_asks_several_days_at_once_when_a_page_holds_them():
+    asked: list[Span] = []
+
+    async def fetch(span: Span):
+        asked.append(span)
+        times = list(range(span.start_ms, span.end_ms, HOUR))
+        return {"p": PointSeries(times, [1] * len(times))}, CacheStatus.MISS
+
+    query = PageQuery("s", Span(START + HOUR, START + 10 * DAY_MS), True, 100, None)
+    page = asyncio.run(build_page(query, fetch, days_per_fetch=4))
+    assert asked == [Span(START + HOUR, START + 4 * DAY_MS), Span(START + 4 * DAY_MS, START + 8 * DAY_MS)]
+    assert len(page.items) == 100 and page.following == (START + 4 * DAY_MS + 5 * HOUR, "p")
+
+
+@pytest.mark.parametrize(("per_day", "page_size", "days"), [
+    ({"a": 288, "b": 96}, 10_000, 26), ({"a": 288}, 100, 1), ({}, 500_000, 34),
+])
+def test_days_per_fetch_fills_a_page_at_the_points_density(per_day, page_size, days):
+    from services.apppages import days_per_fetch
+
+    assert days_per_fetch(("a", "b"), per_day, page_size) == days
