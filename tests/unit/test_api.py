@@ -1,5 +1,9 @@
 """The API's edges: auth, CORS, unknown routes and methods, health."""
 
+import tomllib
+from pathlib import Path
+
+from services.config import Settings
 from tests.unit.helpers import call, series_params
 
 ORIGIN = "https://app.example"
@@ -74,11 +78,6 @@ def test_app_health_answers_healthy_without_a_token(api):
 
 
 def test_default_allowed_origins_include_the_building_vitals_app():
-    import tomllib
-    from pathlib import Path
-
-    from services.config import Settings
-
     variables = tomllib.loads((Path(__file__).parents[2] / "wrangler.toml").read_text())["vars"]
     assert "https://building-vitals.web.app" in Settings.from_env(variables).allowed_origins
 

@@ -4,7 +4,7 @@ import asyncio
 
 import pytest
 
-from services.apppages import PageQuery, build_page, decode_cursor, encode_cursor, merged
+from services.apppages import PageQuery, build_page, days_per_fetch, decode_cursor, encode_cursor, merged
 from services.cache import CacheStatus
 from services.codec import PointSeries
 from services.errors import BadRequest
@@ -147,6 +147,4 @@ def test_build_page_asks_several_days_at_once_when_a_page_holds_them():
     ({"a": 288, "b": 96}, 10_000, 26), ({"a": 288}, 100, 1), ({}, 500_000, 34),
 ])
 def test_days_per_fetch_fills_a_page_at_the_points_density(per_day, page_size, days):
-    from services.apppages import days_per_fetch
-
     assert days_per_fetch(("a", "b"), per_day, page_size) == days

@@ -1,5 +1,7 @@
 """`GET /timeseries/query`: the app's parameters, shapes, errors and caching, through the real API."""
 
+import asyncio
+
 import pytest
 
 from services.appquery import parse_chart_query
@@ -29,8 +31,6 @@ def test_query_answers_the_apps_shape_sorted_by_point_then_time(api):
 
 
 def test_query_second_identical_request_is_a_cache_hit(api, deferred):
-    import asyncio
-
     params = app_params(end=START + 3 * 86_400_000)
     first, body = call(api, "GET", "/timeseries/query", params)
     asyncio.run(deferred.drain())
@@ -91,3 +91,10 @@ def test_parse_chart_query_enforces_the_apps_rules(change, field):
 def test_parse_chart_query_accepts_iso_times():
     query = parse_chart_query(app_params(start="2025-11-10T00:00:00.000Z", end="2025-11-10T01:00:00Z"), NOW_MS)
     assert (query.series.span.start_ms, query.series.span.end_ms) == (START, START + HOUR)
+
+
+def test_query_is_recorded_in_analytics_as_route_type_query(api, db, deferred):
+    call(api, "GET", "/timeseries/query", app_params())
+    asyncio.run(deferred.drain())
+    rows = asyncio.run(db.all("SELECT route_type, cache_status, points_count, path FROM request_analytics"))
+    assert rows == [{"route_type": "query", "cache_status": "miss", "points_count": 3, "path": "/timeseries/query"}]
