@@ -173,3 +173,17 @@ def test_app_requests_show_in_stats_as_query_and_paginated(worker):
          {"start_time": "2025-10-12T00:00:00Z", "end_time": "2025-10-12T01:00:00Z", "point_names": HQ[0]})
     assert wait_for(lambda: {row["route_type"] for row in worker.get("/api/stats").json()["requests"]}
                     >= {"query", "paginated"})
+
+
+def test_app_query_of_another_sites_points_is_403_in_the_apps_shape(worker):
+    params = {"site_name": "demo-hq", "point_names": ",".join(HQ), "start_time": str(START_MS),
+              "end_time": str(START_MS + 3_600_000)}
+    reply = request("GET", f"{worker.url}/timeseries/query?{urlencode(params)}", {"X-ACE-Token": "limited-token"})
+    assert reply.status == 403 and reply.json()["error_code"] == "forbidden"
+
+
+def test_app_paginated_of_another_site_is_403(worker):
+    params = urlencode({"start_time": "2025-10-12T00:00:00Z", "end_time": "2025-10-12T01:00:00Z"})
+    reply = request("GET", f"{worker.url}/api/sites/demo-hq/timeseries/paginated?{params}",
+                    {"X-ACE-Token": "limited-token"})
+    assert reply.status == 403
