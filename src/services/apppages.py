@@ -67,12 +67,15 @@ class PageQuery:
 
 @dataclass
 class Page:
+    """One page's samples, the position of the sample after it (None at the end), and how days were served."""
+
     items: list[Item]
     following: Position | None
     statuses: set[CacheStatus] = field(default_factory=set)
 
 
 def encode_cursor(query: PageQuery, position: Position) -> str:
+    """The opaque cursor of `position` within this request."""
     state = json.dumps([CURSOR_VERSION, query.digest, *position], separators=(",", ":"))
     return base64.urlsafe_b64encode(state.encode()).decode().rstrip("=")
 
