@@ -11,7 +11,7 @@ from bisect import bisect_left
 from collections.abc import Callable, Sequence
 from enum import Enum
 
-from .codec import PointSeries, Value
+from .series import PointSeries, Value
 
 MINUTE_MS = 60_000
 

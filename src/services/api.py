@@ -15,10 +15,10 @@ from .appengine import path_site
 from .apppages import handle_paginated
 from .appproxy import forward_configured_points, forward_sites
 from .appquery import handle_query
-from .bindings import ApiRequest, ApiResponse
 from .errors import BadRequest, NotFound, ServiceError
 from .jobs import JobTicket
 from .log import log_event
+from .ports import ApiRequest, ApiResponse
 from .query import parse_optional_span, parse_points, parse_series_query
 from .render import render_body
 from .repositories import RequestRecord

@@ -25,12 +25,12 @@ from .aggregate import INTERVALS_MS, bucket_start
 from .app import Services
 from .appengine import serve_now
 from .appquery import bucketed, parse_time, split_names
-from .bindings import ApiRequest, ApiResponse
 from .cache import CacheStatus
-from .codec import Series, Value
 from .errors import BadRequest, NotFound
-from .flightdeck import density
+from .planning import density
+from .ports import ApiRequest, ApiResponse
 from .query import SeriesQuery
+from .series import Series, Value
 from .timerange import DAY_MS, Span, to_iso
 from .web import JSON, caller_token
 

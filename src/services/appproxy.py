@@ -7,8 +7,8 @@ from collections.abc import Mapping
 from urllib.parse import quote
 
 from .app import Services
-from .bindings import ApiRequest, ApiResponse
 from .errors import BadRequest
+from .ports import ApiRequest, ApiResponse
 from .web import caller_token, json_response
 
 PER_PAGE = (2, 10, 20, 30, 40, 50, 100, 500, 1000, 5000, 10000, 100000)  # the spec's enum

@@ -15,12 +15,12 @@ from dataclasses import dataclass
 from .aggregate import INTERVALS_MS, Agg, aggregate, has_text
 from .app import Services
 from .appengine import serve_now
-from .bindings import ApiRequest, ApiResponse
 from .cache import CacheStatus
-from .codec import PointSeries, Series
 from .errors import BadRequest, ServiceError, TooLarge
+from .ports import ApiRequest, ApiResponse
 from .query import SeriesQuery
 from .render import json_columns
+from .series import PointSeries, Series
 from .timerange import DAY_MS, Span, parse_iso
 from .timeseries import SeriesResult
 from .web import JSON, caller_token

@@ -5,10 +5,10 @@ import time
 from collections import defaultdict
 from urllib.parse import quote, urlencode
 
-from services.codec import parse_value
+from services.series import parse_value
 from services.timerange import parse_iso, to_iso
 from simulator import catalog
-from tests.e2e.servers import request, wait_for
+from tests.servers import request, wait_for
 
 APP_ORIGIN = "https://building-vitals.web.app"
 APP_HEADERS = {"X-ACE-Token": "dev-token", "Accept": "application/json"}

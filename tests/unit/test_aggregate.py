@@ -3,7 +3,7 @@
 import pytest
 
 from services.aggregate import INTERVALS_MS, Agg, TextValuesError, aggregate, bucket_start
-from services.codec import PointSeries
+from services.series import PointSeries
 
 MIN = 60_000
 DAY = 86_400_000

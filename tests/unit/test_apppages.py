@@ -6,10 +6,10 @@ import pytest
 
 from services.apppages import PageQuery, build_page, days_per_fetch, decode_cursor, encode_cursor, merged
 from services.cache import CacheStatus
-from services.codec import PointSeries
 from services.errors import BadRequest
+from services.series import PointSeries
 from services.timerange import DAY_MS, Span, parse_iso, to_iso
-from tests.fakeflightdeck import POINTS, truth, value_at
+from tests.fakeflightdeck import POINTS, truth, upstream_samples
 from tests.unit.helpers import call
 
 START = parse_iso("2025-11-10T00:00:00Z")
@@ -19,8 +19,8 @@ PATH = "/api/sites/demo-hq/timeseries/paginated"
 
 def flightdeck_order(start: int, end: int, points=POINTS) -> list[dict]:
     """What FlightDeck itself would list: every sample, by time then name, values as its strings."""
-    rows = [(t, name) for name in points for t, _ in truth(name, start, end)]
-    return [{"name": name, "value": value_at(name, t), "time": to_iso(t)} for t, name in sorted(rows)]
+    rows = sorted((t, name, value) for name in points for t, value in upstream_samples(name, start, end))
+    return [{"name": name, "value": value, "time": to_iso(t)} for t, name, value in rows]
 
 
 def walk(api, params: dict) -> tuple[list[dict], list[dict]]:
@@ -103,6 +103,11 @@ def test_paginated_bad_parameters_are_400(api, params, field):
     base = {"start_time": to_iso(START), "end_time": to_iso(START + HOUR)}
     response, body = call(api, "GET", PATH, {**base, **params})
     assert response.status == 400 and body["error"]["field"] == field
+
+
+def test_paginated_empty_period_is_404_like_flightdeck(api):
+    response, _ = call(api, "GET", PATH, {"start_time": "2020-01-01T00:00:00Z", "end_time": "2020-01-02T00:00:00Z"})
+    assert response.status == 404
 
 
 def test_paginated_dot_site_is_400_not_an_upstream_path(api, flightdeck):
