@@ -16,9 +16,9 @@ POINTS = ("acme/demo-hq/ahu-1:cooling-valve", "acme/demo-hq/vav-1-01/analogInput
           "acme/demo-hq/vav-1-01/binaryValue/5")
 INTERVAL_MS = 300_000
 LAB = "demo-lab"
-# Each site's point list as FlightDeck's /sites/{site}/points gives it (the simulator's catalog).
-SITE_POINTS = {name: tuple(p.name for p in site_points(name)) for name in (SITE, LAB)}
-LAB_POINTS = SITE_POINTS[LAB][:1]
+# All the simulator's points of each site; the fake lists only some of them (`FakeFlightDeck.site_points`).
+CATALOG = {name: tuple(p.name for p in site_points(name)) for name in (SITE, LAB)}
+LAB_POINTS = CATALOG[LAB][:1]
 
 
 def upstream_samples(name: str, start: int, end: int) -> list[tuple[int, str]]:
@@ -41,10 +41,12 @@ class FakeFlightDeck:
     """Answers the per-point, batch and site-points endpoints; `faults` is a list of statuses.
 
     Token `good` reads both sites, `limited` only `LAB`; a point's site is its name's second segment.
+    `/sites/{site}/points` lists `site_points[site]` (a test may list more of the simulator's points).
     """
 
     def __init__(self) -> None:
         self.access = {"good": {SITE, LAB}, "limited": {LAB}}
+        self.site_points = {SITE: POINTS, LAB: LAB_POINTS}
         self.faults: list[int] = []
         self.fault_headers = {"retry-after": "0"}
         self.broken: set[str] = set()  # points whose every call answers 500
@@ -65,7 +67,7 @@ class FakeFlightDeck:
             site = unquote(url.path.split("/sites/")[1].split("/")[0])
             if site not in self.access[token]:
                 return respond(403, {"message": "no"})
-            items = [p.to_json() for p in site_points(site)]
+            items = [point(name).to_json() for name in self.site_points[site]]  # type: ignore[union-attr]
             return respond(200, {"page": 1, "pages": 1, "per_page": 10_000, "total": len(items), "items": items})
         start, end = parse_iso(query["start_time"]), parse_iso(query["end_time"])
         if url.path.endswith("/points/get_timeseries"):

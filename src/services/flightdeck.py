@@ -136,6 +136,13 @@ class FlightDeckClient:
             raise NotFound(f"FlightDeck knows no site {site!r}") from exc
         return True
 
+    async def get_json(self, path: str, query: dict) -> object:
+        """One read-only GET under the base URL (retried like every call); FlightDeck's 404 is NotFound."""
+        try:
+            return await self._request("GET", path, query)
+        except _NoData as exc:
+            raise NotFound(f"FlightDeck has nothing at {path}") from exc
+
     async def samples_per_day(self, site: str) -> dict[str, int]:
         """Every point of the site with its samples a day from `collect_interval` (densest when unknown).
 

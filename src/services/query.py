@@ -64,10 +64,14 @@ def parse_series_query(params: Mapping[str, str], settings: Settings) -> SeriesQ
 
 
 def parse_site(params: Mapping[str, str]) -> str:
-    """The `site` parameter: letters, digits, `.`, `_` and `-`, at most 128 characters."""
-    site = _required(params, "site")
+    """The `site` parameter, validated by `valid_site`."""
+    return valid_site(_required(params, "site"), "site")
+
+
+def valid_site(site: str, field: str) -> str:
+    """A site name: letters, digits, `.`, `_` and `-`, at most 128 characters, not starting with a symbol."""
     if not SITE_PATTERN.fullmatch(site):
-        raise BadRequest("site must be 1 to 128 letters, digits, '.', '_' or '-'", field="site")
+        raise BadRequest(f"{field} must be 1 to 128 letters, digits, '.', '_' or '-'", field=field)
     return site
 
 
@@ -104,9 +108,14 @@ def _time(params: Mapping[str, str], name: str) -> int:
         epoch = parse_iso(raw)
     except (ValueError, OverflowError) as exc:
         raise BadRequest(f"{name} is not an ISO 8601 time: {raw!r}", field=name) from exc
-    if not EARLIEST_MS <= epoch <= LATEST_MS:
-        raise BadRequest(f"{name} must lie between 0001-01-02 and 9999-12-30 UTC", field=name)
-    return epoch
+    return within_years(epoch, name)
+
+
+def within_years(epoch_ms: int, field: str) -> int:
+    """The instant, if day buckets and ISO rendering can handle it; else a 400 naming `field`."""
+    if not EARLIEST_MS <= epoch_ms <= LATEST_MS:
+        raise BadRequest(f"{field} must lie between 0001-01-02 and 9999-12-30 UTC", field=field)
+    return epoch_ms
 
 
 def _choice(params: Mapping[str, str], name: str, kind: type[Enum]):

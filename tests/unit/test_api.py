@@ -1,9 +1,12 @@
 """The API's edges: auth, CORS, unknown routes and methods, health."""
 
 import asyncio
+import tomllib
+from pathlib import Path
 
 import pytest
 
+from services.config import Settings
 from services.query import Priority
 from tests.fakeflightdeck import POINTS
 from tests.unit.helpers import call, series_params
@@ -133,3 +136,19 @@ def test_head_on_timeseries_has_no_side_effects(api, transport, store, queues, d
 def test_head_on_timeseries_still_validates(api):
     response, _ = call(api, "HEAD", "/api/timeseries", {"site": "demo-hq"})
     assert response.status == 400
+
+
+def test_app_health_answers_healthy_without_a_token(api):
+    response, body = call(api, "GET", "/health", token=None)
+    assert (response.status, body) == (200, {"status": "healthy"})
+
+
+def test_default_allowed_origins_include_the_building_vitals_app():
+    variables = tomllib.loads((Path(__file__).parents[2] / "wrangler.toml").read_text())["vars"]
+    assert "https://building-vitals.web.app" in Settings.from_env(variables).allowed_origins
+
+
+def test_preflight_for_the_app_query_allows_x_ace_token(api):
+    response, _ = call(api, "OPTIONS", "/timeseries/query", token=None, headers={
+        "origin": ORIGIN, "access-control-request-method": "GET", "access-control-request-headers": "x-ace-token"})
+    assert response.status == 204 and "X-ACE-Token" in response.headers["access-control-allow-headers"]

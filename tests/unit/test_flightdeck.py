@@ -17,7 +17,6 @@ from services.flightdeck import FlightDeckClient, parse_samples
 from services.planning import SampleBudget
 from services.ports import HttpResponse, TransportError
 from services.timerange import DAY_MS, Span
-from simulator.catalog import site_points
 from tests.fakeflightdeck import POINTS, truth
 from tests.unit.helpers import call, series_params
 
@@ -64,7 +63,7 @@ def test_several_points_use_one_batch_post(transport, settings):
 
 def test_samples_per_day_reads_collect_intervals(transport, settings):
     per_day = asyncio.run(client(transport, settings).samples_per_day("demo-hq"))
-    assert per_day == {p.name: 86_400 // p.interval for p in site_points("demo-hq")}
+    assert per_day == {name: 288 for name in POINTS}
 
 
 def test_404_means_no_data_not_an_error(transport, settings):

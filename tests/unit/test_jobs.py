@@ -3,13 +3,20 @@
 import asyncio
 from dataclasses import replace
 
+import pytest
+
 from services.query import Priority
 from services.timerange import parse_iso
 from tests.doubles import FakeMessage
-from tests.fakeflightdeck import POINTS, SITE_POINTS, truth
+from tests.fakeflightdeck import CATALOG, POINTS, truth
 from tests.unit.helpers import call, series_params
 
-MANY = SITE_POINTS["demo-hq"][:120]
+MANY = CATALOG["demo-hq"][:120]
+
+
+@pytest.fixture(autouse=True)
+def many_points_at_the_site(flightdeck):
+    flightdeck.site_points["demo-hq"] = tuple(dict.fromkeys(POINTS + MANY))
 
 
 def queue_job(api, points=POINTS, token="good", **extra):

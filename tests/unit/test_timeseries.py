@@ -20,7 +20,7 @@ from services.ports import ApiRequest
 from services.query import Priority
 from services.series import PointSeries
 from services.timerange import Span, db_time, parse_iso
-from tests.fakeflightdeck import LAB_POINTS, POINTS, SITE_POINTS, respond, truth
+from tests.fakeflightdeck import CATALOG, LAB_POINTS, POINTS, respond, truth
 from tests.unit.helpers import call, series_params
 
 
@@ -243,7 +243,7 @@ def test_a_site_point_list_is_asked_again_once_it_expires(api, transport, clock,
 
 
 def test_a_forced_route_that_cannot_fit_is_413_before_any_upstream_data_call(api, flightdeck):
-    points = SITE_POINTS["demo-hq"][:20]  # 20 points × 100 days × 288 = 576,000 > MAX_RESPONSE_SAMPLES
+    points = flightdeck.site_points["demo-hq"] = CATALOG["demo-hq"][:20]  # ≥ 576,000 samples in 100 days
     params = series_params(points, start="2025-08-01T00:00:00Z", end="2025-11-09T00:00:00Z", route="direct")
     response, body = call(api, "GET", "/api/timeseries", params)
     assert (response.status, body["error"]["code"]) == (413, "too_large") and flightdeck.calls == []
