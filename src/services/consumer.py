@@ -23,15 +23,7 @@ from collections.abc import Awaitable, Callable, Sequence
 
 from .codec import encode
 from .config import Settings
-from .errors import (
-    Forbidden,
-    NotFound,
-    RateLimited,
-    ServiceError,
-    Unauthorized,
-    UpstreamError,
-    UpstreamTimeout,
-)
+from .errors import Forbidden, NotFound, RateLimited, ServiceError, Unauthorized, UpstreamError, UpstreamTimeout
 from .flightdeck import CallBudgetExhausted, FetchResult, FlightDeckClient
 from .jobmodel import ACTIVE, JobStatus
 from .jobs import part_key
