@@ -100,6 +100,15 @@ export function loadWranglerConfig(configPath) {
       retryDelay: c.retry_delay,
     };
   });
+  const ratelimits = (raw.ratelimits ?? []).map((r, i) => {
+    need(r.name && typeof r.namespace_id === "string", `${file}: ratelimits[${i}] needs name and namespace_id (a string)`);
+    const limit = r.simple?.limit;
+    const period = r.simple?.period;
+    // As workerd and Miniflare accept: a positive limit per period of 10 or 60 seconds.
+    need(Number.isInteger(limit) && limit > 0, `${file}: ratelimits[${i}].simple.limit must be a positive integer`);
+    need(period === 10 || period === 60, `${file}: ratelimits[${i}].simple.period must be 10 or 60`);
+    return { binding: r.name, namespaceId: r.namespace_id, limit, period };
+  });
   const crons = raw.triggers?.crons ?? [];
   need(Array.isArray(crons), `${file}: triggers.crons must be an array`);
   return {
@@ -114,6 +123,7 @@ export function loadWranglerConfig(configPath) {
     d1,
     producers,
     consumers,
+    ratelimits,
     crons,
   };
 }

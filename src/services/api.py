@@ -11,7 +11,8 @@ from urllib.parse import parse_qs, urlsplit
 
 from .access import token_hash
 from .app import Services
-from .errors import BadRequest, NotFound, ServiceError
+from .errors import BadRequest, NotFound, ServiceError, Unauthorized
+from .events import seen_outcome
 from .jobs import JobTicket
 from .log import log_event
 from .ports import ApiRequest, ApiResponse
@@ -22,6 +23,9 @@ from .timeseries import SeriesResult
 from .web import caller_token, cors_headers, error_response, json_response, preflight
 
 POLL_INTERVAL_MS = 5_000
+# Routes limited by RATE_LIMIT_LIGHT, apart from the data routes, so that polling a job never locks
+# its owner out of their data. Any other route (a new one too) counts as a data route.
+LIGHT_ROUTES = frozenset({"health", "stats", "job_status", "job_events", "job_cancel"})
 
 
 @dataclass
@@ -43,6 +47,7 @@ ROUTES: list[tuple[str, re.Pattern, str]] = [
     ("DELETE", re.compile(r"/api/cache"), "invalidate"),
     ("GET", re.compile(r"/api/jobs/(?P<job>[^/]+)"), "job_status"),
     ("GET", re.compile(r"/api/jobs/(?P<job>[^/]+)/result"), "job_result"),
+    ("GET", re.compile(r"/api/jobs/(?P<job>[^/]+)/events"), "job_events"),
     ("DELETE", re.compile(r"/api/jobs/(?P<job>[^/]+)"), "job_cancel"),
 ]
 
@@ -88,12 +93,20 @@ class Api:
             allowed.append(method)
             if method == call.request.method or (method == "GET" and call.request.method == "HEAD"):
                 call.args = match.groupdict()
+                await self._limit(call, name)
                 return await getattr(self, name)(call)
         if allowed:
             return json_response(405, {"error": {"code": "method_not_allowed",
                                                  "message": f"use {', '.join(sorted(set(allowed)))}"}},
                                  {"allow": ", ".join(sorted(set(allowed)))})
         raise NotFound(f"no route for {call.path}")
+
+    async def _limit(self, call: Call, name: str) -> None:
+        limits = self.services.rate_limits
+        if name in LIGHT_ROUTES:
+            await limits.check_light(_caller_key(call.request))
+        else:
+            await limits.check_data(token_hash(caller_token(call.request)), call.params.get("site", "").strip())
 
     def _finish(self, call: Call, response: ApiResponse, duration_ms: int) -> None:
         record = call.record
@@ -200,6 +213,17 @@ class Api:
         call.record["jobId"] = call.args["job"]
         return json_response(200, await jobs.get_job_status(call.args["job"]))
 
+    async def job_events(self, call: Call) -> ApiResponse:
+        jobs = self.services.jobs(caller_token(call.request))
+        job = await jobs.own_job(call.args["job"])
+        call.record["jobId"] = job["id"]
+        last_event_id = call.request.headers.get("last-event-id")
+        if seen_outcome(job, last_event_id):
+            return ApiResponse(204, b"")  # EventSource stops reconnecting on a 204
+        return ApiResponse(200, self.services.job_events().stream(job, last_event_id), {
+            "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache",
+        })
+
     async def job_cancel(self, call: Call) -> ApiResponse:
         jobs = self.services.jobs(caller_token(call.request))
         call.record["jobId"] = call.args["job"]
@@ -216,3 +240,11 @@ class Api:
             "content-type": "application/json; charset=utf-8", "x-route-type": "queued",
             "x-cache-status": "bypass",
         })
+
+
+def _caller_key(request: ApiRequest) -> str:
+    """Who a cheap request counts against: the token's hash, or the client address without a token."""
+    try:
+        return f"token:{token_hash(caller_token(request))}"
+    except Unauthorized:
+        return f"client:{request.headers.get('cf-connecting-ip', 'unknown')}"

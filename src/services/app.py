@@ -4,19 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
 
 from .access import AccessService, token_hash
 from .cache import R2CacheService
 from .config import Settings
 from .consumer import JobConsumer
+from .events import JobEvents
 from .flightdeck import FlightDeckClient
 from .health import HealthService
 from .jobs import QueueService
 from .maintenance import Maintenance
-from .ports import Database, Defer, MessageQueue, ObjectStore, Transport
+from .ports import Database, Defer, MessageQueue, ObjectStore, RateLimiter, Sealer, Transport
 from .query import Priority
+from .ratelimits import RateLimits
 from .repositories import AccessRepository, AnalyticsRepository, CacheMetadataRepository, JobRepository
 from .stats import StatsService
 from .timeseries import EnhancedTimeseriesService
@@ -28,13 +30,16 @@ def wall_ms() -> int:
 
 @dataclass(frozen=True)
 class Platform:
-    """What the runtime provides: D1, R2, the job queues, outgoing HTTP and waitUntil."""
+    """What the runtime provides: D1, R2, the job queues, outgoing HTTP, waitUntil, rate limiters
+    (by binding name) and, when the warming secret is set, a sealer for the tokens warming uses."""
 
     db: Database
     store: ObjectStore
     queues: dict[Priority, MessageQueue]
     transport: Transport
     defer: Defer
+    limiters: Mapping[str, RateLimiter] = field(default_factory=dict)
+    sealer: Sealer | None = None
 
 
 class Services:
@@ -58,6 +63,7 @@ class Services:
         self.cache = R2CacheService(platform.store, CacheMetadataRepository(platform.db), settings, now_ms)
         self.access_repo = AccessRepository(platform.db)
         self.access = AccessService(self.access_repo, settings, now_ms)
+        self.rate_limits = RateLimits(platform.limiters)
 
     def client(self, token: str) -> FlightDeckClient:
         return FlightDeckClient(self.platform.transport, self.settings, token, sleep=self.sleep, clock=self.clock)
@@ -77,6 +83,9 @@ class Services:
 
     def consumer(self) -> JobConsumer:
         return JobConsumer(self.settings, self.jobs_repo, self.platform.store, self.client, self.now_ms)
+
+    def job_events(self) -> JobEvents:
+        return JobEvents(self.settings, self.jobs_repo, self.sleep, self.clock)
 
     def maintenance(self) -> Maintenance:
         return Maintenance(self.settings, self.platform.store, self.cache, self.jobs_repo, self.analytics,

@@ -66,6 +66,14 @@ class JobRepository:
     async def get(self, job_id: str) -> Row | None:
         return await self.db.first("SELECT * FROM queue_jobs WHERE id = ?", (job_id,))
 
+    async def active_ids(self, owner_hash: str) -> list[str]:
+        """The owner's queued, processing and retrying jobs, oldest first."""
+        rows = await self.db.all(
+            f"SELECT id FROM queue_jobs WHERE owner_hash = ? AND status IN ({_marks(ACTIVE)}) ORDER BY created_at",
+            (owner_hash, *ACTIVE),
+        )
+        return [row["id"] for row in rows]
+
     async def archive(self, job_id: str, now_ms: int) -> None:
         await self.db.run(
             "UPDATE queue_jobs SET archived = 1, updated_at = ? WHERE id = ?", (db_time(now_ms), job_id)

@@ -19,7 +19,7 @@ def json_response(status: int, payload: object, headers: dict[str, str] | None =
 
 
 def error_response(error: ServiceError) -> ApiResponse:
-    return json_response(error.status, error.to_body())
+    return json_response(error.status, error.to_body(), error.headers())
 
 
 def caller_token(request: ApiRequest) -> str:
