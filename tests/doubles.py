@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import sqlite3
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
@@ -123,3 +124,36 @@ class Deferred:
     async def drain(self) -> None:
         while self.pending:
             await self.pending.pop(0)
+
+
+class CountingLimiter:
+    """`RateLimiter` with a fixed limit per key and a window that never rolls (tests run in one window)."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit_per_key = limit
+        self.counts: dict[str, int] = {}
+
+    async def limit(self, key: str) -> bool:
+        if self.counts.get(key, 0) >= self.limit_per_key:
+            return False
+        self.counts[key] = self.counts.get(key, 0) + 1
+        return True
+
+
+class XorSealer:
+    """`Sealer` double: reversible and context-bound, so tests see sealed values differ from the plaintext."""
+
+    def __init__(self, secret: str) -> None:
+        self.secret = secret
+
+    def _stream(self, context: str, length: int) -> bytes:
+        seed = hashlib.sha256(f"{self.secret}|{context}".encode()).digest()
+        return (seed * (length // len(seed) + 1))[:length]
+
+    async def seal(self, plaintext: str, context: str) -> str:
+        data = plaintext.encode()
+        return bytes(a ^ b for a, b in zip(data, self._stream(context, len(data)))).hex()
+
+    async def open(self, sealed: str, context: str) -> str:
+        data = bytes.fromhex(sealed)
+        return bytes(a ^ b for a, b in zip(data, self._stream(context, len(data)))).decode()
