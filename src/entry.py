@@ -42,5 +42,6 @@ class Default(WorkerEntrypoint):
             await consumer.consume(batch.queue, messages)
 
     async def scheduled(self, controller):
-        report = await self.services().maintenance().run()
+        services = self.services()
+        report = {**await services.maintenance().run(), **await services.warming().run()}
         log_event("cron", cron=getattr(controller, "cron", None), **report)

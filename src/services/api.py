@@ -16,7 +16,7 @@ from .events import seen_outcome
 from .jobs import JobTicket
 from .log import log_event
 from .ports import ApiRequest, ApiResponse
-from .query import parse_optional_span, parse_points, parse_series_query
+from .query import Route, SeriesQuery, parse_optional_span, parse_points, parse_series_query
 from .render import render_body
 from .repositories import RequestRecord
 from .timeseries import SeriesResult
@@ -151,7 +151,15 @@ class Api:
             call.record.update(upstreamCalls=stats.calls, upstreamBytes=stats.bytes, upstreamRetries=stats.retries)
         if isinstance(served, JobTicket):
             return self._queued(call, served)
+        if served.route is Route.CACHED:
+            self.services.platform.defer(self._note_demand(query, token))
         return self._series(call, served, started)
+
+    async def _note_demand(self, query: SeriesQuery, token: str) -> None:
+        try:
+            await self.services.warming().note(query, token)
+        except Exception as exc:  # warming's bookkeeping must never fail a request
+            log_event("warming.note_failed", site=query.site, error=f"{type(exc).__name__}: {exc}")
 
     def _series(self, call: Call, result: SeriesResult, started: float) -> ApiResponse:
         render_started = time.monotonic()

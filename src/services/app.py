@@ -19,9 +19,16 @@ from .maintenance import Maintenance
 from .ports import Database, Defer, MessageQueue, ObjectStore, RateLimiter, Sealer, Transport
 from .query import Priority
 from .ratelimits import RateLimits
-from .repositories import AccessRepository, AnalyticsRepository, CacheMetadataRepository, JobRepository
+from .repositories import (
+    AccessRepository,
+    AnalyticsRepository,
+    CacheMetadataRepository,
+    JobRepository,
+    WarmingRepository,
+)
 from .stats import StatsService
 from .timeseries import EnhancedTimeseriesService
+from .warming import Warming
 
 
 def wall_ms() -> int:
@@ -64,22 +71,31 @@ class Services:
         self.access_repo = AccessRepository(platform.db)
         self.access = AccessService(self.access_repo, settings, now_ms)
         self.rate_limits = RateLimits(platform.limiters)
+        self.warming_repo = WarmingRepository(platform.db)
 
-    def client(self, token: str) -> FlightDeckClient:
-        return FlightDeckClient(self.platform.transport, self.settings, token, sleep=self.sleep, clock=self.clock)
+    def client(self, token: str, transport: Transport | None = None) -> FlightDeckClient:
+        return FlightDeckClient(transport or self.platform.transport, self.settings, token, sleep=self.sleep,
+                                clock=self.clock)
 
     def jobs(self, token: str) -> QueueService:
         return QueueService(self.settings, self.jobs_repo, self.platform.queues, self.platform.store,
                             token_hash(token), token, self.now_ms)
 
-    def timeseries(self, token: str, client: FlightDeckClient) -> EnhancedTimeseriesService:
+    def timeseries(self, token: str, client: FlightDeckClient, defer: Defer | None = None) -> EnhancedTimeseriesService:
         digest = token_hash(token)
 
         async def require_access(site: str) -> None:
             await self.access.require(client, digest, site)
 
         return EnhancedTimeseriesService(self.settings, client, self.cache, self.jobs(token), require_access,
-                                         self.platform.defer, self.now_ms, self.clock)
+                                         defer or self.platform.defer, self.now_ms, self.clock)
+
+    def warming(self) -> Warming:
+        def service_for(token: str, transport: Transport, defer: Defer) -> EnhancedTimeseriesService:
+            return self.timeseries(token, self.client(token, transport), defer)
+
+        return Warming(self.settings, self.warming_repo, self.cache.meta, self.platform.sealer,
+                       self.platform.transport, service_for, self.now_ms)
 
     def consumer(self) -> JobConsumer:
         return JobConsumer(self.settings, self.jobs_repo, self.platform.store, self.client, self.now_ms)
@@ -92,7 +108,7 @@ class Services:
                            self.access_repo, self.now_ms)
 
     def stats(self) -> StatsService:
-        return StatsService(self.cache.meta, self.analytics, self.jobs_repo, self.now_ms)
+        return StatsService(self.cache.meta, self.analytics, self.jobs_repo, self.now_ms, self.warming_repo)
 
     def health(self) -> HealthService:
         return HealthService(self.settings, self.jobs_repo, self.platform.store,
