@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import hmac
 import sqlite3
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
@@ -141,19 +142,25 @@ class CountingLimiter:
 
 
 class XorSealer:
-    """`Sealer` double: reversible and context-bound, so tests see sealed values differ from the plaintext."""
+    """`Sealer` double: XOR with a keyed stream plus an HMAC tag, so a wrong key or context fails to open."""
 
     def __init__(self, secret: str) -> None:
         self.secret = secret
 
-    def _stream(self, context: str, length: int) -> bytes:
-        seed = hashlib.sha256(f"{self.secret}|{context}".encode()).digest()
-        return (seed * (length // len(seed) + 1))[:length]
+    def _key(self, context: str) -> bytes:
+        return hashlib.sha256(f"{self.secret}|{context}".encode()).digest()
+
+    def _xor(self, data: bytes, context: str) -> bytes:
+        key = self._key(context)
+        return bytes(a ^ key[i % len(key)] for i, a in enumerate(data))
 
     async def seal(self, plaintext: str, context: str) -> str:
-        data = plaintext.encode()
-        return bytes(a ^ b for a, b in zip(data, self._stream(context, len(data)))).hex()
+        body = self._xor(plaintext.encode(), context)
+        return (body + hmac.digest(self._key(context), body, "sha256")).hex()
 
     async def open(self, sealed: str, context: str) -> str:
-        data = bytes.fromhex(sealed)
-        return bytes(a ^ b for a, b in zip(data, self._stream(context, len(data)))).decode()
+        raw = bytes.fromhex(sealed)
+        body, tag = raw[:-32], raw[-32:]
+        if not hmac.compare_digest(tag, hmac.digest(self._key(context), body, "sha256")):
+            raise ValueError("the sealed value does not open with this key")
+        return self._xor(body, context).decode()
