@@ -4,7 +4,7 @@ import path from "node:path";
 import { parse as parseToml } from "smol-toml";
 
 const USAGE = `usage: node runtime/main.mjs [--config wrangler.toml] [--host 127.0.0.1] [--port 8787]
-         [--persist .wrangler/state] [--var KEY=VALUE ...] [--src DIR] [--no-crons]`;
+         [--persist .wrangler/state] [--var KEY=VALUE ...] [--ratelimit NAME=LIMIT ...] [--src DIR] [--no-crons]`;
 
 export class ConfigError extends Error {
   name = "ConfigError";
@@ -12,8 +12,8 @@ export class ConfigError extends Error {
 
 /** Parse argv (without node and script) into options; unknown flags are errors. */
 export function parseArgs(argv) {
-  const opts = { config: "wrangler.toml", host: "127.0.0.1", port: 8787, persist: null, vars: {}, src: null, crons: true };
-  const takesValue = new Set(["--config", "--host", "--port", "--persist", "--var", "--src"]);
+  const opts = { config: "wrangler.toml", host: "127.0.0.1", port: 8787, persist: null, vars: {}, ratelimits: {}, src: null, crons: true };
+  const takesValue = new Set(["--config", "--host", "--port", "--persist", "--var", "--ratelimit", "--src"]);
   for (let i = 0; i < argv.length; i++) {
     let arg = argv[i];
     let value;
@@ -44,6 +44,12 @@ export function parseArgs(argv) {
         const at = value.indexOf("=");
         if (at <= 0) throw new ConfigError(`--var needs KEY=VALUE, got ${JSON.stringify(value)}`);
         opts.vars[value.slice(0, at)] = value.slice(at + 1);
+        break;
+      }
+      case "--ratelimit": {
+        const [name, limit] = value.split("=");
+        if (!name || !/^[1-9]\d*$/.test(limit ?? "")) throw new ConfigError(`--ratelimit needs NAME=LIMIT (a positive integer), got ${JSON.stringify(value)}`);
+        opts.ratelimits[name] = Number(limit);
         break;
       }
     }
@@ -132,6 +138,13 @@ export function loadWranglerConfig(configPath) {
 const PYODIDE_BY_FLAG = { python_workers_20260610: "314.0.6", python_workers_20250116: "0.28.2" };
 const NEW_PYODIDE_FROM = "2026-09-15";
 const OLD_PYODIDE_UNTIL = "2026-08-26";
+
+/** `config` with the `simple.limit` of named [[ratelimits]] replaced (tests and benchmarks); unknown names are errors. */
+export function overrideRatelimits(config, limits) {
+  const known = new Set(config.ratelimits.map((r) => r.binding));
+  for (const name of Object.keys(limits)) need(known.has(name), `--ratelimit ${name}: no [[ratelimits]] named ${name} in ${config.file}`);
+  return { ...config, ratelimits: config.ratelimits.map((r) => ({ ...r, limit: limits[r.binding] ?? r.limit })) };
+}
 
 /** The Pyodide version production would run for this configuration. */
 export function selectPyodideVersion(compatibilityDate, flags) {
