@@ -1,7 +1,7 @@
 """`make bench`: the service's figures, measured end to end on loopback.
 
 Starts the FlightDeck simulator (with a per-call latency) and the local runtime on a fresh
-persist dir, runs five scenarios, prints a table and, as the last line, one JSON object.
+persist dir, runs six scenarios, prints a table and, as the last line, one JSON object.
 
   .venv/bin/python bench/run.py [--quick] [--latency-ms N] [--misses N] [--hits N]
 
@@ -69,8 +69,12 @@ JOB_SAMPLES_QUICK = 250_000
 JOB_INTERVAL_S = 60
 JOB_OUTAGE_MARGIN = 1.1  # about one point in eight has multi-hour outages
 
-FULL = {"misses": 5, "hits": 7, "floor_repeat": 7}
-QUICK = {"misses": 2, "hits": 3, "floor_repeat": 3}
+FULL = {"misses": 5, "hits": 7, "floor_repeat": 7, "dashboards": 6}
+QUICK = {"misses": 2, "hits": 3, "floor_repeat": 3, "dashboards": 3}
+WARMING_KEY = "bench-warming-secret"
+DASHBOARD_POINTS = 4
+# The bench polls and repeats with one token: the limits are raised, each request still checks them.
+BENCH_RATELIMITS = {name: 1_000_000 for name in ("RATE_LIMIT_TOKEN", "RATE_LIMIT_SITE", "RATE_LIMIT_LIGHT")}
 
 TARGET_STORED_OVER_JSON = 0.05
 TARGET_MISS_OVER_HIT = 20.0
@@ -229,7 +233,7 @@ def scenario_hit_miss(b: Bench, points: list[str], spans: list, hits: int) -> di
                 raise RuntimeError(f"expected a hit, got {hit.headers.get('x-cache-status')}")
             hit_s.append(hit.seconds)
             hit_timing.append(hit.timing())
-    parts = ("auth", "r2", "decode", "render", "total")
+    parts = ("ratelimit", "auth", "r2", "decode", "render", "total")
     hit_ms = {name: median([t.get(name, 0.0) for t in hit_timing]) for name in parts}
     miss_ms = {
         name: median([t.get(name, 0.0) for t in miss_timing])
@@ -247,7 +251,9 @@ def scenario_hit_miss(b: Bench, points: list[str], spans: list, hits: int) -> di
         "upstream_calls_per_miss": median(calls_per_miss),
         "miss_server_timing_ms": miss_ms,
         "hit_server_timing_ms": hit_ms,
-        "hit_outside_worker_ms": median(hit_s) * 1000 - hit_ms["total"],
+        "hit_outside_worker_ms": median(hit_s) * 1000 - hit_ms["total"] - hit_ms["ratelimit"],
+        "limit_check_ms": hit_ms["ratelimit"],
+        "limit_check_share_of_hit": hit_ms["ratelimit"] / (median(hit_s) * 1000),
         "target_miss_over_hit_min": TARGET_MISS_OVER_HIT,
         "met": ratio >= TARGET_MISS_OVER_HIT,
         "floor_keys": keys_for(points, spans[-1]),
@@ -307,6 +313,43 @@ def scenario_partial(b: Bench, points: list[str], start: datetime) -> dict:
         "ms": reply.seconds * 1000,
         "met": reply.headers.get("x-cache-status") == "partial" and fetched <= uncached,
     }
+
+
+def scenario_warming(b: Bench, names: list[str], today: datetime, dashboards: int) -> dict:
+    """Next morning's dashboards with and without a cron run's warming.
+
+    Two symmetric groups of dashboards (point sets) are asked for the day before yesterday. Group A's
+    morning requests for yesterday are replayed before any cron run; then one cron run warms, and
+    group B's morning requests are replayed.
+    """
+    sets = [names[i * DASHBOARD_POINTS:(i + 1) * DASHBOARD_POINTS] for i in range(2 * dashboards)]
+    group_a, group_b = sets[:dashboards], sets[dashboards:]
+    for points in sets:
+        b.series(points, (today - 2 * DAY, today - DAY))
+    wait_for(lambda: d1_query(b.persist, "SELECT COUNT(*) AS n FROM warming_tokens")[0]["n"] >= 1,
+             CACHE_WRITE_TIMEOUT_S, POLL_S)
+    without = replay(b, group_a, (today - DAY, today))
+    b.clear_log()
+    started = time.monotonic()
+    http("GET", f"{b.worker}/cdn-cgi/handler/scheduled?cron=*/15+*+*+*+*")
+    cron_s = time.monotonic() - started
+    cron_calls = len(b.upstream_calls())
+    warmed = b.stats()["warming"]["objectsWarmed"]
+    with_warming = replay(b, group_b, (today - DAY, today))
+    return {
+        "dashboards_per_group": dashboards, "points_per_dashboard": DASHBOARD_POINTS,
+        "cron_upstream_calls": cron_calls, "cron_s": cron_s, "objects_warmed": warmed,
+        "without": without, "with": with_warming, "met": with_warming["hit_rate"] == 1.0,
+    }
+
+
+def replay(b: Bench, sets: list[list[str]], span) -> dict:
+    """The morning's requests: hit rate, upstream calls and median latency."""
+    b.clear_log()
+    replies = [b.series(points, span) for points in sets]
+    hits = sum(r.headers.get("x-cache-status") == "hit" for r in replies)
+    return {"hit_rate": hits / len(replies), "upstream_calls": len(b.upstream_calls()),
+            "median_ms": median([r.seconds for r in replies]) * 1000}
 
 
 def scenario_job(b: Bench, points: list[str], span, min_samples: int) -> dict:
@@ -446,7 +489,7 @@ def run(args, tmp: Path) -> dict:
     runtime = None
     try:
         persist = tmp / "state"
-        runtime = start_worker(sim.url, persist)
+        runtime = start_worker(sim.url, persist, ratelimits=BENCH_RATELIMITS, WARMING_KEY=WARMING_KEY)
         b = Bench(sim.url, runtime.url, runtime.process.pid, persist)
         all_points = b.sim_points()
         mixed, hm = pick_points(all_points)
@@ -469,6 +512,7 @@ def run(args, tmp: Path) -> dict:
             one = len(b.upstream_calls())
         scenario(figures, "coalescing", lambda: scenario_coalescing(b, hm_names, week(misses + 2), one))
         scenario(figures, "partial", lambda: scenario_partial(b, hm_names, week(misses + 3)[0]))
+        scenario(figures, "warming", lambda: scenario_warming(b, names, today, reps["dashboards"]))
         # The site's 1-minute points: all 182 names do not fit in one URL (the runtime answers 431).
         job_points = [
             p for p in all_points if p["collect_interval"] == JOB_INTERVAL_S and p.get("collect_enabled", True)
@@ -554,6 +598,8 @@ def print_table(f: dict) -> None:
         add("  miss / hit", f"{hm['miss_over_hit']:.1f}x", f">= {TARGET_MISS_OVER_HIT:g}x {ok(hm['met'])}")
         add("  miss Server-Timing (ms)", fmt_ms(hm["miss_server_timing_ms"]))
         add("  hit Server-Timing (ms)", fmt_ms(hm["hit_server_timing_ms"]))
+        add("  rate-limit check on a hit (ms)",
+            f"{hm['limit_check_ms']:.1f} ({pct(hm['limit_check_share_of_hit'])} of the hit's {hm['hit_ms']:.0f} ms)")
     bd = f.get("hit_breakdown")
     if bd:
         add("  hit breakdown (ms)", fmt_ms(bd["stages_ms"]))
@@ -577,6 +623,15 @@ def print_table(f: dict) -> None:
             f"{pa['fetched_samples']:,} / {pa['returned_samples']:,} = {pa['fetched_over_returned']:.2f}",
             f"fetched <= uncached {pa['uncached_samples']:,} {ok(pa['met'])}",
         )
+    wa = f.get("warming", {})
+    if "with" in wa:
+        add("6 warming: one cron run", f"{wa['cron_upstream_calls']} upstream calls,"
+            f" {wa['objects_warmed']} objects warmed in {wa['cron_s']:.1f} s")
+        for label in ("without", "with"):
+            r = wa[label]
+            add(f"  next morning, {label} warming",
+                f"hit rate {pct(r['hit_rate'])}, {r['upstream_calls']} upstream calls, median {r['median_ms']:.0f} ms"
+                f" ({wa['dashboards_per_group']} dashboards of {wa['points_per_dashboard']} points)")
     jb = f.get("job", {})
     if "wall_s" in jb:
         add(
@@ -591,7 +646,7 @@ def print_table(f: dict) -> None:
             f"VmHWM {jb['node_vmhwm_mb']:.0f}); workerd {jb['workerd_peak_rss_mb']:.0f}",
         )
         add("  result download", f"{jb['result_bytes']:,} bytes in {jb['result_s']:.1f} s")
-    for name in ("compression", "hit_miss", "coalescing", "partial", "job", "hit_floor"):
+    for name in ("compression", "hit_miss", "coalescing", "partial", "warming", "job", "hit_floor"):
         if "error" in f.get(name, {}):
             add(f"{name} FAILED", f[name]["error"][:100])
     width = max(len(r[0]) for r in rows) if rows else 10
@@ -637,14 +692,14 @@ def main(argv: list[str] | None = None) -> int:
     figures["hit_breakdown"] = breakdown(figures)
     figures["targets_met"] = {
         name: figures.get(name, {}).get("met", False)
-        for name in ("compression", "hit_miss", "coalescing", "partial", "job")
+        for name in ("compression", "hit_miss", "coalescing", "partial", "warming", "job")
     }
     figures["duration_s"] = round(time.monotonic() - started, 1)
     print_table(figures)
     print(json.dumps(figures, separators=(",", ":"), default=str))
     failed = any(
         "error" in (figures.get(n) or {})
-        for n in ("compression", "hit_miss", "coalescing", "partial", "job", "hit_floor")
+        for n in ("compression", "hit_miss", "coalescing", "partial", "warming", "job", "hit_floor")
     )
     return 1 if failed else 0
 

@@ -93,7 +93,9 @@ class Api:
             allowed.append(method)
             if method == call.request.method or (method == "GET" and call.request.method == "HEAD"):
                 call.args = match.groupdict()
+                started = time.monotonic()
                 await self._limit(call, name)
+                call.record["rateLimitMs"] = round((time.monotonic() - started) * 1000, 1)
                 return await getattr(self, name)(call)
         if allowed:
             return json_response(405, {"error": {"code": "method_not_allowed",
@@ -172,7 +174,8 @@ class Api:
         }
         meta["duration"] = round((time.monotonic() - started) * 1000, 1)
         body = render_body(result.series, result.errors, meta)
-        timings = {**result.timings, "render": time.monotonic() - render_started,
+        timings = {"ratelimit": call.record["rateLimitMs"] / 1000, **result.timings,
+                   "render": time.monotonic() - render_started,
                    "total": time.monotonic() - started}
         call.record.update(route=result.route.value, cacheStatus=result.cache_status.value,
                            estimatedSamples=result.estimate, samples=result.samples,
