@@ -14,6 +14,7 @@ from tests.servers import ROOT, d1_query, request, start_worker, wait_for
 
 CRON = "/cdn-cgi/handler/scheduled?cron=*/15+*+*+*+*"
 STREAM_TIMEOUT_S = 120
+FRESHNESS_S = 600  # wrangler.toml's FRESHNESS_SECONDS
 
 
 def wrangler_limit(name: str) -> int:
@@ -87,7 +88,8 @@ def test_job_events_of_another_token_are_404(worker, hq_points):
 
 def test_after_a_cron_run_yesterday_is_a_hit_with_no_upstream_call(worker, simulator, hq_points, state_dir):
     points = ",".join(hq_points[160:163])
-    today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    settled = datetime.now(UTC) - timedelta(seconds=FRESHNESS_S)  # before 00:10 UTC, yesterday is still open
+    today = settled.replace(hour=0, minute=0, second=0, microsecond=0)
     day = timedelta(days=1)
 
     def ask(start: datetime):
