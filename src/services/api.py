@@ -11,6 +11,10 @@ from urllib.parse import parse_qs, urlsplit
 
 from .access import token_hash
 from .app import Services
+from .appengine import path_site
+from .apppages import handle_paginated
+from .appproxy import forward_configured_points, forward_sites
+from .appquery import handle_query
 from .errors import BadRequest, NotFound, ServiceError, Unauthorized
 from .events import seen_outcome
 from .jobs import JobTicket
@@ -25,7 +29,7 @@ from .web import caller_token, cors_headers, error_response, json_response, pref
 POLL_INTERVAL_MS = 5_000
 # Routes limited by RATE_LIMIT_LIGHT, apart from the data routes, so that polling a job never locks
 # its owner out of their data. Any other route (a new one too) counts as a data route.
-LIGHT_ROUTES = frozenset({"health", "stats", "job_status", "job_events", "job_cancel"})
+LIGHT_ROUTES = frozenset({"health", "app_health", "stats", "job_status", "job_events", "job_cancel"})
 
 
 @dataclass
@@ -49,6 +53,12 @@ ROUTES: list[tuple[str, re.Pattern, str]] = [
     ("GET", re.compile(r"/api/jobs/(?P<job>[^/]+)/result"), "job_result"),
     ("GET", re.compile(r"/api/jobs/(?P<job>[^/]+)/events"), "job_events"),
     ("DELETE", re.compile(r"/api/jobs/(?P<job>[^/]+)"), "job_cancel"),
+    # The Building Vitals app's own paths (appquery, apppages, appproxy).
+    ("GET", re.compile(r"/health"), "app_health"),
+    ("GET", re.compile(r"/timeseries/query"), "app_query"),
+    ("GET", re.compile(r"/api/sites/(?P<site>[^/]+)/timeseries/paginated"), "app_paginated"),
+    ("GET", re.compile(r"/api/sites"), "app_sites"),
+    ("GET", re.compile(r"/api/sites/(?P<site>[^/]+)/configured_points"), "app_configured_points"),
 ]
 
 
@@ -105,10 +115,13 @@ class Api:
 
     async def _limit(self, call: Call, name: str) -> None:
         limits = self.services.rate_limits
-        if name in LIGHT_ROUTES:
-            await limits.check_light(_caller_key(call.request))
-        else:
-            await limits.check_data(token_hash(caller_token(call.request)), call.params.get("site", "").strip())
+        digest = _token_digest(call.request)
+        if name in LIGHT_ROUTES or digest is None:  # without a token a data route only answers 401
+            client = call.request.headers.get("cf-connecting-ip", "unknown")
+            await limits.check_light(f"token:{digest}" if digest else f"client:{client}")
+            return
+        site = path_site(call.args["site"]) if "site" in call.args else call.params.get("site", "").strip()
+        await limits.check_data(digest, site)
 
     def _finish(self, call: Call, response: ApiResponse, duration_ms: int) -> None:
         record = call.record
@@ -252,10 +265,29 @@ class Api:
             "x-cache-status": "bypass",
         })
 
+    # -- the Building Vitals app's paths ---------------------------------------------------------
 
-def _caller_key(request: ApiRequest) -> str:
-    """Who a cheap request counts against: the token's hash, or the client address without a token."""
+    async def app_health(self, call: Call) -> ApiResponse:
+        healthy, _ = await self.services.health().check(False)
+        return json_response(200 if healthy else 503, {"status": "healthy" if healthy else "unhealthy"})
+
+    async def app_query(self, call: Call) -> ApiResponse:
+        return await handle_query(self.services, call.request, call.params, call.request_id, call.record)
+
+    async def app_paginated(self, call: Call) -> ApiResponse:
+        site = path_site(call.args["site"])
+        return await handle_paginated(self.services, call.request, site, call.params, call.request_id, call.record)
+
+    async def app_sites(self, call: Call) -> ApiResponse:
+        return await forward_sites(self.services, call.request, call.params)
+
+    async def app_configured_points(self, call: Call) -> ApiResponse:
+        return await forward_configured_points(self.services, call.request, path_site(call.args["site"]), call.params)
+
+
+def _token_digest(request: ApiRequest) -> str | None:
+    """The hash of the caller's token, or None when the request carries none."""
     try:
-        return f"token:{token_hash(caller_token(request))}"
+        return token_hash(caller_token(request))
     except Unauthorized:
-        return f"client:{request.headers.get('cf-connecting-ip', 'unknown')}"
+        return None

@@ -99,8 +99,9 @@ def state_dir(tmp_path_factory):
 def worker(simulator, state_dir):
     server = start_worker(simulator.url, state_dir, ratelimits=UNLIMITED,
                           UPSTREAM_TIMEOUT_SECONDS=str(UPSTREAM_TIMEOUT_S),
-                          ALLOWED_ORIGINS="https://app.buildingvitals.example", MAX_ACTIVE_JOBS_PER_TOKEN="100",
-                          WARMING_KEY=WARMING_KEY, WARMING_MAX_CALLS="500", EVENTS_POLL_SECONDS="0.2")
+                          ALLOWED_ORIGINS="https://app.buildingvitals.example,https://building-vitals.web.app",
+                          MAX_ACTIVE_JOBS_PER_TOKEN="100", WARMING_KEY=WARMING_KEY, WARMING_MAX_CALLS="500",
+                          EVENTS_POLL_SECONDS="0.2")
     try:
         yield Worker(server.url, server)
     finally:

@@ -77,3 +77,11 @@ def test_every_configured_period_is_the_retry_after_the_service_sends():
     periods = {limit["name"]: limit["simple"]["period"] for limit in config["ratelimits"]}
     assert set(periods) == {TOKEN_LIMIT, SITE_LIMIT, LIGHT_LIMIT}
     assert set(periods.values()) == {RATE_LIMIT_PERIOD_SECONDS}
+
+
+def test_a_data_route_without_a_token_counts_against_the_client_on_the_light_limit(limited_api, limiters):
+    for _ in range(2):
+        assert call(limited_api, "GET", "/api/timeseries", SMALL, token=None)[0].status == 401
+    response, body = call(limited_api, "GET", "/api/timeseries", SMALL, token=None)
+    assert response.status == 429 and body["error"]["limit"] == LIGHT_LIMIT
+    assert list(limiters[LIGHT_LIMIT].counts) == ["client:unknown"] and not limiters[TOKEN_LIMIT].counts
