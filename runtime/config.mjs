@@ -118,25 +118,6 @@ export function loadWranglerConfig(configPath) {
   };
 }
 
-// Measured with the workerd of wrangler 4.164: which Pyodide a compatibility date and flags select.
-const PYODIDE_BY_FLAG = { python_workers_20260610: "314.0.6", python_workers_20250116: "0.28.2" };
-const NEW_PYODIDE_FROM = "2026-09-15";
-const OLD_PYODIDE_UNTIL = "2026-08-26";
-
-/** The Pyodide version production would run for this configuration. */
-export function selectPyodideVersion(compatibilityDate, flags) {
-  need(flags.includes("python_workers"), `compatibility_flags must include "python_workers" for a Python Worker`);
-  for (const [flag, version] of Object.entries(PYODIDE_BY_FLAG)) {
-    if (flags.includes(flag)) return version;
-  }
-  if (compatibilityDate >= NEW_PYODIDE_FROM) return "314.0.6";
-  if (compatibilityDate <= OLD_PYODIDE_UNTIL) return "0.28.2";
-  throw new ConfigError(
-    `compatibility_date ${compatibilityDate} lies between ${OLD_PYODIDE_UNTIL} and ${NEW_PYODIDE_FROM}, where the ` +
-      `selected Pyodide was not measured; add the flag python_workers_20260610 or python_workers_20250116`,
-  );
-}
-
 // Compat flags the workers SDK reads through `_cloudflare_compat_flags`; off unless listed.
 const SDK_COMPAT_FLAGS = ["python_workflows_implicit_dependencies", "python_request_headers_preserve_commas"];
 

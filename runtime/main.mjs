@@ -7,12 +7,13 @@ import { fileURLToPath } from "node:url";
 import { Log, LogLevel, Miniflare } from "miniflare";
 
 import { Bridge, buildEnv } from "./bindings.mjs";
-import { ConfigError, compatFlagsModule, loadWranglerConfig, parseArgs, selectPyodideVersion } from "./config.mjs";
+import { ConfigError, compatFlagsModule, loadWranglerConfig, parseArgs } from "./config.mjs";
 import { ExecutionContext, MessageBatch, ScheduledController, WaitUntilTracker, entrypointHelper, recordedCalls } from "./context.mjs";
 import { scheduleCrons } from "./cron.mjs";
 import { PythonWorker, StartupError, briefError, describeError, installedPyodideVersion } from "./python.mjs";
 import { jsonResponse, platformRequest, writeResponse } from "./http.mjs";
 import { applySchema } from "./schema.mjs";
+import { CompatError, eventArgs, selectPyodideVersion } from "./workerd.mjs";
 import { decodeDeep } from "./workers/codec.mjs";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -183,7 +184,7 @@ class Runtime {
     try {
       const python = await this.pythonReady;
       const ctx = new ExecutionContext(this.tracker, label);
-      const response = await python.call("fetch", { ctx, env: this.env, relaxed: true }, request);
+      const response = await python.call("fetch", { ctx, env: this.env }, ...eventArgs(request));
       if (!(response instanceof Response)) {
         throw new TypeError(`fetch returned ${response?.constructor?.name ?? response}, not a Response`);
       }
@@ -203,7 +204,7 @@ class Runtime {
       const batch = new MessageBatch(payload.queue, messages);
       const ctx = new ExecutionContext(this.tracker, `queue ${payload.queue}`);
       try {
-        await python.call("queue", { ctx, env: this.env }, batch);
+        await python.call("queue", { ctx, env: this.env }, ...eventArgs(batch));
         return jsonResponse({ calls: recordedCalls(batch) });
       } catch (err) {
         log(`queue ${payload.queue} (${messages.length} messages) raised:\n${describeError(err)}`);
@@ -214,7 +215,7 @@ class Runtime {
       const controller = new ScheduledController(payload);
       const ctx = new ExecutionContext(this.tracker, `scheduled ${payload.cron}`);
       try {
-        await python.call("scheduled", { ctx, env: this.env }, controller);
+        await python.call("scheduled", { ctx, env: this.env }, ...eventArgs(controller));
         return jsonResponse({});
       } catch (err) {
         log(`scheduled "${payload.cron}" raised:\n${describeError(err)}`);
@@ -294,7 +295,7 @@ async function main() {
     await runtime.start();
     return null; // keep serving until a signal arrives
   } catch (err) {
-    const expected = err instanceof ConfigError || err instanceof StartupError || err?.constructor?.name === "MiniflareCoreError";
+    const expected = err instanceof ConfigError || err instanceof CompatError || err instanceof StartupError || err?.constructor?.name === "MiniflareCoreError";
     log(expected ? err.message : describeError(err));
     await runtime.stop();
     return 1;

@@ -5,6 +5,7 @@ import { readdirSync, readFileSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { callMode } from "./workerd.mjs";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const require = createRequire(import.meta.url);
@@ -127,8 +128,8 @@ export class PythonWorker {
     return this.#entrypoint.__name__;
   }
 
-  /** Construct the entrypoint with (ctx, env) and await handler `prop` with JS arguments. */
-  async call(prop, { ctx, env, relaxed = false }, ...args) {
-    return this.#dispatch.invoke(this.#entrypoint, ctx, env, prop, relaxed, ...args);
+  /** Construct the entrypoint with (ctx, env) and await handler `prop`, called as workerd calls it. */
+  async call(prop, { ctx, env }, ...args) {
+    return this.#dispatch.invoke(this.#entrypoint, ctx, env, prop, callMode(prop), ...args);
   }
 }

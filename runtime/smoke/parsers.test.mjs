@@ -2,7 +2,7 @@
 //   node --test runtime/smoke/parsers.test.mjs
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { selectPyodideVersion } from "../config.mjs";
+import { selectPyodideVersion } from "../workerd.mjs";
 import { nextFireTime, parseCron } from "../cron.mjs";
 import { splitSql } from "../schema.mjs";
 
@@ -42,12 +42,14 @@ test("splitSql: comments, quotes and trigger bodies", () => {
   assert.equal(parts[2], "CREATE INDEX IF NOT EXISTS i ON t (a)");
 });
 
-test("Pyodide version follows the compatibility date and flags", () => {
+test("Pyodide version: the first flag that is on wins, a flag is on when listed or from its date", () => {
   assert.equal(selectPyodideVersion("2026-11-01", ["python_workers"]), "314.0.6");
-  assert.equal(selectPyodideVersion("2026-09-15", ["python_workers"]), "314.0.6");
-  assert.equal(selectPyodideVersion("2026-08-26", ["python_workers"]), "0.28.2");
-  assert.equal(selectPyodideVersion("2026-11-01", ["python_workers", "python_workers_20250116"]), "0.28.2");
-  assert.equal(selectPyodideVersion("2026-01-01", ["python_workers", "python_workers_20260610"]), "314.0.6");
+  assert.equal(selectPyodideVersion("2026-09-08", ["python_workers"]), "314.0.6");
+  assert.equal(selectPyodideVersion("2026-09-07", ["python_workers"]), "0.28.2");
+  assert.equal(selectPyodideVersion("2025-09-28", ["python_workers"]), "0.26.0a2");
+  assert.equal(selectPyodideVersion("2025-01-01", ["python_workers", "python_workers_314"]), "314.0.6");
+  assert.equal(selectPyodideVersion("2025-01-01", ["python_workers", "python_workers_20260610"]), "314.0.4");
+  assert.equal(selectPyodideVersion("2026-11-01", ["python_workers", "python_workers_20250116"]), "314.0.6");
+  assert.equal(selectPyodideVersion("2026-11-01", ["python_workers", "no_python_workers_314"]), "0.28.2");
   assert.throws(() => selectPyodideVersion("2026-11-01", []), /python_workers/);
-  assert.throws(() => selectPyodideVersion("2026-09-01", ["python_workers"]), /not measured/);
 });

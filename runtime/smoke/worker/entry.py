@@ -136,7 +136,7 @@ class Default(WorkerEntrypoint):
     async def route_raise(self, request, query):
         raise RuntimeError("deliberate failure for the smoke test")
 
-    async def queue(self, batch):
+    async def queue(self, batch, env, ctx):
         for message in batch.messages:
             body = json.loads(message.body)
             await record(self.env, "queue", {"queue": batch.queue, "id": message.id,
@@ -150,5 +150,5 @@ class Default(WorkerEntrypoint):
             else:
                 message.ack()
 
-    async def scheduled(self, controller):
+    async def scheduled(self, controller, env, ctx):
         await record(self.env, "scheduled", {"cron": controller.cron, "time": controller.scheduledTime})
