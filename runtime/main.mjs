@@ -13,6 +13,7 @@ import { scheduleCrons } from "./cron.mjs";
 import { PythonWorker, StartupError, briefError, describeError, installedPyodideVersion } from "./python.mjs";
 import { jsonResponse, platformRequest, writeResponse } from "./http.mjs";
 import { applySchema } from "./schema.mjs";
+import { SdkError, pinnedWheel } from "./sdk.mjs";
 import { CompatError, eventArgs, selectPyodideVersion } from "./workerd.mjs";
 import { decodeDeep } from "./workers/codec.mjs";
 
@@ -83,6 +84,7 @@ class Runtime {
     this.pythonReady = PythonWorker.start({
       srcDir,
       mainModule,
+      sdkWheel: pinnedWheel(config.root),
       compatFlags: compatFlagsModule(config.compatibilityFlags),
       entrypointHelper: entrypointHelper({ env: this.env, tracker: this.tracker }),
     });
@@ -115,7 +117,7 @@ class Runtime {
         throw new StartupError(`triggers.crons: ${err.message}`);
       }
     }
-    log(`Python ${this.python.pythonVersion} (Pyodide ${this.python.version}), entrypoint ${mainModule}.${this.python.entrypointName}, ` +
+    log(`Python ${this.python.pythonVersion} (Pyodide ${this.python.version}), workers-runtime-sdk ${this.python.sdkVersion}, entrypoint ${mainModule}.${this.python.entrypointName}, ` +
       `state in ${persistRoot}`);
     process.stdout.write(`READY http://${opts.host}:${url.port}\n`);
   }
@@ -295,7 +297,7 @@ async function main() {
     await runtime.start();
     return null; // keep serving until a signal arrives
   } catch (err) {
-    const expected = err instanceof ConfigError || err instanceof CompatError || err instanceof StartupError || err?.constructor?.name === "MiniflareCoreError";
+    const expected = err instanceof ConfigError || err instanceof CompatError || err instanceof SdkError || err instanceof StartupError || err?.constructor?.name === "MiniflareCoreError";
     log(expected ? err.message : describeError(err));
     await runtime.stop();
     return 1;

@@ -1,13 +1,16 @@
-// The runtime calls a WorkerEntrypoint's handlers by workerd's rules, no kinder (Pyodide only, ~3 s):
+// The runtime loads the pinned SDK and calls a WorkerEntrypoint's handlers by workerd's rules, no
+// kinder (Pyodide only, no Miniflare; a few seconds):
 //   node --test runtime/smoke/handlers.test.mjs
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
 import { after, before, test } from "node:test";
 import { compatFlagsModule } from "../config.mjs";
 import { ScheduledController, WaitUntilTracker, entrypointHelper } from "../context.mjs";
 import { PythonWorker } from "../python.mjs";
+import { pinnedVersion, pinnedWheel } from "../sdk.mjs";
 import { eventArgs } from "../workerd.mjs";
 
 const WORKER = `
@@ -25,6 +28,7 @@ class Default(WorkerEntrypoint):
         return [controller.cron, env is None, ctx is None, self.env.NAME]
 `;
 
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 let srcDir;
 let worker;
 const env = { NAME: "from self.env" };
@@ -34,12 +38,16 @@ before(async () => {
   srcDir = mkdtempSync(path.join(tmpdir(), "runtime-handlers-"));
   writeFileSync(path.join(srcDir, "entry.py"), WORKER);
   worker = await PythonWorker.start({
-    srcDir, mainModule: "entry", compatFlags: compatFlagsModule(["python_workers"]),
+    srcDir, mainModule: "entry", sdkWheel: pinnedWheel(ROOT), compatFlags: compatFlagsModule(["python_workers"]),
     entrypointHelper: entrypointHelper({ env, tracker: new WaitUntilTracker() }),
   });
 });
 
 after(() => rmSync(srcDir, { recursive: true, force: true }));
+
+test("Python imports the workers SDK that pyproject.toml pins, the one pywrangler ships", () => {
+  assert.equal(worker.sdkVersion, pinnedVersion(ROOT));
+});
 
 test("fetch is called relaxed: a one-parameter fetch takes the three arguments", async () => {
   assert.equal(await call("fetch", ...eventArgs("a request")), "fetch saw a request");
