@@ -51,3 +51,17 @@ async def invoke(cls, ctx, env, prop, mode, *args):
     if inspect.isawaitable(result):
         result = await result
     return python_to_rpc(result)
+
+
+def arity_problems(cls, handlers, arity):
+    """The handlers among `handlers` that cls defines but that cannot take workerd's `arity` arguments."""
+    problems = []
+    for name in handlers:
+        method = getattr(cls, name, None)
+        if not callable(method):
+            continue
+        try:
+            inspect.signature(method).bind(None, *([None] * arity))
+        except TypeError as exc:
+            problems.append(f"{cls.__name__}.{name}{inspect.signature(method)}: {exc}")
+    return problems

@@ -96,6 +96,9 @@ class Runtime {
     bridgeUrl = await this.mf.unsafeGetDirectURL(BRIDGE_WORKER);
 
     this.python = await withDeadline(this.pythonReady, PYTHON_READY_TIMEOUT_MS, "Python start");
+    for (const problem of this.python.arityProblems()) {
+      log(`warning: ${problem}; workerd calls it with (event, env, ctx), so every such event fails (as on Cloudflare)`);
+    }
 
     const schemaPath = path.join(config.root, "schema.sql");
     const db = this.env.DB;

@@ -5,7 +5,7 @@ import { createRequire } from "node:module";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { readWheel } from "./sdk.mjs";
-import { callMode } from "./workerd.mjs";
+import { EVENT_ARITY, STRICT_EVENT_HANDLERS, callMode } from "./workerd.mjs";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const require = createRequire(import.meta.url);
@@ -114,6 +114,11 @@ export class PythonWorker {
 
   get entrypointName() {
     return this.#entrypoint.__name__;
+  }
+
+  /** Strict event handlers the entrypoint declares with a signature workerd's call would not fit. */
+  arityProblems() {
+    return this.#dispatch.arity_problems(this.#entrypoint, STRICT_EVENT_HANDLERS, EVENT_ARITY).toJs();
   }
 
   /** Construct the entrypoint with (ctx, env) and await handler `prop`, called as workerd calls it. */

@@ -18,6 +18,10 @@ export function callMode(prop) {
 // the instance. A strict handler declared with fewer parameters is therefore a TypeError.
 export const EVENT_ARITY = 3;
 
+// The event handlers the runtime delivers; those called strictly must accept EVENT_ARITY arguments.
+export const EVENT_HANDLERS = ["fetch", "queue", "scheduled"];
+export const STRICT_EVENT_HANDLERS = EVENT_HANDLERS.filter((prop) => callMode(prop) === "strict");
+
 /** The arguments workerd passes to an entrypoint's event handler (fetch, queue, scheduled). */
 export function eventArgs(event) {
   return [event, ...Array(EVENT_ARITY - 1).fill(undefined)];

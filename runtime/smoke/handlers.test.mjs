@@ -62,6 +62,18 @@ test("scheduled gets (controller, None, None); env and ctx are on the instance",
   assert.deepEqual(await call("scheduled", ...eventArgs(controller)), ["*/15 * * * *", true, true, "from self.env"]);
 });
 
+test("a strict handler with too few parameters is reported at start", () => {
+  assert.deepEqual(worker.arityProblems(), ["Default.queue(self, batch): too many positional arguments"]);
+});
+
+test("the project's src/entry.py declares every handler the way workerd calls it", async () => {
+  const project = await PythonWorker.start({
+    srcDir: path.join(ROOT, "src"), mainModule: "entry", sdkWheel: pinnedWheel(ROOT),
+    compatFlags: compatFlagsModule(["python_workers"]), entrypointHelper: entrypointHelper({ env, tracker: new WaitUntilTracker() }),
+  });
+  assert.deepEqual(project.arityProblems(), []);
+});
+
 test("a handler the class does not define is workerd's TypeError", async () => {
   await assert.rejects(call("alarm", ...eventArgs(null)), /Method alarm does not exist/);
 });
