@@ -2,6 +2,7 @@
 // workers SDK's _EnvWrapper recognises (D1Database, R2Bucket, WorkerQueue), and each call is
 // executed by the bridge worker against Miniflare's real D1, R2 and Queues.
 // Values given to Python are plain JS values and Uint8Array/ArrayBuffer, never Node Buffers.
+import { checkD1Statement, checkQueueSend } from "./limits.mjs";
 import { asBytes, decodeDeep, decodeError, encodeDeep } from "./workers/codec.mjs";
 
 /** Sends one call to the bridge worker; `send(path, init)` returns a fetch Response. */
@@ -34,6 +35,7 @@ export class D1PreparedStatement {
   }
 
   _encoded() {
+    checkD1Statement(this.sql, this.params);
     return { sql: this.sql, params: encodeDeep(this.params, "D1PreparedStatement.bind") };
   }
 
@@ -222,18 +224,19 @@ export class WorkerQueue {
     this.#binding = binding;
   }
 
-  send(body, options) {
+  async send(body, options) {
+    const encoded = encodeDeep(body, "WorkerQueue.send body");
+    checkQueueSend([encoded]);
     return this.#bridge.json("/queue", {
-      binding: this.#binding, op: "send",
-      body: encodeDeep(body, "WorkerQueue.send body"), options: encodeDeep(options, "WorkerQueue.send options"),
+      binding: this.#binding, op: "send", body: encoded, options: encodeDeep(options, "WorkerQueue.send options"),
     });
   }
 
-  sendBatch(messages, options) {
+  async sendBatch(messages, options) {
+    const encoded = encodeDeep(Array.from(messages ?? []), "WorkerQueue.sendBatch messages");
+    checkQueueSend(encoded.map((message) => message?.body));
     return this.#bridge.json("/queue", {
-      binding: this.#binding, op: "sendBatch",
-      messages: encodeDeep(Array.from(messages ?? []), "WorkerQueue.sendBatch messages"),
-      options: encodeDeep(options, "WorkerQueue.sendBatch options"),
+      binding: this.#binding, op: "sendBatch", messages: encoded, options: encodeDeep(options, "WorkerQueue.sendBatch options"),
     });
   }
 }

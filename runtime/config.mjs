@@ -4,7 +4,7 @@ import path from "node:path";
 import { parse as parseToml } from "smol-toml";
 
 const USAGE = `usage: node runtime/main.mjs [--config wrangler.toml] [--host 127.0.0.1] [--port 8787]
-         [--persist .wrangler/state] [--var KEY=VALUE ...] [--src DIR] [--no-crons]`;
+         [--persist .wrangler/state] [--var KEY=VALUE ...] [--src DIR] [--no-crons] [--plan paid|free]`;
 
 export class ConfigError extends Error {
   name = "ConfigError";
@@ -12,8 +12,8 @@ export class ConfigError extends Error {
 
 /** Parse argv (without node and script) into options; unknown flags are errors. */
 export function parseArgs(argv) {
-  const opts = { config: "wrangler.toml", host: "127.0.0.1", port: 8787, persist: null, vars: {}, src: null, crons: true };
-  const takesValue = new Set(["--config", "--host", "--port", "--persist", "--var", "--src"]);
+  const opts = { config: "wrangler.toml", host: "127.0.0.1", port: 8787, persist: null, vars: {}, src: null, crons: true, plan: "paid" };
+  const takesValue = new Set(["--config", "--host", "--port", "--persist", "--var", "--src", "--plan"]);
   for (let i = 0; i < argv.length; i++) {
     let arg = argv[i];
     let value;
@@ -34,6 +34,10 @@ export function parseArgs(argv) {
       case "--host": opts.host = value; break;
       case "--persist": opts.persist = value; break;
       case "--src": opts.src = value; break;
+      case "--plan":
+        if (value !== "paid" && value !== "free") throw new ConfigError(`--plan must be paid or free, got ${value}`);
+        opts.plan = value;
+        break;
       case "--port": {
         const port = Number(value);
         if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError(`--port must be 0..65535, got ${value}`);
@@ -115,6 +119,7 @@ export function loadWranglerConfig(configPath) {
     producers,
     consumers,
     crons,
+    limits: raw.limits ?? {},
   };
 }
 

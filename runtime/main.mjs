@@ -13,6 +13,7 @@ import { scheduleCrons } from "./cron.mjs";
 import { PythonWorker, StartupError, briefError, describeError, installedPyodideVersion } from "./python.mjs";
 import { jsonResponse, platformRequest, writeResponse } from "./http.mjs";
 import { applySchema } from "./schema.mjs";
+import { Invocation, countGlobalFetch, countSubrequest, resolveLimits, within } from "./limits.mjs";
 import { SdkError, pinnedWheel } from "./sdk.mjs";
 import { CompatError, eventArgs, selectPyodideVersion } from "./workerd.mjs";
 import { decodeDeep } from "./workers/codec.mjs";
@@ -77,17 +78,23 @@ class Runtime {
     const persistRoot = opts.persist ? path.resolve(opts.persist) : path.join(config.root, ".wrangler", "state");
 
     const vars = { ...config.vars, ...opts.vars };
+    this.limits = resolveLimits(config.limits, opts.plan);
+    const plainFetch = countGlobalFetch();
     let bridgeUrl = null;
-    const bridgeProxy = new Bridge((p, init) => fetch(new URL(p, bridgeUrl), init));
+    const bridgeProxy = new Bridge((p, init) => {
+      countSubrequest("internal"); // a binding call is a subrequest too
+      return plainFetch(new URL(p, bridgeUrl), init);
+    });
     this.env = buildEnv(config, vars, bridgeProxy);
 
-    this.pythonReady = PythonWorker.start({
+    this.pythonOptions = {
       srcDir,
       mainModule,
       sdkWheel: pinnedWheel(config.root),
       compatFlags: compatFlagsModule(config.compatibilityFlags),
       entrypointHelper: entrypointHelper({ env: this.env, tracker: this.tracker }),
-    });
+    };
+    this.pythonReady = PythonWorker.start(this.pythonOptions);
     this.pythonReady.catch(() => {}); // awaited below; handlers wait on it too
 
     this.mf = new Miniflare(this.#miniflareOptions(config, persistRoot));
@@ -171,18 +178,27 @@ class Runtime {
   }
 
   async #serveFetch(req, res) {
+    const invocation = this.#newInvocation();
     let label = `fetch ${req.method}`;
-    try {
-      const request = platformRequest(req);
-      label = `fetch ${request.method} ${new URL(request.url).pathname}`;
-      const response = await this.#handleFetch(request, label);
-      const error = await writeResponse(response, res);
-      if (error) log(`${label}: response body failed mid-stream, response cut short: ${briefError(error)}`);
-    } catch (err) {
-      log(`${label} could not be served:\n${describeError(err)}`);
-      if (!res.headersSent) await writeResponse(jsonResponse(INTERNAL_ERROR, 500), res);
-      else res.destroy();
-    }
+    const report = { handler: "fetch" };
+    await within(invocation, async () => {
+      try {
+        const request = platformRequest(req);
+        label = `fetch ${request.method} ${new URL(request.url).pathname}`;
+        Object.assign(report, { method: request.method, path: new URL(request.url).pathname });
+        let response = await this.#handleFetch(request, label);
+        const exceeded = invocation.exceeded(invocation.finish());
+        if (exceeded) response = await this.#failInvocation(label, exceeded, response);
+        Object.assign(report, { status: response.status, requestId: response.headers.get("x-request-id") ?? undefined });
+        const error = await writeResponse(response, res);
+        if (error) log(`${label}: response body failed mid-stream, response cut short: ${briefError(error)}`);
+      } catch (err) {
+        log(`${label} could not be served:\n${describeError(err)}`);
+        if (!res.headersSent) await writeResponse(jsonResponse(INTERNAL_ERROR, 500), res);
+        else res.destroy();
+      }
+    });
+    this.#report(invocation, report);
   }
 
   async #handleFetch(request, label) {
@@ -200,6 +216,55 @@ class Runtime {
     }
   }
 
+  #newInvocation() {
+    return new Invocation(this.limits, () => this.python?.heapBytes ?? 0);
+  }
+
+  /**
+   * Past the memory or CPU limit production ends the invocation with workerd's own error (not the
+   * Worker's response) and, for memory, discards the isolate: so does the runtime.
+   */
+  async #failInvocation(label, exceeded, response) {
+    log(`${label}: ${exceeded} (limits ${JSON.stringify(this.limits)}); the invocation fails as on Cloudflare`);
+    await response.body?.cancel().catch(() => {});
+    if (exceeded === "exceededMemory") this.#recyclePython();
+    return new Response("Worker exceeded resource limits", { status: 503, headers: { "content-type": "text/plain" } });
+  }
+
+  #recyclePython() {
+    log("starting a new Python isolate: the old one exceeded the memory limit");
+    this.python = null;
+    this.pythonReady = PythonWorker.start(this.pythonOptions);
+    this.pythonReady.then((python) => { this.python = python; }, (err) => log(`Python restart failed:\n${describeError(err)}`));
+  }
+
+  /** The per-invocation JSON line, like the invocation metadata of Workers Logs. */
+  #report(invocation, details) {
+    const figures = invocation.finish();
+    const outcome = invocation.exceeded(figures) ?? details.outcome ?? "ok";
+    process.stdout.write(`${JSON.stringify({ event: "invocation", ...details, outcome, ...figures })}\n`);
+  }
+
+  /** Run an event handler as one invocation: reported, and failed past the memory or CPU limit. */
+  async #invokeEvent(details, body) {
+    const invocation = this.#newInvocation();
+    let outcome = "ok";
+    try {
+      const result = await within(invocation, body);
+      const exceeded = invocation.exceeded(invocation.finish());
+      if (exceeded) {
+        if (exceeded === "exceededMemory") this.#recyclePython();
+        throw new Error(`Worker exceeded resource limits (${exceeded})`);
+      }
+      return result;
+    } catch (err) {
+      outcome = "exception";
+      throw err;
+    } finally {
+      this.#report(invocation, { ...details, outcome });
+    }
+  }
+
   async #handleEvent(request) {
     const kind = new URL(request.url).pathname.slice(1);
     const payload = await request.json();
@@ -209,7 +274,8 @@ class Runtime {
       const batch = new MessageBatch(payload.queue, messages);
       const ctx = new ExecutionContext(this.tracker, `queue ${payload.queue}`);
       try {
-        await python.call("queue", { ctx, env: this.env }, ...eventArgs(batch));
+        const details = { handler: "queue", queue: payload.queue, messages: messages.length };
+        await this.#invokeEvent(details, () => python.call("queue", { ctx, env: this.env }, ...eventArgs(batch)));
         return jsonResponse({ calls: recordedCalls(batch) });
       } catch (err) {
         log(`queue ${payload.queue} (${messages.length} messages) raised:\n${describeError(err)}`);
@@ -220,7 +286,8 @@ class Runtime {
       const controller = new ScheduledController(payload);
       const ctx = new ExecutionContext(this.tracker, `scheduled ${payload.cron}`);
       try {
-        await python.call("scheduled", { ctx, env: this.env }, ...eventArgs(controller));
+        const details = { handler: "scheduled", cron: payload.cron };
+        await this.#invokeEvent(details, () => python.call("scheduled", { ctx, env: this.env }, ...eventArgs(controller)));
         return jsonResponse({});
       } catch (err) {
         log(`scheduled "${payload.cron}" raised:\n${describeError(err)}`);

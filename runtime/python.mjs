@@ -103,6 +103,11 @@ export class PythonWorker {
     return this.#pyodide.version;
   }
 
+  /** The size of Pyodide's WebAssembly memory: it only grows, and the isolate's 128 MB covers it. */
+  get heapBytes() {
+    return this.#pyodide._module.HEAP8.buffer.byteLength;
+  }
+
   get pythonVersion() {
     return this.#pyodide.runPython("import platform; platform.python_version()");
   }

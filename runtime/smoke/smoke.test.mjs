@@ -89,7 +89,7 @@ before(async () => {
   stateDir = mkdtempSync(path.join(tmpdir(), "runtime-smoke-"));
   const args = [
     path.join(ROOT, "runtime", "main.mjs"), "--config", path.join(ROOT, "wrangler.toml"),
-    "--port", "0", "--persist", stateDir, "--src", path.join(HERE, "worker"), "--no-crons",
+    "--port", "0", "--persist", stateDir, "--src", path.join(HERE, "worker"), "--no-crons", "--plan", "free",
     "--var", `FLIGHTDECK_BASE_URL=http://127.0.0.1:${upstream.address().port}/api`,
   ];
   child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
@@ -257,4 +257,55 @@ test("wrangler d1 execute --local reads the runtime's D1", async () => {
     { cwd: ROOT, env, timeout: WRANGLER_TIMEOUT_MS },
   );
   assert.equal(JSON.parse(out)[0].results[0].n, 2);
+});
+
+function invocationLines() {
+  return stdout.split("\n").filter((line) => line.startsWith('{"event":"invocation"')).map((line) => JSON.parse(line));
+}
+
+async function invocationFor(pathname) {
+  const deadline = Date.now() + 5_000;
+  for (;;) {
+    const line = invocationLines().findLast((x) => x.path === pathname);
+    if (line || Date.now() > deadline) return line;
+    await new Promise((r) => setTimeout(r, POLL_INTERVAL_MS));
+  }
+}
+
+test("each invocation logs one JSON line with its subrequests, heap peak and CPU ms", async () => {
+  await getJson("/d1");
+  const line = await invocationFor("/d1");
+  assert.equal(line.handler, "fetch");
+  assert.equal(line.status, 200);
+  assert.equal(line.subrequests, 10, "ten D1 calls, each a subrequest");
+  assert.ok(line.heapPeakMB >= 10 && line.heapPeakMB <= 128, `heapPeakMB ${line.heapPeakMB}`);
+  assert.ok(Number.isInteger(line.cpuMs) && line.cpuMs >= 0 && line.cpuMs <= line.wallMs, JSON.stringify(line));
+});
+
+test("queue and scheduled invocations are logged too", async () => {
+  await fetch(`${base}/cdn-cgi/handler/scheduled?cron=${encodeURIComponent("5 * * * *")}`);
+  const deadline = Date.now() + 5_000;
+  while (!invocationLines().some((x) => x.cron === "5 * * * *") && Date.now() < deadline) await new Promise((r) => setTimeout(r, POLL_INTERVAL_MS));
+  const line = invocationLines().find((x) => x.cron === "5 * * * *");
+  assert.equal(line.handler, "scheduled");
+  assert.equal(line.subrequests, 2, "the toy handler records the event with two D1 calls");
+  assert.ok(invocationLines().some((x) => x.handler === "queue" && x.messages >= 1));
+});
+
+test("past the free plan's 50 external subrequests a fetch fails as on Cloudflare", async () => {
+  const target = `http://127.0.0.1:${upstream.address().port}/x`;
+  const { body } = await getJson(`/fanout?n=60&url=${encodeURIComponent(target)}`);
+  assert.deepEqual(body, { done: 50, error: "Too many subrequests." });
+  assert.equal((await invocationFor("/fanout")).subrequests, 51);
+});
+
+test("D1 and Queues refuse what production refuses, also where Miniflare would accept it", async () => {
+  const { body } = await getJson("/limits");
+  assert.match(body.params_101, /D1_ERROR: too many SQL variables/);
+  assert.equal(body.params_100, null);
+  assert.match(body.statement_100k, /D1_ERROR: statement too long/);
+  assert.match(body.row_2mb, /D1_ERROR: string or blob too big/);
+  assert.match(body.message_128k, /message length of 128\d{3} bytes exceeds limit of 128000/);
+  assert.match(body.batch_101, /batch message count of 101 exceeds limit of 100/);
+  assert.match(body.batch_260k, /batch size of 260\d{3} bytes exceeds limit of 256000/);
 });
