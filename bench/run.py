@@ -92,6 +92,18 @@ class Service:
     proc: subprocess.Popen
     url: str
     log: Path
+    lines: queue.Queue
+
+    def invocations(self) -> list[dict]:
+        """Drain the runtime's per-invocation JSON lines (subrequests, heapPeakMB, cpuMs) printed so far."""
+        found = []
+        while True:
+            try:
+                line = self.lines.get_nowait()
+            except queue.Empty:
+                return found
+            if line.startswith('{"event":"invocation"'):
+                found.append(json.loads(line))
 
 
 def start_service(cmd: list[str], log: Path, timeout_s: float, env: dict | None = None) -> Service:
@@ -110,7 +122,7 @@ def start_service(cmd: list[str], log: Path, timeout_s: float, env: dict | None 
                 break
             continue
         if line.startswith("READY "):
-            return Service(proc, line.split()[1].rstrip("/"), log)
+            return Service(proc, line.split()[1].rstrip("/"), log, lines)
     stop_service(proc)
     tail = log.read_text(errors="replace")[-2000:]
     raise RuntimeError(f"{cmd[0]} did not print READY within {timeout_s:g} s:\n{tail}")
@@ -173,9 +185,13 @@ def http(method: str, url: str, headers: dict | None = None, body: bytes | None 
 class Bench:
     sim: str
     worker: str
-    runtime_pid: int
+    runtime: Service
     persist: Path
     figures: dict = field(default_factory=dict)
+
+    @property
+    def runtime_pid(self) -> int:
+        return self.runtime.proc.pid
 
     # worker
     def series(self, points: list[str], span: tuple[datetime, datetime], route: str = "cached") -> Reply:
@@ -327,7 +343,7 @@ def codec_check(reply: Reply, span, codec_name: str) -> int:
 
 def scenario_hit_miss(b: Bench, points: list[str], spans: list, hits: int) -> dict:
     """Median miss against median hit; each miss on its own cold week, hits after the write."""
-    miss_s, hit_s, miss_timing, hit_timing, calls_per_miss = [], [], [], [], []
+    miss_s, hit_s, miss_timing, hit_timing, calls_per_miss, hit_invocations = [], [], [], [], [], []
     samples = 0
     for span in spans:
         b.clear_log()
@@ -339,12 +355,14 @@ def scenario_hit_miss(b: Bench, points: list[str], spans: list, hits: int) -> di
         miss_timing.append(miss.timing())
         samples = returned_samples(miss)
         wait_hit(b, points, span)
+        b.runtime.invocations()
         for _ in range(hits):
             hit = b.series(points, span)
             if hit.headers.get("x-cache-status") != "hit":
                 raise RuntimeError(f"expected a hit, got {hit.headers.get('x-cache-status')}")
             hit_s.append(hit.seconds)
             hit_timing.append(hit.timing())
+        hit_invocations += [x for x in b.runtime.invocations() if x.get("path") == "/api/timeseries"]
     parts = ("auth", "r2", "decode", "render", "total")
     hit_ms = {name: median([t.get(name, 0.0) for t in hit_timing]) for name in parts}
     miss_ms = {
@@ -364,6 +382,7 @@ def scenario_hit_miss(b: Bench, points: list[str], spans: list, hits: int) -> di
         "miss_server_timing_ms": miss_ms,
         "hit_server_timing_ms": hit_ms,
         "hit_outside_worker_ms": median(hit_s) * 1000 - hit_ms["total"],
+        "hit_per_invocation": per_invocation(hit_invocations),
         "target_miss_over_hit_min": TARGET_MISS_OVER_HIT,
         "met": ratio >= TARGET_MISS_OVER_HIT,
         "floor_keys": keys_for(points, spans[-1]),
@@ -433,6 +452,7 @@ def scenario_partial(b: Bench, points: list[str], start: datetime) -> dict:
 def scenario_job(b: Bench, points: list[str], span, min_samples: int) -> dict:
     """A queued job: wall time, samples/s, and the runtime's peak RSS while it runs."""
     sampler = RssSampler(b.runtime_pid)
+    b.runtime.invocations()
     sampler.start()
     try:
         started = time.perf_counter()
@@ -448,6 +468,7 @@ def scenario_job(b: Bench, points: list[str], span, min_samples: int) -> dict:
     finally:
         sampler.stop()
     returned = returned_samples(result) if result.status == 200 else None
+    consumer = [x for x in b.runtime.invocations() if x.get("handler") == "queue"]
     return {
         "points": len(points),
         "days": (span[1] - span[0]).days,
@@ -460,8 +481,23 @@ def scenario_job(b: Bench, points: list[str], span, min_samples: int) -> dict:
         "result_s": result_s,
         "result_samples": returned,
         **sampler.figures(),
+        "consumer_per_invocation": per_invocation(consumer),
         "min_samples": min_samples,
         "met": job["status"] == "completed" and returned == job.get("samplesCount") and returned >= min_samples,
+    }
+
+
+def per_invocation(lines: list[dict]) -> dict:
+    """The runtime's per-invocation figures: how many, and the largest heap peak, subrequests and CPU ms."""
+    if not lines:
+        return {"invocations": 0}
+    return {
+        "invocations": len(lines),
+        "heap_peak_mb_max": max(x["heapPeakMB"] for x in lines),
+        "subrequests_max": max(x["subrequests"] for x in lines),
+        "subrequests_median": median([x["subrequests"] for x in lines]),
+        "cpu_ms_max": max(x["cpuMs"] for x in lines),
+        "cpu_ms_median": median([x["cpuMs"] for x in lines]),
     }
 
 
@@ -590,7 +626,7 @@ def run(args, tmp: Path) -> dict:
             tmp / "runtime.log",
             RUNTIME_START_TIMEOUT_S,
         )
-        b = Bench(sim.url, runtime.url, runtime.proc.pid, persist)
+        b = Bench(sim.url, runtime.url, runtime, persist)
         all_points = b.sim_points()
         mixed, hm = pick_points(all_points)
         names = [p["name"] for p in mixed]
@@ -697,6 +733,7 @@ def print_table(f: dict) -> None:
         add("  miss / hit", f"{hm['miss_over_hit']:.1f}x", f">= {TARGET_MISS_OVER_HIT:g}x {ok(hm['met'])}")
         add("  miss Server-Timing (ms)", fmt_ms(hm["miss_server_timing_ms"]))
         add("  hit Server-Timing (ms)", fmt_ms(hm["hit_server_timing_ms"]))
+        add("  a hit's invocation", fmt_invocations(hm["hit_per_invocation"]))
     bd = f.get("hit_breakdown")
     if bd:
         add("  hit breakdown (ms)", fmt_ms(bd["stages_ms"]))
@@ -734,6 +771,7 @@ def print_table(f: dict) -> None:
             f"VmHWM {jb['node_vmhwm_mb']:.0f}); workerd {jb['workerd_peak_rss_mb']:.0f}",
         )
         add("  result download", f"{jb['result_bytes']:,} bytes in {jb['result_s']:.1f} s")
+        add("  consumer invocations", fmt_invocations(jb["consumer_per_invocation"]))
     for name in ("compression", "hit_miss", "coalescing", "partial", "job", "hit_floor"):
         if "error" in f.get(name, {}):
             add(f"{name} FAILED", f[name]["error"][:100])
@@ -749,6 +787,16 @@ def pct(x: float) -> str:
 
 def ok(met: bool) -> str:
     return "MET" if met else "NOT MET"
+
+
+def fmt_invocations(d: dict) -> str:
+    if not d["invocations"]:
+        return "none logged"
+    return (
+        f"{d['invocations']}: Pyodide heap peak {d['heap_peak_mb_max']:.1f} MB, subrequests "
+        f"{d['subrequests_median']:g} (max {d['subrequests_max']}), CPU {d['cpu_ms_median']:g} ms "
+        f"(max {d['cpu_ms_max']})"
+    )
 
 
 def fmt_ms(d: dict) -> str:
