@@ -5,7 +5,7 @@
 // waitUntil, streamed responses, outgoing fetch, errors, and that wrangler reads the same D1.
 import assert from "node:assert/strict";
 import { execFile, spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { createServer, request as httpRequest } from "node:http";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -21,13 +21,13 @@ const QUEUE_TIMEOUT_MS = 30_000;
 const POLL_INTERVAL_MS = 200;
 const WRANGLER_TIMEOUT_MS = 60_000;
 const EXPECT_WAIT_MS = 1_000;
+const KILL_TIMEOUT_MS = 5_000;
 
 let child;
 let base;
 let stateDir;
 let upstream;
-let stdout = "";
-let stderr = "";
+const output = { stdout: "", stderr: "" }; // of the shared runtime
 
 function startUpstream() {
   return new Promise((resolve) => {
@@ -36,18 +36,18 @@ function startUpstream() {
   });
 }
 
-function waitForReady(proc) {
+function waitForReady(proc, out) {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`no READY within ${READY_TIMEOUT_MS} ms`)), READY_TIMEOUT_MS);
     proc.stdout.on("data", (chunk) => {
-      stdout += chunk;
-      const match = /^READY (http:\/\/\S+)$/m.exec(stdout);
+      out.stdout += chunk;
+      const match = /^READY (http:\/\/\S+)$/m.exec(out.stdout);
       if (match) {
         clearTimeout(timer);
         resolve(match[1]);
       }
     });
-    proc.stderr.on("data", (chunk) => { stderr += chunk; });
+    proc.stderr.on("data", (chunk) => { out.stderr += chunk; });
     proc.on("exit", (code) => {
       clearTimeout(timer);
       reject(new Error(`runtime exited with ${code} before READY`));
@@ -80,23 +80,27 @@ async function pollEvents(predicate, timeoutMs) {
 
 async function waitForLog(pattern, timeoutMs = 5_000) {
   const deadline = Date.now() + timeoutMs;
-  while (!pattern.test(stderr) && Date.now() < deadline) await new Promise((r) => setTimeout(r, POLL_INTERVAL_MS));
-  assert.match(stderr, pattern);
+  while (!pattern.test(output.stderr) && Date.now() < deadline) await new Promise((r) => setTimeout(r, POLL_INTERVAL_MS));
+  assert.match(output.stderr, pattern);
+}
+
+function spawnRuntime(persist) {
+  const args = [
+    path.join(ROOT, "runtime", "main.mjs"), "--config", path.join(ROOT, "wrangler.toml"),
+    "--port", "0", "--persist", persist, "--src", path.join(HERE, "worker"), "--no-crons", "--plan", "free",
+    "--var", `FLIGHTDECK_BASE_URL=http://127.0.0.1:${upstream.address().port}/api`,
+  ];
+  return spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
 }
 
 before(async () => {
   upstream = await startUpstream();
   stateDir = mkdtempSync(path.join(tmpdir(), "runtime-smoke-"));
-  const args = [
-    path.join(ROOT, "runtime", "main.mjs"), "--config", path.join(ROOT, "wrangler.toml"),
-    "--port", "0", "--persist", stateDir, "--src", path.join(HERE, "worker"), "--no-crons", "--plan", "free",
-    "--var", `FLIGHTDECK_BASE_URL=http://127.0.0.1:${upstream.address().port}/api`,
-  ];
-  child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
+  child = spawnRuntime(stateDir);
   try {
-    base = await waitForReady(child);
+    base = await waitForReady(child, output);
   } catch (err) {
-    console.error(`runtime log:\n${stdout}\n${stderr}`);
+    console.error(`runtime log:\n${output.stdout}\n${output.stderr}`);
     throw err;
   }
 });
@@ -114,7 +118,7 @@ after(async () => {
 });
 
 test("prints exactly one READY line", () => {
-  assert.equal(stdout.match(/^READY /gm)?.length, 1);
+  assert.equal(output.stdout.match(/^READY /gm)?.length, 1);
 });
 
 test("fetch returns JSON and sees vars overridden by --var and request.cf", async () => {
@@ -156,7 +160,7 @@ test("an exception in fetch is a JSON 500 and a traceback on stderr", async () =
   assert.equal(status, 500);
   assert.deepEqual(body, { error: { code: "internal", message: "Internal error" } });
   await waitForLog(/RuntimeError: deliberate failure for the smoke test/);
-  assert.match(stderr, /smoke\/worker\/entry\.py", line \d+, in route_raise/);
+  assert.match(output.stderr, /smoke\/worker\/entry\.py", line \d+, in route_raise/);
 });
 
 test("ctx.waitUntil runs after the response; rejections are logged", async () => {
@@ -260,7 +264,7 @@ test("wrangler d1 execute --local reads the runtime's D1", async () => {
 });
 
 function invocationLines() {
-  return stdout.split("\n").filter((line) => line.startsWith('{"event":"invocation"')).map((line) => JSON.parse(line));
+  return output.stdout.split("\n").filter((line) => line.startsWith('{"event":"invocation"')).map((line) => JSON.parse(line));
 }
 
 async function invocationFor(pathname) {
@@ -308,4 +312,44 @@ test("D1 and Queues refuse what production refuses, also where Miniflare would a
   assert.match(body.message_128k, /message length of 128\d{3} bytes exceeds limit of 128000/);
   assert.match(body.batch_101, /batch message count of 101 exceeds limit of 100/);
   assert.match(body.batch_260k, /batch size of 260\d{3} bytes exceeds limit of 256000/);
+});
+
+function childPids(pid) {
+  return readdirSync(`/proc/${pid}/task`).flatMap((tid) =>
+    readFileSync(`/proc/${pid}/task/${tid}/children`, "utf8").split(/\s+/).filter(Boolean).map(Number));
+}
+
+const alive = (pid) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+function portFree(port) {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once("error", () => resolve(false));
+    server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
+  });
+}
+
+test("after a SIGKILL of the runtime, workerd goes too and the port is free", async () => {
+  const persist = mkdtempSync(path.join(tmpdir(), "runtime-kill-"));
+  const proc = spawnRuntime(persist);
+  try {
+    const url = new URL(await waitForReady(proc, { stdout: "", stderr: "" }));
+    const workerd = childPids(proc.pid);
+    assert.ok(workerd.length >= 1, "workerd runs as the runtime's child");
+    proc.kill("SIGKILL");
+    const deadline = Date.now() + KILL_TIMEOUT_MS;
+    while (workerd.some(alive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, POLL_INTERVAL_MS));
+    assert.deepEqual(workerd.filter(alive), [], "no workerd left behind");
+    assert.ok(await portFree(Number(url.port)), `port ${url.port} is free again`);
+  } finally {
+    if (proc.exitCode === null && proc.signalCode === null) proc.kill("SIGKILL");
+    rmSync(persist, { recursive: true, force: true });
+  }
 });
