@@ -353,3 +353,29 @@ test("after a SIGKILL of the runtime, workerd goes too and the port is free", as
     rmSync(persist, { recursive: true, force: true });
   }
 });
+
+function rawRequest(url, options) {
+  // fetch() refuses TRACE and long heads are what this checks: plain node:http instead.
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(url, options, (res) => {
+      let body = "";
+      res.on("data", (chunk) => { body += chunk; });
+      res.on("end", () => resolve({ status: res.statusCode, type: res.headers["content-type"], body }));
+    });
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+test("TRACE reaches the Worker, which answers it, as on workerd", async () => {
+  const res = await rawRequest(`${base}/method`, { method: "TRACE" });
+  assert.equal(res.status, 200);
+  assert.deepEqual(JSON.parse(res.body), { method: "TRACE" });
+});
+
+test("a request head over the runtime's 16 KB is a JSON 431", async () => {
+  const res = await rawRequest(`${base}/hello?pad=${"a".repeat(20_000)}`, { method: "GET" });
+  assert.equal(res.status, 431);
+  assert.equal(res.type, "application/json");
+  assert.equal(JSON.parse(res.body).error.code, "header_fields_too_large");
+});

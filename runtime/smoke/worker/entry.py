@@ -23,6 +23,9 @@ class Default(WorkerEntrypoint):
     async def route_hello(self, request, query):
         return Response.json({"hello": "world", "base_url": self.env.FLIGHTDECK_BASE_URL, "cf": request.cf is not None})
 
+    async def route_method(self, request, query):
+        return Response.json({"method": str(request.method)})
+
     async def route_events(self, request, query):
         return Response.json(await read_all(self.env))
 
