@@ -24,7 +24,7 @@ export function installedPyodideVersion() {
 }
 
 /** Every *.py file under dir (skipping caches and hidden folders), as absolute paths. */
-function pythonFiles(dir) {
+export function pythonFiles(dir) {
   const out = [];
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     if (entry.name.startsWith(".") || entry.name === "__pycache__") continue;

@@ -11,10 +11,10 @@ from urllib.parse import parse_qs, urlsplit
 
 from .access import token_hash
 from .app import Services
-from .bindings import ApiRequest, ApiResponse
 from .errors import BadRequest, NotFound, ServiceError
 from .jobs import JobTicket
 from .log import log_event
+from .ports import ApiRequest, ApiResponse
 from .query import parse_optional_span, parse_points, parse_series_query
 from .render import render_body
 from .repositories import RequestRecord

@@ -2,8 +2,8 @@ import json
 
 import pytest
 
-from services.codec import PointSeries
 from services.render import pairs_json, render_body
+from services.series import PointSeries
 
 
 @pytest.mark.parametrize(
