@@ -29,7 +29,7 @@ export class Invocation {
   #limits;
   #heapBytes;
   #started = performance.now();
-  #elu = performance.eventLoopUtilization();
+  #cpu = process.cpuUsage();
   external = 0;
   internal = 0;
   heapPeakBytes;
@@ -59,13 +59,14 @@ export class Invocation {
     this.heapPeakBytes = Math.max(this.heapPeakBytes, this.#heapBytes());
   }
 
-  /** The invocation's figures: subrequests, the heap's peak (MB), busy main-thread ms and wall ms. */
+  /** The invocation's figures: subrequests, the heap's peak (MB), the process's CPU ms and wall ms. */
   finish() {
     this.sampleHeap();
+    const { user, system } = process.cpuUsage(this.#cpu);
     return {
       subrequests: this.subrequests,
       heapPeakMB: Math.round((this.heapPeakBytes / MB) * 10) / 10,
-      cpuMs: Math.round(performance.eventLoopUtilization(this.#elu).active),
+      cpuMs: Math.round((user + system) / 1000),
       wallMs: Math.round(performance.now() - this.#started),
     };
   }

@@ -1,8 +1,7 @@
 #!/usr/bin/env node
 // Local runtime for the Python Worker: Miniflare (real D1, R2, Queues) in front, the Python
 // WorkerEntrypoint running in Pyodide in this Node process behind it. See runtime/README.md.
-import { spawn } from "node:child_process";
-import { existsSync, readFileSync, readdirSync } from "node:fs";
+import { existsSync } from "node:fs";
 import path from "node:path";
 import { Log, LogLevel, Miniflare } from "miniflare";
 
@@ -10,6 +9,7 @@ import { BRIDGE_WORKER, Bridge, bridgeWorkerOptions, buildEnv, jsWorkerOptions }
 import { ConfigError, compatFlagsModule, loadWranglerConfig, parseArgs } from "./config.mjs";
 import { ExecutionContext, MessageBatch, ScheduledController, WaitUntilTracker, entrypointHelper, recordedCalls } from "./context.mjs";
 import { scheduleCrons } from "./cron.mjs";
+import { startWatchdog } from "./process.mjs";
 import { PythonWorker, StartupError, briefError, describeError, installedPyodideVersion } from "./python.mjs";
 import { jsonResponse, platformRequest, writeResponse } from "./http.mjs";
 import { applySchema } from "./schema.mjs";
@@ -43,32 +43,6 @@ async function withDeadline(promise, ms, what) {
 
 function firstLine(err) {
   return describeError(err).trim().split("\n").at(-1);
-}
-
-/** This process's child processes (workerd, which Miniflare starts), from /proc. */
-function childPids(pid) {
-  try {
-    return readdirSync(`/proc/${pid}/task`).flatMap((tid) =>
-      readFileSync(`/proc/${pid}/task/${tid}/children`, "utf8").split(/\s+/).filter(Boolean).map(Number));
-  } catch {
-    return []; // no /proc: not Linux
-  }
-}
-
-/**
- * After a SIGKILL nothing in this process runs, and workerd would live on holding the port. A
- * watchdog outside it holds a pipe from it: when the pipe closes (this process is gone, however it
- * ended) the watchdog kills what were our children.
- */
-function startWatchdog() {
-  const pids = childPids(process.pid);
-  if (!pids.length) return;
-  const dog = spawn("sh", ["-c", `cat >/dev/null; kill -9 ${pids.join(" ")} 2>/dev/null`], {
-    detached: true, stdio: ["pipe", "ignore", "ignore"],
-  });
-  dog.unref();
-  dog.stdin.unref?.();
-  dog.stdin.on("error", () => {});
 }
 
 class Runtime {
