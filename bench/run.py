@@ -42,7 +42,7 @@ from services.cache import day_key  # noqa: E402
 from services.codec import CODECS, best_codec, encode  # noqa: E402
 from services.series import PointSeries  # noqa: E402
 from services.timerange import Span, day_spans  # noqa: E402
-from tests.servers import Reply, d1_query, request, start_simulator, start_worker, wait_for  # noqa: E402
+from tests.servers import Reply, Server, d1_query, request, start_simulator, start_worker, wait_for  # noqa: E402
 
 SITE = "demo-hq"
 TOKEN = "dev-token"
@@ -95,9 +95,18 @@ def http(method: str, url: str, headers: dict | None = None) -> Reply:
 class Bench:
     sim: str
     worker: str
-    runtime_pid: int
+    runtime: Server
     persist: Path
     figures: dict = field(default_factory=dict)
+
+    @property
+    def runtime_pid(self) -> int:
+        return self.runtime.process.pid
+
+    def invocations_since(self, mark: int) -> list[dict]:
+        """The runtime's per-invocation JSON lines (subrequests, heapPeakMB, cpuMs) after output line `mark`."""
+        lines = self.runtime.output[mark:]
+        return [json.loads(line) for line in lines if line.startswith('{"event":"invocation"')]
 
     # worker
     def series(self, points: list[str], span: tuple[datetime, datetime], route: str = "cached") -> Reply:
@@ -218,7 +227,7 @@ def codec_check(reply: Reply, span, codec_name: str) -> int:
 
 def scenario_hit_miss(b: Bench, points: list[str], spans: list, hits: int) -> dict:
     """Median miss against median hit; each miss on its own cold week, hits after the write."""
-    miss_s, hit_s, miss_timing, hit_timing, calls_per_miss = [], [], [], [], []
+    miss_s, hit_s, miss_timing, hit_timing, calls_per_miss, hit_invocations = [], [], [], [], [], []
     samples = 0
     for span in spans:
         b.clear_log()
@@ -230,12 +239,14 @@ def scenario_hit_miss(b: Bench, points: list[str], spans: list, hits: int) -> di
         miss_timing.append(miss.timing())
         samples = returned_samples(miss)
         wait_hit(b, points, span)
+        mark = len(b.runtime.output)
         for _ in range(hits):
             hit = b.series(points, span)
             if hit.headers.get("x-cache-status") != "hit":
                 raise RuntimeError(f"expected a hit, got {hit.headers.get('x-cache-status')}")
             hit_s.append(hit.seconds)
             hit_timing.append(hit.timing())
+        hit_invocations += [x for x in b.invocations_since(mark) if x.get("path") == "/api/timeseries"]
     parts = ("ratelimit", "auth", "r2", "decode", "render", "total")
     hit_ms = {name: median([t.get(name, 0.0) for t in hit_timing]) for name in parts}
     miss_ms = {
@@ -257,6 +268,7 @@ def scenario_hit_miss(b: Bench, points: list[str], spans: list, hits: int) -> di
         "hit_outside_worker_ms": median(hit_s) * 1000 - hit_ms["total"] - hit_ms["ratelimit"],
         "limit_check_ms": hit_ms["ratelimit"],
         "limit_check_share_of_hit": hit_ms["ratelimit"] / (median(hit_s) * 1000),
+        "hit_per_invocation": per_invocation(hit_invocations),
         "target_miss_over_hit_min": TARGET_MISS_OVER_HIT,
         "met": ratio >= TARGET_MISS_OVER_HIT,
         "floor_keys": keys_for(points, spans[-1]),
@@ -386,6 +398,7 @@ def replay(b: Bench, sets: list[list[str]], span) -> dict:
 def scenario_job(b: Bench, points: list[str], span, min_samples: int) -> dict:
     """A queued job: wall time, samples/s, and the runtime's peak RSS while it runs."""
     sampler = RssSampler(b.runtime_pid)
+    mark = len(b.runtime.output)
     sampler.start()
     try:
         started = time.perf_counter()
@@ -401,6 +414,7 @@ def scenario_job(b: Bench, points: list[str], span, min_samples: int) -> dict:
     finally:
         sampler.stop()
     returned = returned_samples(result) if result.status == 200 else None
+    consumer = [x for x in b.invocations_since(mark) if x.get("handler") == "queue"]
     return {
         "points": len(points),
         "days": (span[1] - span[0]).days,
@@ -413,16 +427,32 @@ def scenario_job(b: Bench, points: list[str], span, min_samples: int) -> dict:
         "result_s": result_s,
         "result_samples": returned,
         **sampler.figures(),
+        "consumer_per_invocation": per_invocation(consumer),
         "min_samples": min_samples,
         "met": job["status"] == "completed" and returned == job.get("samplesCount") and returned >= min_samples,
+    }
+
+
+def per_invocation(lines: list[dict]) -> dict:
+    """The runtime's per-invocation figures: how many, and the largest heap peak, subrequests and CPU ms."""
+    if not lines:
+        return {"invocations": 0}
+    return {
+        "invocations": len(lines),
+        "heap_peak_mb_max": max(x["heapPeakMB"] for x in lines),
+        "subrequests_max": max(x["subrequests"] for x in lines),
+        "subrequests_median": median([x["subrequests"] for x in lines]),
+        "cpu_ms_max": max(x["cpuMs"] for x in lines),
+        "cpu_ms_median": median([x["cpuMs"] for x in lines]),
+        "outcomes": sorted({x["outcome"] for x in lines}),
     }
 
 
 def poll_job(status_url: str) -> dict:
     def finished() -> dict | None:
         reply = http("GET", status_url, {"x-ace-token": TOKEN})
-        if reply.status != 200:
-            raise RuntimeError(f"job status {reply.status}: {reply.body[:300]!r}")
+        if reply.status != 200:  # e.g. the runtime's 503 while an isolate that exceeded 128 MB is replaced
+            return None
         job = reply.json()
         return job if job["status"] in ("completed", "failed", "cancelled") else None
 
@@ -524,7 +554,7 @@ def run(args, tmp: Path) -> dict:
     try:
         persist = tmp / "state"
         runtime = start_worker(sim.url, persist, ratelimits=BENCH_RATELIMITS, WARMING_KEY=WARMING_KEY)
-        b = Bench(sim.url, runtime.url, runtime.process.pid, persist)
+        b = Bench(sim.url, runtime.url, runtime, persist)
         all_points = b.sim_points()
         mixed, hm = pick_points(all_points)
         names = [p["name"] for p in mixed]
@@ -637,6 +667,7 @@ def print_table(f: dict) -> None:
         add("  hit Server-Timing (ms)", fmt_ms(hm["hit_server_timing_ms"]))
         add("  rate-limit check on a hit (ms)",
             f"{hm['limit_check_ms']:.1f} ({pct(hm['limit_check_share_of_hit'])} of the hit's {hm['hit_ms']:.0f} ms)")
+        add("  a hit's invocation", fmt_invocations(hm["hit_per_invocation"]))
     bd = f.get("hit_breakdown")
     if bd:
         add("  hit breakdown (ms)", fmt_ms(bd["stages_ms"]))
@@ -695,6 +726,7 @@ def print_table(f: dict) -> None:
             f"VmHWM {jb['node_vmhwm_mb']:.0f}); workerd {jb['workerd_peak_rss_mb']:.0f}",
         )
         add("  result download", f"{jb['result_bytes']:,} bytes in {jb['result_s']:.1f} s")
+        add("  consumer invocations", fmt_invocations(jb["consumer_per_invocation"]))
     for name in ("compression", "hit_miss", "coalescing", "partial", "app_query", "warming", "job", "hit_floor"):
         if "error" in f.get(name, {}):
             add(f"{name} FAILED", f[name]["error"][:100])
@@ -710,6 +742,16 @@ def pct(x: float) -> str:
 
 def ok(met: bool) -> str:
     return "MET" if met else "NOT MET"
+
+
+def fmt_invocations(d: dict) -> str:
+    if not d["invocations"]:
+        return "none logged"
+    return (
+        f"{d['invocations']}: Pyodide heap peak {d['heap_peak_mb_max']:.1f} MB, subrequests "
+        f"{d['subrequests_median']:g} (max {d['subrequests_max']}), CPU {d['cpu_ms_median']:g} ms "
+        f"(max {d['cpu_ms_max']}), outcomes {', '.join(d['outcomes'])}"
+    )
 
 
 def fmt_ms(d: dict) -> str:
