@@ -4,12 +4,15 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
+SDK_STAMP := node_modules/.cache/workers-runtime-sdk/.installed
 SIM_PORT ?= 8788
 WORKER_PORT ?= 8787
+# Local stand-in for the WARMING_KEY Worker secret (production: `npx wrangler secret put WARMING_KEY`).
+DEV_WARMING_KEY ?= local-dev-only-warming-key
 
 .PHONY: install dev test lint bench clean
 
-install: $(PY_STAMP) $(NODE_STAMP)
+install: $(PY_STAMP) $(NODE_STAMP) $(SDK_STAMP)
 
 $(PY_STAMP): requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -20,11 +23,21 @@ $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
+# The workers SDK wheel pyproject.toml pins, checked against uv.lock, for the local runtime (npm ci empties it).
+$(SDK_STAMP): pyproject.toml uv.lock $(NODE_STAMP) $(PY_STAMP)
+	PYTHON=$(PY) node runtime/fetch-sdk.mjs
+	touch $@
+
 lint: install
 	$(PY) -m ruff check src tests simulator $(wildcard bench)
 
+# The runtime's own tests (its rules checked against wrangler's workerd), the deploy wrangler would
+# do (offline, so a broken wrangler.toml fails here), then every Python test.
 test: install lint
 	node --test runtime/smoke/
+	@out=$$(WRANGLER_SEND_METRICS=false npx --no-install wrangler deploy --dry-run 2>&1) \
+	  || { echo "$$out"; echo "wrangler deploy --dry-run failed"; exit 1; }; \
+	  echo "wrangler deploy --dry-run: ok, $$(echo "$$out" | grep -o 'Total ([0-9]* modules)')"
 	$(PY) -m pytest
 
 bench: install
@@ -38,7 +51,7 @@ dev: install
 	@trap 'kill 0' INT TERM EXIT; \
 	$(PY) -m simulator --host 127.0.0.1 --port $(SIM_PORT) & \
 	node runtime/main.mjs --host 127.0.0.1 --port $(WORKER_PORT) --persist .wrangler/state \
-	  --var FLIGHTDECK_BASE_URL=http://127.0.0.1:$(SIM_PORT)/api & \
+	  --var FLIGHTDECK_BASE_URL=http://127.0.0.1:$(SIM_PORT)/api --var WARMING_KEY=$(DEV_WARMING_KEY) & \
 	wait
 
 clean:

@@ -19,6 +19,7 @@ LAB = "demo-lab"
 # All the simulator's points of each site; the fake lists only some of them (`FakeFlightDeck.site_points`).
 CATALOG = {name: tuple(p.name for p in site_points(name)) for name in (SITE, LAB)}
 LAB_POINTS = CATALOG[LAB][:1]
+MANY = CATALOG[SITE][:120]  # for jobs of several batches: list them with the `many_points` fixture
 
 
 def upstream_samples(name: str, start: int, end: int) -> list[tuple[int, str]]:

@@ -7,9 +7,10 @@
     ├── NotFound (404 not_found)
     ├── Conflict (409 conflict)
     ├── TooLarge (413 too_large)
-    ├── RateLimited (429 rate_limited)
+    ├── RetryLater (carries Retry-After)
+    │   ├── RateLimited (429 rate_limited)
+    │   └── UpstreamUnavailable (503 upstream_unavailable)
     ├── UpstreamError (502 upstream_error)
-    ├── UpstreamUnavailable (503 upstream_unavailable)
     └── UpstreamTimeout (504 upstream_timeout)
 
 Foreign errors are translated where they enter (`raise UpstreamError(...) from exc`);
@@ -30,6 +31,10 @@ class ServiceError(Exception):
         self.message = message
         self.field = field
         self.details = details or {}
+
+    def headers(self) -> dict[str, str]:
+        """Response headers the error carries (none by default)."""
+        return {}
 
     def to_body(self) -> dict:
         """The JSON error body sent to the caller."""
@@ -70,7 +75,20 @@ class TooLarge(ServiceError):
     code = "too_large"
 
 
-class RateLimited(ServiceError):
+class RetryLater(ServiceError):
+    """An error the caller may retry after `retry_after` seconds (sent as Retry-After)."""
+
+    def __init__(self, message: str, *, retry_after: int, details: dict | None = None) -> None:
+        super().__init__(message, details={**(details or {}), "retryAfter": retry_after})
+        self.retry_after = retry_after
+
+    def headers(self) -> dict[str, str]:
+        return {"retry-after": str(self.retry_after)}
+
+
+class RateLimited(RetryLater):
+    """Too many requests (ours, or FlightDeck's passed on)."""
+
     status = 429
     code = "rate_limited"
 
@@ -80,7 +98,9 @@ class UpstreamError(ServiceError):
     code = "upstream_error"
 
 
-class UpstreamUnavailable(ServiceError):
+class UpstreamUnavailable(RetryLater):
+    """FlightDeck is down and asked for a wait longer than our deadline."""
+
     status = 503
     code = "upstream_unavailable"
 

@@ -42,6 +42,7 @@ BACKOFF_BASE_SECONDS = 0.25
 BACKOFF_CAP_SECONDS = 8.0
 RETRY_AFTER_CAP_SECONDS = 30.0
 RETRYABLE = {429, 500, 502, 503, 504}
+UPSTREAM_RETRY_AFTER_SECONDS = 30  # told to our caller when FlightDeck's 429 names no Retry-After
 
 T = TypeVar("T")
 
@@ -277,7 +278,8 @@ class FlightDeckClient:
         if status in RETRYABLE:
             retry_after = _retry_after(response.headers.get("retry-after"))
             if status == 429:
-                raise _Retryable(RateLimited("FlightDeck is rate limiting requests"), retry_after)
+                wait = math.ceil(retry_after) if retry_after is not None else UPSTREAM_RETRY_AFTER_SECONDS
+                raise _Retryable(RateLimited("FlightDeck is rate limiting requests", retry_after=wait), retry_after)
             raise _Retryable(UpstreamError(f"FlightDeck answered {status}"), retry_after)
         if status >= 400:
             raise UpstreamError(f"FlightDeck answered {status}")
@@ -317,11 +319,10 @@ class _Retryable(Exception):
 
     def come_back_later(self) -> ServiceError:
         """FlightDeck asked for a wait longer than our deadline: pass its answer on, with its Retry-After."""
-        wait = {"retryAfter": math.ceil(self.retry_after or 0)}
+        wait = math.ceil(self.retry_after or 0)
         if isinstance(self.error, RateLimited):
-            return RateLimited(f"FlightDeck is rate limiting requests; retry after {wait['retryAfter']} s",
-                               details=wait)
-        return UpstreamUnavailable(f"FlightDeck is unavailable; retry after {wait['retryAfter']} s", details=wait)
+            return RateLimited(f"FlightDeck is rate limiting requests; retry after {wait} s", retry_after=wait)
+        return UpstreamUnavailable(f"FlightDeck is unavailable; retry after {wait} s", retry_after=wait)
 
 
 def _retry_after(raw: str | None) -> float | None:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from .codec import decode
 from .config import Settings
-from .errors import Conflict, NotFound
+from .errors import Conflict, NotFound, RateLimited
 from .jobmodel import ACTIVE, JobStatus
 from .ports import MessageQueue, ObjectStore, Row
 from .query import Priority, SeriesQuery
@@ -20,6 +20,7 @@ from .routing import estimate_samples
 from .timerange import Span, db_time, parse_iso
 
 JOB_ID_LENGTH = 32
+JOB_CAP_RETRY_AFTER_SECONDS = 30  # a batch takes seconds to minutes: ask again after a while
 
 
 @dataclass(frozen=True)
@@ -106,6 +107,7 @@ class QueueService:
             return JobTicket(existing, created=False)
         if existing is not None and await self._revive(existing):
             return JobTicket(await self.repo.get(existing["id"]), created=False)  # type: ignore[arg-type]
+        await self._require_job_slot()
         batches = _batches(query.points, self.settings.job_batch_points)
         job = NewJob(
             id=uuid.uuid4().hex, site=query.site, points=query.points,
@@ -144,6 +146,17 @@ class QueueService:
         error = f"no progress for {self.settings.job_lease_seconds} s after {job['requeues']} re-enqueues"
         await self.repo.fail(job["id"], error, now, self.settings.job_retention_seconds)
         return False
+
+    async def _require_job_slot(self) -> None:
+        """RateLimited, naming the active jobs, when the owner already runs the most allowed."""
+        active = await self.repo.active_ids(self.owner_hash)
+        cap = self.settings.max_active_jobs_per_token
+        if len(active) >= cap:
+            raise RateLimited(
+                f"{len(active)} jobs of this token are still active (at most {cap}); wait for one to finish"
+                " or cancel one", retry_after=JOB_CAP_RETRY_AFTER_SECONDS,
+                details={"limit": "MAX_ACTIVE_JOBS_PER_TOKEN", "activeJobs": active},
+            )
 
     async def _live(self, digest: str) -> Row | None:
         job = await self.repo.find_live(self.owner_hash, digest)

@@ -9,7 +9,7 @@ from .ports import ApiRequest, ApiResponse
 
 JSON = "application/json; charset=utf-8"
 ALLOW_METHODS = "GET, DELETE, OPTIONS"
-ALLOW_HEADERS = "X-ACE-Token, Authorization, Content-Type"
+ALLOW_HEADERS = "X-ACE-Token, Authorization, Content-Type, Last-Event-ID"
 EXPOSE_HEADERS = ("X-Request-Id, X-Route-Type, X-Cache-Status, Server-Timing, Location, Retry-After,"
                   " X-Query-Time-Ms, X-Cache-Hit")
 
@@ -20,9 +20,7 @@ def json_response(status: int, payload: object, headers: dict[str, str] | None =
 
 
 def error_response(error: ServiceError) -> ApiResponse:
-    """The error's JSON body; a `retryAfter` detail (FlightDeck's own wait) becomes the Retry-After header."""
-    headers = {"retry-after": str(error.details["retryAfter"])} if "retryAfter" in error.details else {}
-    return json_response(error.status, error.to_body(), headers)
+    return json_response(error.status, error.to_body(), error.headers())
 
 
 def caller_token(request: ApiRequest) -> str:

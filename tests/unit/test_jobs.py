@@ -8,15 +8,10 @@ import pytest
 from services.query import Priority
 from services.timerange import parse_iso
 from tests.doubles import FakeMessage
-from tests.fakeflightdeck import CATALOG, POINTS, truth
+from tests.fakeflightdeck import MANY, POINTS, truth
 from tests.unit.helpers import call, series_params
 
-MANY = CATALOG["demo-hq"][:120]
-
-
-@pytest.fixture(autouse=True)
-def many_points_at_the_site(flightdeck):
-    flightdeck.site_points["demo-hq"] = tuple(dict.fromkeys(POINTS + MANY))
+pytestmark = pytest.mark.usefixtures("many_points")
 
 
 def queue_job(api, points=POINTS, token="good", **extra):
@@ -276,3 +271,23 @@ def test_a_job_stale_after_its_re_enqueues_is_failed_and_the_repeat_gets_a_new_j
     _, fresh = queue_job(api)
     assert fresh["jobId"] != first["jobId"] and fresh["status"] == "queued"
     assert job_row(db, first["jobId"])["status"] == "failed"
+
+
+def test_a_new_job_beyond_the_active_cap_is_429_naming_the_active_jobs(api, queues):
+    active = [queue_job(api, (point,))[1]["jobId"] for point in MANY[:3]]
+    response, body = queue_job(api, MANY[3:5])
+    assert response.status == 429 and response.headers["retry-after"] == "30"
+    assert body["error"]["activeJobs"] == active and body["error"]["limit"] == "MAX_ACTIVE_JOBS_PER_TOKEN"
+
+
+def test_the_same_request_is_answered_even_at_the_cap(api, queues):
+    jobs = [queue_job(api, (point,))[1]["jobId"] for point in MANY[:3]]
+    response, body = queue_job(api, MANY[:1])
+    assert response.status == 202 and body["jobId"] == jobs[0]
+
+
+def test_a_finished_job_frees_its_slot(api, services, queues):
+    for point in MANY[:3]:
+        queue_job(api, (point,))
+    deliver(services, queues)
+    assert queue_job(api, MANY[3:5])[0].status == 202

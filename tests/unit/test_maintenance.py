@@ -60,7 +60,7 @@ def test_the_sweep_continues_across_runs_from_a_cursor(services, store, db, cloc
 
 
 def test_a_cron_run_stops_at_its_operation_budget(api, services, clock):
-    services.settings = replace(services.settings, cleanup_max_operations=20)
+    services.settings = replace(services.settings, cleanup_max_operations=20, max_active_jobs_per_token=30)
     for day in range(11, 41):
         call(api, "GET", "/api/timeseries", series_params(POINTS[:1], end=f"2025-12-{day - 10:02d}", route="queued"))
     clock.now_ms += 16 * 60_000
