@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from .access import AccessService, SiteCatalog, token_hash
 from .cache import R2CacheService
@@ -104,7 +104,14 @@ class Services:
                        self.platform.transport, service_for, self.now_ms)
 
     def consumer(self) -> JobConsumer:
-        return JobConsumer(self.settings, self.jobs_repo, self.platform.store, self.client, self.catalog.densities,
+        # A consumer holds a part and its calls' pages in memory: smaller pages, fewer at once.
+        sized = replace(self.settings, upstream_page_samples=self.settings.job_page_samples,
+                        upstream_concurrency=self.settings.job_upstream_concurrency)
+
+        def client_for(token: str) -> FlightDeckClient:
+            return FlightDeckClient(self.platform.transport, sized, token, sleep=self.sleep, clock=self.clock)
+
+        return JobConsumer(sized, self.jobs_repo, self.platform.store, client_for, self.catalog.densities,
                            self.platform.queues, self.now_ms)
 
     def job_events(self) -> JobEvents:
