@@ -7,8 +7,9 @@ the batch rows, never incremented. Failures are retried by the platform only (`m
 then the dead-letter queue after `max_retries`).
 
 Sizing, per consumer invocation (limits in DESIGN section 3):
-* memory: one part at a time, at most `JOB_PART_SAMPLES` (500,000) samples (~30 MB of Python lists, ~5 MB
-  encoded), so the Pyodide heap stays well inside the isolate's 128 MB;
+* memory: one part at a time, at most `JOB_PART_SAMPLES` (200,000) samples, fetched in pages of
+  `JOB_PAGE_SAMPLES` (25,000), `JOB_UPSTREAM_CONCURRENCY` (2) at once: a page's JSON and its parsed
+  objects cost far more than the columns they become, so pages in flight, not the part, set the peak;
 * subrequests: at most `CONSUMER_MAX_UPSTREAM_CALLS` (40) FlightDeck calls, counting per-point
   fallbacks and retries, under the free plan's 50 external subrequests; a part takes ~4 binding
   calls (status, R2 put, D1 batch) against the 1,000 allowed for Cloudflare services. Past the
