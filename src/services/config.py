@@ -33,8 +33,8 @@ class Settings:
     upstream_concurrency: int = 6
     upstream_page_samples: int = 50_000
     job_batch_points: int = 50
-    job_part_samples: int = 200_000
-    job_page_samples: int = 25_000
+    job_part_samples: int = 100_000
+    job_page_samples: int = 10_000
     job_upstream_concurrency: int = 2
     job_point_attempts: int = 3
     job_lease_seconds: int = 900

@@ -7,8 +7,8 @@ the batch rows, never incremented. Failures are retried by the platform only (`m
 then the dead-letter queue after `max_retries`).
 
 Sizing, per consumer invocation (limits in DESIGN section 3):
-* memory: one part at a time, at most `JOB_PART_SAMPLES` (200,000) samples, fetched in pages of
-  `JOB_PAGE_SAMPLES` (25,000), `JOB_UPSTREAM_CONCURRENCY` (2) at once: a page's JSON and its parsed
+* memory: one part at a time, at most `JOB_PART_SAMPLES` (100,000) samples, fetched in pages of
+  `JOB_PAGE_SAMPLES` (10,000), `JOB_UPSTREAM_CONCURRENCY` (2) at once: a page's JSON and its parsed
   objects cost far more than the columns they become, so pages in flight, not the part, set the peak;
 * subrequests: at most `CONSUMER_MAX_UPSTREAM_CALLS` (40) FlightDeck calls, counting per-point
   fallbacks and retries, under the free plan's 50 external subrequests; a part takes ~4 binding

@@ -161,9 +161,9 @@ def test_queue_large_request_keeps_the_original_call_shape(services, queues):
 def test_the_consumer_sizes_calls_by_the_points_collect_interval(api, services, queues, flightdeck):
     queue_job(api, POINTS, start="2025-10-01T00:00:00Z", end="2025-11-10T00:00:00Z")
     deliver(services, queues)
-    # 3 five-minute points over 40 days are 34,560 samples: 2 calls of JOB_PAGE_SAMPLES (25,000), not the 7
+    # 3 five-minute points over 40 days are 34,560 samples: 4 calls of JOB_PAGE_SAMPLES (10,000), not the 18
     # that 1-minute data would need
-    assert len(flightdeck.calls) == 2
+    assert len(flightdeck.calls) == 4
 
 
 def test_an_expired_result_is_404_and_the_same_request_then_makes_a_new_job(api, services, queues, clock):
