@@ -46,7 +46,7 @@ class Platform:
     transport: Transport
     defer: Defer
     limiters: Mapping[str, RateLimiter] = field(default_factory=dict)
-    warming_token: str | None = None
+    warming_token: str | None = field(default=None, repr=False)  # a credential: never in a repr or a log
 
 
 class Services:
@@ -91,10 +91,10 @@ class Services:
                                          defer or self.platform.defer, self.now_ms, self.clock)
 
     def warming(self) -> Warming:
-        token = self.platform.warming_token
+        token = self.platform.warming_token or ""
 
         def service_for(transport: Transport, defer: Defer) -> EnhancedTimeseriesService:
-            return self.timeseries(token, self.client(token, transport), defer)  # type: ignore[arg-type]
+            return self.timeseries(token, self.client(token, transport), defer)
 
         return Warming(self.settings, self.warming_repo, self.cache.meta, self.platform.transport,
                        service_for if token else None, self.now_ms)

@@ -106,8 +106,7 @@ class Warming:
         if self.service_for is None:
             report.stopped = "no WARMING_TOKEN secret"
             return report.as_log()
-        now = self.now_ms()
-        since = day_label(now - self.settings.warming_lookback_days * DAY_MS)
+        since = day_label(self.now_ms() - self.settings.warming_lookback_days * DAY_MS)
         await self.repo.forget_before(since)
         budget = BudgetedTransport(self.transport, self.settings.warming_max_calls)
         pending: list[Awaitable[None]] = []
@@ -116,7 +115,9 @@ class Warming:
             for row in await self.repo.top_sets(since, self.settings.warming_max_sets):
                 report.sets += 1
                 points = tuple(json.loads(row["points"]))
-                report.warmed += await self._warm_set(service, pending, row["site"], points, budget)
+                if await self._readable(service, row["site"], points):
+                    for day in self.days():
+                        report.warmed += await self._warm_day(service, pending, budget, row["site"], points, day)
         except BudgetSpent:
             report.stopped = "budget"
         except UpstreamThrottled:
@@ -127,39 +128,39 @@ class Warming:
         report.calls = budget.calls
         return report.as_log()
 
-    async def _warm_set(
-        self, service: EnhancedTimeseriesService, pending: list[Awaitable[None]], site: str,
-        points: tuple[str, ...], budget: BudgetedTransport,
-    ) -> int:
-        missing = [day for day in self.days() if not await self._cached(site, points, day)]
-        if not missing:
-            return 0
+    async def _readable(self, service: EnhancedTimeseriesService, site: str, points: tuple[str, ...]) -> bool:
+        """Whether the set has a day to warm and `WARMING_TOKEN` may read its site (checked only then)."""
+        if all([await self._cached(site, points, day) for day in self.days()]):
+            return False
         try:
             await service.require_access(site)
         except Forbidden:
             log_event("warming.site_skipped", site=site, reason="WARMING_TOKEN may not read the site")
+            return False
+        return True
+
+    async def _warm_day(
+        self, service: EnhancedTimeseriesService, pending: list[Awaitable[None]], budget: BudgetedTransport,
+        site: str, points: tuple[str, ...], day: Span,
+    ) -> int:
+        """Fetch one settled day into the cache unless it is there; 1 if it was warmed."""
+        if await self._cached(site, points, day):
             return 0
-        warmed = 0
-        for day in missing:
-            if not budget.affords(len(plan_calls(points, day, self.settings.upstream_page_samples, None))):
-                raise BudgetSpent()
-            query = SeriesQuery(site, points, day, Route.CACHED)
-            try:
-                result = await service.serve(query, request_id=WARMING_REQUEST_ID)
-            except Forbidden:
-                log_event("warming.site_skipped", site=site, reason="WARMING_TOKEN may not read a point")
-                return warmed
-            except Unauthorized:
-                raise
-            except ServiceError as exc:
-                log_event("warming.failed", site=site, day=day_label(day.start_ms), error=exc.code)
-                continue
-            while pending:
-                await pending.pop(0)
-            if result.cache_status is not CacheStatus.HIT and await self._cached(site, points, day):
-                await self.repo.record_warmed(day_key(site, points, day), site, day_label(day.start_ms), self.now_ms())
-                warmed += 1
-        return warmed
+        if not budget.affords(len(plan_calls(points, day, self.settings.upstream_page_samples, None))):
+            raise BudgetSpent()
+        try:
+            result = await service.serve(SeriesQuery(site, points, day, Route.CACHED), request_id=WARMING_REQUEST_ID)
+        except Unauthorized:
+            raise
+        except ServiceError as exc:  # a point the token may not read, an upstream error: the next run retries
+            log_event("warming.failed", site=site, day=day_label(day.start_ms), error=exc.code)
+            return 0
+        while pending:
+            await pending.pop(0)
+        if result.cache_status is CacheStatus.HIT or not await self._cached(site, points, day):
+            return 0
+        await self.repo.record_warmed(day_key(site, points, day), site, day_label(day.start_ms), self.now_ms())
+        return 1
 
     async def _cached(self, site: str, points: tuple[str, ...], day: Span) -> bool:
         covered = await self.cache_meta.covered_until(day_key(site, points, day))
