@@ -118,7 +118,7 @@ def test_after_a_cron_run_yesterday_is_a_hit_with_no_upstream_call(worker, simul
     assert warming["objectsWarmed"] >= 1
 
 
-def test_no_token_is_written_to_any_d1_table_by_requests_or_a_warming_run(worker, hq_points, state_dir):
+def test_no_token_is_written_to_any_d1_table_or_the_log_by_requests_or_a_warming_run(worker, hq_points, state_dir):
     points = hq_points[170:172]
     assert worker.get("/api/timeseries", {"site": "demo-hq", "points": ",".join(points), "route": "cached",
                                           "start_time": "2025-11-03T00:00:00Z",
@@ -130,3 +130,4 @@ def test_no_token_is_written_to_any_d1_table_by_requests_or_a_warming_run(worker
     tables = d1_tables(state_dir)
     assert tables["warming_demand"] and tables["site_access"] and "warming_tokens" not in tables
     assert cells_holding(tables, TOKEN["X-ACE-Token"]) == []
+    assert cells_holding({"log": [{"line": line} for line in worker.server.output]}, TOKEN["X-ACE-Token"]) == []
