@@ -41,12 +41,12 @@ def respond(status: int, payload: object = None, headers: dict | None = None) ->
 class FakeFlightDeck:
     """Answers the per-point, batch and site-points endpoints; `faults` is a list of statuses.
 
-    Token `good` reads both sites, `limited` only `LAB`; a point's site is its name's second segment.
-    `/sites/{site}/points` lists `site_points[site]` (a test may list more of the simulator's points).
+    `token` (`good` by default) reads both sites, `limited` only `LAB`; a point's site is its name's second
+    segment. `/sites/{site}/points` lists `site_points[site]` (a test may list more of the simulator's points).
     """
 
-    def __init__(self) -> None:
-        self.access = {"good": {SITE, LAB}, "limited": {LAB}}
+    def __init__(self, token: str = "good") -> None:
+        self.access = {token: {SITE, LAB}, "limited": {LAB}}
         self.site_points = {SITE: POINTS, LAB: LAB_POINTS}
         self.faults: list[int] = []
         self.fault_headers = {"retry-after": "0"}

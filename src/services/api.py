@@ -171,7 +171,7 @@ class Api:
         if isinstance(served, JobTicket):
             return self._queued(call, served)
         if served.route is Route.CACHED:
-            self.services.platform.defer(self._note_demand(query, token))
+            self.services.platform.defer(self._note_demand(query))
         return self._series(call, served, started)
 
     def _head(self, query: SeriesQuery) -> ApiResponse:
@@ -181,9 +181,9 @@ class Api:
         return ApiResponse(200, b"", {"content-type": "application/json; charset=utf-8",
                                       "x-route-type": route.value})
 
-    async def _note_demand(self, query: SeriesQuery, token: str) -> None:
+    async def _note_demand(self, query: SeriesQuery) -> None:
         try:
-            await self.services.warming().note(query, token)
+            await self.services.warming().note(query)
         except Exception as exc:  # warming's bookkeeping must never fail a request
             log_event("warming.note_failed", site=query.site, error=f"{type(exc).__name__}: {exc}")
 
