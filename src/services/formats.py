@@ -1,0 +1,203 @@
+"""Answer formats: JSON, CSV, NDJSON and MessagePack, chosen by `format=` or `Accept`, written in chunks.
+
+Every writer has the same three steps, so a body can be streamed point by point (job results)
+or joined (direct and cached answers): `start(points)`, `point(name, samples, error)` yielding
+chunks, `end(meta)`. JSON and MessagePack carry the same shape (`{"data": …, "_meta": …}`); CSV and
+NDJSON carry rows `point,timestamp,value` with ISO 8601 UTC timestamps, values as numbers where
+numeric and text otherwise. MessagePack comes from the `msgpack` package (a wasm build in
+Pyodide's distribution for production, a pure-Python build for the local runtime: see README).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import time
+from collections.abc import Iterator
+from enum import Enum
+from itertools import repeat
+
+from .codec import PointSeries
+from .errors import NotAcceptable
+from .render import CHUNK_SAMPLES, close_body, open_body, point_chunks
+
+
+class Format(str, Enum):
+    """An answer format, as named by `format=`."""
+
+    JSON = "json"
+    CSV = "csv"
+    NDJSON = "ndjson"
+    MSGPACK = "msgpack"
+
+
+CONTENT_TYPES = {
+    Format.JSON: "application/json; charset=utf-8",
+    Format.CSV: "text/csv; charset=utf-8; header=present",
+    Format.NDJSON: "application/x-ndjson",
+    Format.MSGPACK: "application/msgpack",
+}
+
+# Media types an Accept header may name; wildcards fall back to the default of their family.
+MEDIA_TYPES = {
+    "application/json": Format.JSON,
+    "application/*": Format.JSON,
+    "*/*": Format.JSON,
+    "text/csv": Format.CSV,
+    "text/*": Format.CSV,
+    "application/x-ndjson": Format.NDJSON,
+    "application/ndjson": Format.NDJSON,
+    "application/msgpack": Format.MSGPACK,
+    "application/x-msgpack": Format.MSGPACK,
+    "application/vnd.msgpack": Format.MSGPACK,
+}
+
+CSV_HEADER = ("point", "timestamp", "value")
+
+
+def choose_format(param: str | None, accept: str | None) -> Format:
+    """`format=` when given, else the best supported type of the Accept header, else JSON; 406 otherwise."""
+    if param is not None and param.strip():
+        try:
+            return Format(param.strip().lower())
+        except ValueError:
+            supported = ", ".join(f.value for f in Format)
+            raise NotAcceptable(f"format must be one of {supported}", field="format") from None
+    if accept is None or not accept.strip():
+        return Format.JSON
+    offers = [offer for offer in _media_ranges(accept) if offer[1] > 0 and offer[0] in MEDIA_TYPES]
+    if not offers:
+        supported = ", ".join(sorted({t for t in MEDIA_TYPES if "*" not in t}))
+        raise NotAcceptable(f"Accept names no supported type; supported: {supported}")
+    best = max(offers, key=lambda offer: (offer[1], "*" not in offer[0]))
+    return MEDIA_TYPES[best[0]]
+
+
+def _media_ranges(accept: str) -> Iterator[tuple[str, float]]:
+    """(media type, q) for each entry of an Accept header; a malformed q counts as 0."""
+    for entry in accept.split(","):
+        media, *params = (part.strip() for part in entry.split(";"))
+        quality = 1.0
+        for param in params:
+            key, _, value = param.partition("=")
+            if key.strip().lower() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        yield media.lower(), quality
+
+
+def iso_z(epoch_ms: int) -> str:
+    """ISO 8601 UTC with `Z`; milliseconds only when the time has them."""
+    seconds, millis = divmod(epoch_ms, 1000)
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds))
+    return f"{stamp}.{millis:03d}Z" if millis else f"{stamp}Z"
+
+
+class JsonWriter:
+    """Today's JSON shape, `{"data": {point: {samples, count, error}}, "_meta": …}`."""
+
+    def __init__(self) -> None:
+        self._first = True
+
+    def start(self, points: int) -> bytes:
+        return open_body().encode()
+
+    def point(self, name: str, samples: PointSeries, error: str | None) -> Iterator[bytes]:
+        for chunk in point_chunks(name, samples, error, self._first):
+            yield chunk.encode()
+        self._first = False
+
+    def end(self, meta: dict) -> bytes:
+        return close_body(meta).encode()
+
+
+class CsvWriter:
+    """RFC 4180 rows under a `point,timestamp,value` header (CRLF line ends, minimal quoting)."""
+
+    def start(self, points: int) -> bytes:
+        return _csv_rows([CSV_HEADER])
+
+    def point(self, name: str, samples: PointSeries, error: str | None) -> Iterator[bytes]:
+        for lo in range(0, len(samples), CHUNK_SAMPLES):
+            times, values = samples.times[lo : lo + CHUNK_SAMPLES], samples.values[lo : lo + CHUNK_SAMPLES]
+            yield _csv_rows(zip(repeat(name), map(iso_z, times), values))
+
+    def end(self, meta: dict) -> bytes:
+        return b""
+
+
+def _csv_rows(rows) -> bytes:
+    out = io.StringIO()
+    csv.writer(out).writerows(rows)
+    return out.getvalue().encode()
+
+
+class NdjsonWriter:
+    """One `{"point", "timestamp", "value"}` object a line."""
+
+    def start(self, points: int) -> bytes:
+        return b""
+
+    def point(self, name: str, samples: PointSeries, error: str | None) -> Iterator[bytes]:
+        head = '{"point":' + json.dumps(name) + ',"timestamp":"'
+        for lo in range(0, len(samples), CHUNK_SAMPLES):
+            times, values = samples.times[lo : lo + CHUNK_SAMPLES], samples.values[lo : lo + CHUNK_SAMPLES]
+            lines = (f'{head}{iso_z(t)}","value":{json.dumps(v)}}}\n' for t, v in zip(times, values))
+            yield "".join(lines).encode()
+
+    def end(self, meta: dict) -> bytes:
+        return b""
+
+
+class MsgpackWriter:
+    """The JSON shape in MessagePack, written header by header so it can stream."""
+
+    def __init__(self) -> None:
+        try:
+            import msgpack
+        except ImportError as exc:  # a deploy that did not vendor the dependency
+            raise NotAcceptable("MessagePack is not available in this deployment", field="format") from exc
+        self._packer = msgpack.Packer(autoreset=True)
+
+    def start(self, points: int) -> bytes:
+        pack = self._packer
+        return pack.pack_map_header(2) + pack.pack("data") + pack.pack_map_header(points)
+
+    def point(self, name: str, samples: PointSeries, error: str | None) -> Iterator[bytes]:
+        pack = self._packer
+        yield pack.pack(name) + pack.pack_map_header(3) + pack.pack("samples") + pack.pack_array_header(len(samples))
+        for lo in range(0, len(samples), CHUNK_SAMPLES):
+            times, values = samples.times[lo : lo + CHUNK_SAMPLES], samples.values[lo : lo + CHUNK_SAMPLES]
+            yield b"".join(map(pack.pack, zip(times, values)))
+        yield pack.pack("count") + pack.pack(len(samples)) + pack.pack("error") + pack.pack(error)
+
+    def end(self, meta: dict) -> bytes:
+        return self._packer.pack("_meta") + self._packer.pack(meta)
+
+
+Writer = JsonWriter | CsvWriter | NdjsonWriter | MsgpackWriter
+
+WRITERS: dict[Format, type[Writer]] = {
+    Format.JSON: JsonWriter,
+    Format.CSV: CsvWriter,
+    Format.NDJSON: NdjsonWriter,
+    Format.MSGPACK: MsgpackWriter,
+}
+
+
+def writer_for(fmt: Format) -> Writer:
+    """A fresh writer for one body."""
+    return WRITERS[fmt]()
+
+
+def render_as(fmt: Format, series: dict[str, PointSeries], errors: dict[str, str], meta: dict) -> bytes:
+    """A whole body, for answers small enough to hold (direct and cached routes)."""
+    writer = writer_for(fmt)
+    parts = [writer.start(len(series))]
+    for name, samples in series.items():
+        parts.extend(writer.point(name, samples, errors.get(name)))
+    parts.append(writer.end(meta))
+    return b"".join(parts)
