@@ -4,17 +4,25 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
+MSGPACK_WHEEL := runtime/vendor/msgpack-1.1.2-py3-none-any.whl
 SIM_PORT ?= 8788
 WORKER_PORT ?= 8787
 
 .PHONY: install dev test lint bench clean
 
-install: $(PY_STAMP) $(NODE_STAMP)
+install: $(PY_STAMP) $(NODE_STAMP) $(MSGPACK_WHEEL)
 
 $(PY_STAMP): requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
+
+# msgpack for the local runtime: npm's pyodide ships no wheels, so the pinned PyPI sdist (sha256
+# checked by pip) is built as a pure-Python wheel; production gets Pyodide's own build via pywrangler.
+$(MSGPACK_WHEEL): runtime/msgpack-requirements.txt | $(PY_STAMP)
+	MSGPACK_PUREPYTHON=1 SOURCE_DATE_EPOCH=315532800 $(PY) -m pip wheel --quiet --disable-pip-version-check \
+	  --no-cache-dir --no-deps --no-build-isolation --no-binary msgpack --require-hashes \
+	  -r runtime/msgpack-requirements.txt -w runtime/vendor
 
 $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error

@@ -13,6 +13,9 @@ const require = createRequire(import.meta.url);
 // `node runtime/fetch-sdk.mjs` downloads it again with pip and checks this digest.
 export const SDK_WHEEL = path.join(HERE, "vendor", "workers_runtime_sdk-1.9.5-py3-none-any.whl");
 export const SDK_WHEEL_SHA256 = "f2b912660a3ab60d2a24920106422f9eaf4cd7a794e42b022237ad2444287fef";
+// The Worker's own dependencies, which npm's pyodide ships no wheels for: `make install` builds
+// them as pure-Python wheels from hash-checked PyPI sdists (see the Makefile).
+export const DEPENDENCY_WHEELS = [path.join(HERE, "vendor", "msgpack-1.1.2-py3-none-any.whl")];
 
 export class StartupError extends Error {
   name = "StartupError";
@@ -36,7 +39,19 @@ function readWheel() {
   }
   const digest = createHash("sha256").update(bytes).digest("hex");
   if (digest !== SDK_WHEEL_SHA256) throw new StartupError(`${SDK_WHEEL}: sha256 ${digest}, expected ${SDK_WHEEL_SHA256}`);
-  // Pyodide wants a plain Uint8Array, not a Node Buffer.
+  return plainBytes(bytes);
+}
+
+function readDependencyWheel(file) {
+  try {
+    return plainBytes(readFileSync(file));
+  } catch (err) {
+    throw new StartupError(`dependency wheel missing (${file}): run make install (${err.code})`);
+  }
+}
+
+// Pyodide wants a plain Uint8Array, not a Node Buffer.
+function plainBytes(bytes) {
   return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
@@ -87,6 +102,7 @@ export class PythonWorker {
     pyodide.setStdout(lineWriter(process.stdout));
     pyodide.setStderr(lineWriter(process.stderr));
     pyodide.unpackArchive(readWheel(), "wheel");
+    for (const wheel of DEPENDENCY_WHEELS) pyodide.unpackArchive(readDependencyWheel(wheel), "wheel");
     pyodide.registerJsModule("_cloudflare_compat_flags", compatFlags);
     pyodide.registerJsModule("_pyodide_entrypoint_helper", entrypointHelper);
 
