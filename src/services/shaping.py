@@ -21,6 +21,10 @@ class Shaping:
 
     max_points: int | None = None
 
+    @property
+    def active(self) -> bool:
+        return self.max_points is not None
+
     def apply(self, samples: PointSeries) -> PointSeries:
         """One point's samples, shaped."""
         if self.max_points is None or len(samples) <= self.max_points:
@@ -42,3 +46,6 @@ def parse_shaping(params: Mapping[str, str], settings: Settings) -> Shaping:
     if not raw.isdigit() or not MIN_POINTS <= int(raw) <= top:
         raise BadRequest(f"max_points must be a whole number from {MIN_POINTS} to {top}", field="max_points")
     return Shaping(max_points=int(raw))
+
+
+NO_SHAPING = Shaping()
