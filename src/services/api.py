@@ -76,7 +76,10 @@ class Api:
                       traceback=traceback.format_exc())
             response = json_response(500, {"error": {"code": "internal", "message": "Internal error",
                                                      "requestId": request_id}})
-        response.headers.update(cors_headers(origin, self.settings.allowed_origins))
+        cors = cors_headers(origin, self.settings.allowed_origins)
+        if "vary" in cors and "vary" in response.headers:  # an answer chosen by Accept varies on both
+            cors["vary"] = f"{response.headers['vary']}, {cors['vary']}"
+        response.headers.update(cors)
         response.headers["x-request-id"] = request_id
         self._finish(call, response, round((time.monotonic() - started) * 1000))
         return response

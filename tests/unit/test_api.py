@@ -66,3 +66,9 @@ def test_an_unexpected_error_is_a_json_500_without_internals(api, db):
     response, body = call(api, "GET", "/api/stats", token=None)
     assert response.status == 500 and body["error"]["code"] == "internal"
     assert "queue_jobs" not in body["error"]["message"] and body["error"]["requestId"]
+
+
+def test_an_answer_chosen_by_accept_to_an_allowed_origin_varies_on_both(api):
+    params = series_params(["acme/demo-hq/ahu-1:sat"], end="2025-11-10T01:00:00Z")
+    response, _ = call(api, "GET", "/api/timeseries", params, headers={"origin": ORIGIN})
+    assert response.headers["vary"] == "Accept, Origin"

@@ -192,3 +192,15 @@ def test_a_shaped_cache_hit_returns_the_same_samples_as_shaping_the_raw_answer(a
 def test_an_unsupported_format_is_refused_before_any_upstream_call(api, flightdeck):
     response, body = call(api, "GET", "/api/timeseries", series_params(POINTS), headers={"accept": "image/png"})
     assert response.status == 406 and body["error"]["code"] == "not_acceptable" and flightdeck.calls == []
+
+
+def test_csv_rows_leave_a_failed_point_out_and_name_it_in_x_point_errors(api, flightdeck):
+    import json
+
+    # The batch call's 4 attempts fail; then the two points' calls alternate, and the first one's 4 fail.
+    flightdeck.faults = [500] * 11
+    params = series_params(POINTS[:2], end="2025-11-10T06:00:00Z", route="direct", format="csv")
+    response, body = call(api, "GET", "/api/timeseries", params)
+    errors = json.loads(response.headers["x-point-errors"])
+    rows = body.decode().splitlines()[1:]
+    assert list(errors) == [POINTS[0]] and rows and all(row.startswith(POINTS[1]) for row in rows)
