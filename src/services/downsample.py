@@ -10,6 +10,8 @@ peaks and troughs survive. Text points have no triangles; they keep their change
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import compress, repeat
+from operator import add, mul, ne, sub
 
 MIN_POINTS = 2
 
@@ -20,7 +22,7 @@ def downsample_indices(times: Sequence[int], values: Sequence[object], max_point
         raise ValueError(f"max_points must be at least {MIN_POINTS}")
     if len(times) <= max_points:
         return list(range(len(times)))
-    if any(isinstance(value, str) for value in values):
+    if str in set(map(type, values)):
         return state_change_indices(values, max_points)
     return lttb_indices(times, values, max_points)  # type: ignore[arg-type]
 
@@ -32,6 +34,8 @@ def lttb_indices(times: Sequence[int], values: Sequence[float], max_points: int)
         return list(range(count))
     if max_points == MIN_POINTS:
         return [0, count - 1]
+    # Times as float offsets from the first: small exact numbers, cheaper than epoch-ms integers.
+    times = list(map(float, map(sub, times, repeat(times[0]))))
     every = (count - 2) / (max_points - 2)
     kept = [0]
     anchor = 0
@@ -43,9 +47,13 @@ def lttb_indices(times: Sequence[int], values: Sequence[float], max_points: int)
         mean_t = sum(times[hi:next_hi]) / span
         mean_v = sum(values[hi:next_hi]) / span
         at, av = times[anchor], values[anchor]
-        # Twice the triangle's area, up to sign: (at - mean_t)(v - av) - (at - t)(mean_v - av).
+        # Twice the triangle's area, up to sign: (at - mean_t)(v - av) + (mean_v - av)(t - at),
+        # computed with map() so the per-sample work runs in C (Pyodide runs Python loops slowly).
         dt, dv = at - mean_t, mean_v - av
-        anchor = max(range(lo, hi), key=lambda j: abs(dt * (values[j] - av) + dv * (times[j] - at)))
+        rise = map(mul, repeat(dt), map(sub, values[lo:hi], repeat(av)))
+        run = map(mul, repeat(dv), map(sub, times[lo:hi], repeat(at)))
+        areas = list(map(abs, map(add, rise, run)))
+        anchor = lo + areas.index(max(areas))
         kept.append(anchor)
     kept.append(count - 1)
     return kept
@@ -54,7 +62,7 @@ def lttb_indices(times: Sequence[int], values: Sequence[float], max_points: int)
 def state_change_indices(values: Sequence[object], max_points: int) -> list[int]:
     """The first sample, each change of value and the last; spread evenly when more than `max_points`."""
     count = len(values)
-    changes = [0] + [i for i in range(1, count) if values[i] != values[i - 1]]
+    changes = [0, *compress(range(1, count), map(ne, values[1:], values[:-1]))]
     if changes[-1] != count - 1:
         changes.append(count - 1)
     if len(changes) <= max_points:

@@ -10,17 +10,16 @@ Pyodide's distribution for production, a pure-Python build for the local runtime
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import time
 from collections.abc import Iterator
 from enum import Enum
 from itertools import repeat
+from operator import floordiv, mod
 
 from .codec import PointSeries
 from .errors import NotAcceptable
-from .render import CHUNK_SAMPLES, close_body, open_body, point_chunks
+from .render import CHUNK_SAMPLES, close_body, json_items, open_body, point_chunks
 
 
 class Format(str, Enum):
@@ -96,6 +95,37 @@ def iso_z(epoch_ms: int) -> str:
     return f"{stamp}.{millis:03d}Z" if millis else f"{stamp}Z"
 
 
+_CLOCK_MINUTES = [f"{h:02d}:{m:02d}:" for h in range(24) for m in range(60)]
+_CLOCK_SECONDS = [f"{s:02d}Z" for s in range(60)]
+
+
+def iso_stamps(times: list[int]) -> list[str]:
+    """`iso_z` of each time. Whole seconds (FlightDeck's times) take C loops only: a day prefix,
+    an `HH:MM:` and an `SSZ` looked up and joined, which under Pyodide is ~30x faster than
+    formatting each time; a time with milliseconds sends the list the plain way."""
+    seconds = list(map(floordiv, times, repeat(1000)))
+    if any(map(mod, times, repeat(1000))):
+        return list(map(iso_z, times))
+    days = list(map(floordiv, seconds, repeat(86_400)))
+    prefix = {day: time.strftime("%Y-%m-%dT", time.gmtime(day * 86_400)) for day in set(days)}
+    of_day = list(map(mod, seconds, repeat(86_400)))
+    return list(map("".join, zip(
+        map(prefix.__getitem__, days),
+        map(_CLOCK_MINUTES.__getitem__, map(floordiv, of_day, repeat(60))),
+        map(_CLOCK_SECONDS.__getitem__, map(mod, of_day, repeat(60))),
+    )))
+
+
+def _rows(head: str, stamps: list[str], middle: str, cells: list[str], tail: str) -> bytes:
+    """`head + stamp + middle + cell + tail` for each sample, joined in C."""
+    return "".join(map("".join, zip(repeat(head), stamps, repeat(middle), cells, repeat(tail)))).encode()
+
+
+def _slices(samples: PointSeries) -> Iterator[tuple[list[int], list]]:
+    for lo in range(0, len(samples), CHUNK_SAMPLES):
+        yield samples.times[lo : lo + CHUNK_SAMPLES], samples.values[lo : lo + CHUNK_SAMPLES]
+
+
 class JsonWriter:
     """Today's JSON shape, `{"data": {point: {samples, count, error}}, "_meta": …}`."""
 
@@ -115,24 +145,33 @@ class JsonWriter:
 
 
 class CsvWriter:
-    """RFC 4180 rows under a `point,timestamp,value` header (CRLF line ends, minimal quoting)."""
+    """RFC 4180 rows under a `point,timestamp,value` header: CRLF line ends, a field quoted (and
+    its quotes doubled) only when it holds a comma, a quote or a line break."""
 
     def start(self, points: int) -> bytes:
-        return _csv_rows([CSV_HEADER])
+        return (",".join(CSV_HEADER) + "\r\n").encode()
 
     def point(self, name: str, samples: PointSeries, error: str | None) -> Iterator[bytes]:
-        for lo in range(0, len(samples), CHUNK_SAMPLES):
-            times, values = samples.times[lo : lo + CHUNK_SAMPLES], samples.values[lo : lo + CHUNK_SAMPLES]
-            yield _csv_rows(zip(repeat(name), map(iso_z, times), values))
+        head = csv_field(name) + ","
+        for times, values in _slices(samples):
+            yield _rows(head, iso_stamps(times), ",", csv_cells(values), "\r\n")
 
     def end(self, meta: dict) -> bytes:
         return b""
 
 
-def _csv_rows(rows) -> bytes:
-    out = io.StringIO()
-    csv.writer(out).writerows(rows)
-    return out.getvalue().encode()
+def csv_cells(values: list) -> list[str]:
+    """Numbers as in the JSON answer, text as CSV fields."""
+    if not any(isinstance(value, str) for value in values):
+        return json_items(values)
+    return [csv_field(value) if isinstance(value, str) else json.dumps(value) for value in values]
+
+
+def csv_field(text: str) -> str:
+    """A CSV field for the text, quoted when RFC 4180 needs it."""
+    if any(c in text for c in ',"\r\n'):
+        return '"' + text.replace('"', '""') + '"'
+    return text
 
 
 class NdjsonWriter:
@@ -143,10 +182,8 @@ class NdjsonWriter:
 
     def point(self, name: str, samples: PointSeries, error: str | None) -> Iterator[bytes]:
         head = '{"point":' + json.dumps(name) + ',"timestamp":"'
-        for lo in range(0, len(samples), CHUNK_SAMPLES):
-            times, values = samples.times[lo : lo + CHUNK_SAMPLES], samples.values[lo : lo + CHUNK_SAMPLES]
-            lines = (f'{head}{iso_z(t)}","value":{json.dumps(v)}}}\n' for t, v in zip(times, values))
-            yield "".join(lines).encode()
+        for times, values in _slices(samples):
+            yield _rows(head, iso_stamps(times), '","value":', json_items(values), "}\n")
 
     def end(self, meta: dict) -> bytes:
         return b""
@@ -169,8 +206,7 @@ class MsgpackWriter:
     def point(self, name: str, samples: PointSeries, error: str | None) -> Iterator[bytes]:
         pack = self._packer
         yield pack.pack(name) + pack.pack_map_header(3) + pack.pack("samples") + pack.pack_array_header(len(samples))
-        for lo in range(0, len(samples), CHUNK_SAMPLES):
-            times, values = samples.times[lo : lo + CHUNK_SAMPLES], samples.values[lo : lo + CHUNK_SAMPLES]
+        for times, values in _slices(samples):
             yield b"".join(map(pack.pack, zip(times, values)))
         yield pack.pack("count") + pack.pack(len(samples)) + pack.pack("error") + pack.pack(error)
 

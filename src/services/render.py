@@ -10,19 +10,25 @@ from .codec import PointSeries
 CHUNK_SAMPLES = 20_000
 
 
-def pairs_json(times: list[int], values: list) -> str:
-    """`[t,v],[t,v],…` for the samples, without the outer brackets.
+def json_items(values: list) -> list[str]:
+    """Each value as JSON text: one `json.dumps` of the list and a split, both C loops.
 
-    Two flat `json.dumps` calls and a join run in C and beat dumping a list of pairs; when a text
-    value holds a comma the split count gives it away and the plain way is used.
+    A text value holding a comma gives itself away in the split count; then each value is
+    dumped on its own.
     """
+    if not values:
+        return []
+    items = json.dumps(values, separators=(",", ":"))[1:-1].split(",")
+    if len(items) != len(values):
+        return [json.dumps(value) for value in values]
+    return items
+
+
+def pairs_json(times: list[int], values: list) -> str:
+    """`[t,v],[t,v],…` for the samples, without the outer brackets."""
     if not times:
         return ""
-    stamps = json.dumps(times, separators=(",", ":"))[1:-1].split(",")
-    rendered = json.dumps(values, separators=(",", ":"))[1:-1].split(",")
-    if len(rendered) != len(times):
-        return json.dumps(list(zip(times, values)), separators=(",", ":"))[1:-1]
-    return "[" + "],[".join(map(",".join, zip(stamps, rendered))) + "]"
+    return "[" + "],[".join(map(",".join, zip(json_items(times), json_items(values)))) + "]"
 
 
 def point_chunks(name: str, points: PointSeries, error: str | None, first: bool) -> Iterator[str]:

@@ -7,7 +7,7 @@ import pytest
 
 from services.codec import PointSeries, parse_value
 from services.errors import NotAcceptable
-from services.formats import Format, choose_format, iso_z, render_as, writer_for
+from services.formats import Format, choose_format, csv_field, iso_stamps, iso_z, render_as, writer_for
 from services.timerange import parse_iso
 
 SERIES = {
@@ -102,3 +102,20 @@ def test_json_writer_keeps_todays_shape():
     }
     assert answer["data"]["acme/hq/empty"] == {"samples": [], "count": 0, "error": "upstream said no"}
     assert answer["_meta"] == META
+
+
+@pytest.mark.parametrize(
+    "times",
+    [[1_762_732_800_000 + i * 61_000 for i in range(3_000)], [86_399_000, 86_400_000, 86_400_250]],
+    ids=["whole seconds across days", "milliseconds"],
+)
+def test_iso_stamps_equal_iso_z_of_each_time(times):
+    assert iso_stamps(times) == [iso_z(t) for t in times]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("plain", "plain"), ("a,b", '"a,b"'), ('say "hi"', '"say ""hi"""'), ("two\nlines", '"two\nlines"')],
+)
+def test_csv_field_quotes_only_what_rfc4180_needs(text, expected):
+    assert csv_field(text) == expected
