@@ -100,9 +100,12 @@ _CLOCK_SECONDS = [f"{s:02d}Z" for s in range(60)]
 
 
 def iso_stamps(times: list[int]) -> list[str]:
-    """`iso_z` of each time. Whole seconds (FlightDeck's times) take C loops only: a day prefix,
-    an `HH:MM:` and an `SSZ` looked up and joined, which under Pyodide is ~30x faster than
-    formatting each time; a time with milliseconds sends the list the plain way."""
+    """`iso_z` of each time, for a whole chunk at once.
+
+    Whole seconds (FlightDeck's times) take C loops only: a day prefix, an `HH:MM:` and an `SSZ`
+    looked up and joined, far faster under Pyodide than formatting each time; a time with
+    milliseconds sends the chunk the plain way.
+    """
     seconds = list(map(floordiv, times, repeat(1000)))
     if any(map(mod, times, repeat(1000))):
         return list(map(iso_z, times))
