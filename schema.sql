@@ -77,7 +77,7 @@ CREATE TABLE IF NOT EXISTS cache_metadata (
   day               TEXT NOT NULL,                  -- UTC date the object covers
   points_count      INTEGER NOT NULL,
   samples_count     INTEGER NOT NULL,
-  original_size     INTEGER NOT NULL,               -- bytes of the same samples as JSON
+  original_size     INTEGER NOT NULL,               -- bytes of the encoded columns before compression
   compressed_size   INTEGER NOT NULL,
   compression_ratio REAL NOT NULL,
   codec             TEXT NOT NULL,
@@ -120,7 +120,7 @@ SELECT
   COUNT(*)                                   AS objects,
   SUM(samples_count)                         AS samples,
   ROUND(SUM(compressed_size) / 1048576.0, 3) AS size_mb,
-  ROUND(SUM(original_size) / 1048576.0, 3)   AS json_mb,
+  ROUND(SUM(original_size) / 1048576.0, 3)   AS raw_mb,
   ROUND(AVG(compression_ratio), 4)           AS avg_ratio,
   SUM(hit_count)                             AS hits,
   MIN(created_at)                            AS oldest_entry,

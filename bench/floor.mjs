@@ -7,20 +7,18 @@
 //   node bench/floor.mjs --persist DIR --repeat N KEY [KEY ...]
 // prints one JSON object: {"r2_ms": [...], "decode_ms": [...], "render_ms": [...], "bytes", "samples"}
 // with one figure per repetition (the keys are read together, as the Worker reads a request's days).
-import { readFileSync, readdirSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Log, LogLevel, Miniflare } from "miniflare";
 
-import { Bridge, R2Bucket } from "../runtime/bindings.mjs";
+import { BRIDGE_WORKER, Bridge, R2Bucket, bridgeWorkerOptions } from "../runtime/bindings.mjs";
 import { loadWranglerConfig } from "../runtime/config.mjs";
+import { pythonFiles } from "../runtime/python.mjs";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.dirname(HERE);
-const WORKERS_DIR = path.join(ROOT, "runtime", "workers");
 const SRC_DIR = path.join(ROOT, "src");
-const BRIDGE_WORKER = "bv-runtime-bridge";
-const SHIM_COMPATIBILITY_DATE = "2025-09-01";
 const WARMUP_ROUNDS = 1;
 
 function parse(argv) {
@@ -34,15 +32,6 @@ function parse(argv) {
     throw new Error("usage: node bench/floor.mjs --persist DIR --repeat N KEY [KEY ...]");
   }
   return opts;
-}
-
-function pythonFiles(dir) {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
-    const full = path.join(dir, entry.name);
-    if (entry.name.startsWith(".") || entry.name === "__pycache__") return [];
-    if (entry.isDirectory()) return pythonFiles(full);
-    return entry.name.endsWith(".py") ? [full] : [];
-  });
 }
 
 async function startPython() {
@@ -82,16 +71,7 @@ async function main() {
     defaultPersistRoot: path.join(path.resolve(opts.persist), "v3"),
     cf: false,
     log: new Log(LogLevel.WARN),
-    workers: [{
-      name: BRIDGE_WORKER,
-      modulesRoot: WORKERS_DIR,
-      modules: [
-        { type: "ESModule", path: path.join(WORKERS_DIR, "bridge.mjs") },
-        { type: "ESModule", path: path.join(WORKERS_DIR, "codec.mjs") },
-      ],
-      compatibilityDate: SHIM_COMPATIBILITY_DATE,
-      r2Buckets: Object.fromEntries(config.r2.map((b) => [b.binding, b.id])),
-    }],
+    workers: [bridgeWorkerOptions(config)],
   });
   try {
     await mf.ready;

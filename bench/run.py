@@ -16,7 +16,6 @@ import gzip
 import json
 import math
 import os
-import queue
 import shutil
 import statistics
 import subprocess
@@ -37,26 +36,25 @@ import brotli
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT))
 
 from services.cache import day_key  # noqa: E402
-from services.codec import CODECS, PointSeries, best_codec, encode  # noqa: E402
+from services.codec import CODECS, best_codec, encode  # noqa: E402
+from services.series import PointSeries  # noqa: E402
 from services.timerange import Span, day_spans  # noqa: E402
+from tests.servers import Reply, d1_query, request, start_simulator, start_worker, wait_for  # noqa: E402
 
 SITE = "demo-hq"
 TOKEN = "dev-token"
-HOST = "127.0.0.1"
 DAY = timedelta(days=1)
 
 # A direct FlightDeck fetch takes 1 to 5 s in the original design; 1 s a call is its low end,
 # so the miss/hit ratio below is the conservative one.
 DEFAULT_LATENCY_MS = 1000
-SIM_START_TIMEOUT_S = 30
-RUNTIME_START_TIMEOUT_S = 120
 REQUEST_TIMEOUT_S = 120
 CACHE_WRITE_TIMEOUT_S = 30
 JOB_TIMEOUT_S = 600
 POLL_S = 0.2
-D1_ATTEMPTS = 3
 RSS_SAMPLE_S = 0.05
 
 MIXED_STRIDE = 8  # every 8th point of the site (sorted by name): all kinds and intervals
@@ -82,91 +80,8 @@ GZIP_LEVEL = 6  # CompressionStream's gzip, what the original implementation sto
 BROTLI_QUALITY = 11
 
 
-# -- processes ---------------------------------------------------------------------------------
-
-
-@dataclass
-class Service:
-    """A child process that printed `READY <url>`."""
-
-    proc: subprocess.Popen
-    url: str
-    log: Path
-
-
-def start_service(cmd: list[str], log: Path, timeout_s: float, env: dict | None = None) -> Service:
-    """Start `cmd`, wait (bounded) for its `READY <url>` line; stderr goes to `log`."""
-    err = log.open("wb")
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=err, env=env, text=True)
-    err.close()
-    lines: queue.Queue[str] = queue.Queue()
-    threading.Thread(target=_pump, args=(proc.stdout, lines), daemon=True).start()
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        try:
-            line = lines.get(timeout=0.2)
-        except queue.Empty:
-            if proc.poll() is not None:
-                break
-            continue
-        if line.startswith("READY "):
-            return Service(proc, line.split()[1].rstrip("/"), log)
-    stop_service(proc)
-    tail = log.read_text(errors="replace")[-2000:]
-    raise RuntimeError(f"{cmd[0]} did not print READY within {timeout_s:g} s:\n{tail}")
-
-
-def _pump(stream, lines: queue.Queue) -> None:
-    for line in stream:  # keep draining so the child never blocks on a full pipe
-        lines.put(line.strip())
-
-
-def stop_service(proc: subprocess.Popen) -> None:
-    """SIGTERM, then SIGKILL after a grace period; only this process."""
-    if proc.poll() is not None:
-        return
-    proc.terminate()
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(timeout=5)
-
-
-# -- HTTP --------------------------------------------------------------------------------------
-
-
-@dataclass
-class Reply:
-    status: int
-    headers: dict[str, str]
-    body: bytes
-    seconds: float
-
-    def json(self):
-        return json.loads(self.body)
-
-    def timing(self) -> dict[str, float]:
-        """`Server-Timing` as {name: ms}."""
-        out = {}
-        for part in self.headers.get("server-timing", "").split(","):
-            name, _, rest = part.strip().partition(";dur=")
-            if name and rest:
-                out[name] = float(rest)
-        return out
-
-
-def http(method: str, url: str, headers: dict | None = None, body: bytes | None = None) -> Reply:
-    assert urllib.parse.urlsplit(url).hostname == HOST, url
-    request = urllib.request.Request(url, data=body, method=method, headers=headers or {})
-    started = time.perf_counter()
-    try:
-        with urllib.request.urlopen(request, timeout=REQUEST_TIMEOUT_S) as response:
-            data = response.read()
-            status, got = response.status, response.headers
-    except urllib.error.HTTPError as exc:
-        data, status, got = exc.read(), exc.code, exc.headers
-    return Reply(status, {k.lower(): v for k, v in got.items()}, data, time.perf_counter() - started)
+def http(method: str, url: str, headers: dict | None = None) -> Reply:
+    return request(method, url, headers, timeout=REQUEST_TIMEOUT_S)
 
 
 @dataclass
@@ -195,12 +110,7 @@ class Bench:
 
     def wait_cached(self, objects: int) -> None:
         """Bounded wait until the stats count at least `objects` cache objects (writes are deferred)."""
-        deadline = time.monotonic() + CACHE_WRITE_TIMEOUT_S
-        while time.monotonic() < deadline:
-            if self.stats()["cache"]["totalObjects"] >= objects:
-                return
-            time.sleep(POLL_S)
-        raise RuntimeError(f"the cache did not reach {objects} objects within {CACHE_WRITE_TIMEOUT_S} s")
+        wait_for(lambda: self.stats()["cache"]["totalObjects"] >= objects, CACHE_WRITE_TIMEOUT_S, POLL_S)
 
     # simulator
     def sim_points(self) -> list[dict]:
@@ -231,32 +141,6 @@ def returned_samples(reply: Reply) -> int:
     return sum(entry["count"] for entry in reply.json()["data"].values())
 
 
-def d1_query(persist: Path, sql: str) -> list[dict]:
-    """Run SQL on the runtime's persisted D1 with wrangler (what `wrangler d1 execute --local` reads)."""
-    cmd = [
-        "npx",
-        "--no-install",
-        "wrangler",
-        "d1",
-        "execute",
-        "building-vitals-db",
-        "--local",
-        "--persist-to",
-        str(persist),
-        "--json",
-        "--command",
-        sql,
-    ]
-    error = ""
-    for _ in range(D1_ATTEMPTS):  # the runtime may hold a write lock for a moment
-        done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=120)
-        if done.returncode == 0:
-            return json.loads(done.stdout)[0]["results"]
-        error = (done.stderr or done.stdout)[-800:]
-        time.sleep(1)
-    raise RuntimeError(f"wrangler d1 execute failed {D1_ATTEMPTS} times: {error}")
-
-
 def keys_for(points: list[str], span: tuple[datetime, datetime]) -> list[str]:
     whole = Span(int(span[0].timestamp() * 1000), int(span[1].timestamp() * 1000))
     return [day_key(SITE, points, day) for day in day_spans(whole)]
@@ -278,7 +162,7 @@ def scenario_compression(b: Bench, points: list[str], span) -> dict:
     b.wait_cached(len(keys))
     rows = d1_query(
         b.persist,
-        "SELECT COUNT(*) AS n, SUM(compressed_size) AS stored, SUM(original_size) AS samples_json, "
+        "SELECT COUNT(*) AS n, SUM(compressed_size) AS stored, "
         f"GROUP_CONCAT(DISTINCT codec) AS codecs FROM cache_metadata WHERE cache_key IN ({sql_list(keys)})",
     )[0]
     json_bytes = len(reply.body)
@@ -372,12 +256,7 @@ def scenario_hit_miss(b: Bench, points: list[str], spans: list, hits: int) -> di
 
 def wait_hit(b: Bench, points: list[str], span) -> None:
     """Bounded: retry until the deferred cache writes make the request a full hit."""
-    deadline = time.monotonic() + CACHE_WRITE_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if b.series(points, span).headers.get("x-cache-status") == "hit":
-            return
-        time.sleep(POLL_S)
-    raise RuntimeError(f"no cache hit within {CACHE_WRITE_TIMEOUT_S} s after a miss")
+    wait_for(lambda: b.series(points, span).headers.get("x-cache-status") == "hit", CACHE_WRITE_TIMEOUT_S, POLL_S)
 
 
 def scenario_coalescing(b: Bench, points: list[str], span, one_request_calls: float) -> dict:
@@ -466,13 +345,11 @@ def scenario_job(b: Bench, points: list[str], span, min_samples: int) -> dict:
 
 
 def poll_job(status_url: str) -> dict:
-    deadline = time.monotonic() + JOB_TIMEOUT_S
-    while time.monotonic() < deadline:
+    def finished() -> dict | None:
         job = http("GET", status_url, {"x-ace-token": TOKEN}).json()
-        if job["status"] in ("completed", "failed", "cancelled"):
-            return job
-        time.sleep(POLL_S)
-    raise RuntimeError(f"job not finished within {JOB_TIMEOUT_S} s")
+        return job if job["status"] in ("completed", "failed", "cancelled") else None
+
+    return wait_for(finished, JOB_TIMEOUT_S, POLL_S)
 
 
 class RssSampler:
@@ -565,32 +442,12 @@ def run(args, tmp: Path) -> dict:
     misses = args.misses or reps["misses"]
     hits = args.hits or reps["hits"]
     figures: dict = {"latency_ms": args.latency_ms, "quick": args.quick}
-    sim = start_service(
-        [sys.executable, "-m", "simulator", "--host", HOST, "--port", "0", "--latency-ms", str(args.latency_ms)],
-        tmp / "simulator.log",
-        SIM_START_TIMEOUT_S,
-    )
+    sim = start_simulator("--latency-ms", str(args.latency_ms))
     runtime = None
     try:
         persist = tmp / "state"
-        runtime = start_service(
-            [
-                "node",
-                "runtime/main.mjs",
-                "--host",
-                HOST,
-                "--port",
-                "0",
-                "--persist",
-                str(persist),
-                "--no-crons",
-                "--var",
-                f"FLIGHTDECK_BASE_URL={sim.url}/api",
-            ],
-            tmp / "runtime.log",
-            RUNTIME_START_TIMEOUT_S,
-        )
-        b = Bench(sim.url, runtime.url, runtime.proc.pid, persist)
+        runtime = start_worker(sim.url, persist)
+        b = Bench(sim.url, runtime.url, runtime.process.pid, persist)
         all_points = b.sim_points()
         mixed, hm = pick_points(all_points)
         names = [p["name"] for p in mixed]
@@ -626,8 +483,8 @@ def run(args, tmp: Path) -> dict:
         )
     finally:
         if runtime is not None:
-            stop_service(runtime.proc)
-        stop_service(sim.proc)
+            runtime.stop()
+        sim.stop()
     floor_keys = figures.get("hit_miss", {}).pop("floor_keys", None)
     if floor_keys:
         scenario(figures, "hit_floor", lambda: measure_floor(tmp / "state", floor_keys, reps["floor_repeat"]))

@@ -2,7 +2,40 @@
 // workers SDK's _EnvWrapper recognises (D1Database, R2Bucket, WorkerQueue), and each call is
 // executed by the bridge worker against Miniflare's real D1, R2 and Queues.
 // Values given to Python are plain JS values and Uint8Array/ArrayBuffer, never Node Buffers.
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
 import { asBytes, decodeDeep, decodeError, encodeDeep } from "./workers/codec.mjs";
+
+const WORKERS_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), "workers");
+export const BRIDGE_WORKER = "bv-runtime-bridge";
+// The JS shim and bridge are ours, not the Python Worker's: they run on a date this workerd supports.
+const SHIM_COMPATIBILITY_DATE = "2025-09-01";
+
+/** Miniflare options of one of our JS workers: `main` from runtime/workers/, with the shared codec. */
+export function jsWorkerOptions(main) {
+  return {
+    modulesRoot: WORKERS_DIR,
+    modules: [
+      { type: "ESModule", path: path.join(WORKERS_DIR, main) },
+      { type: "ESModule", path: path.join(WORKERS_DIR, "codec.mjs") },
+    ],
+    compatibilityDate: SHIM_COMPATIBILITY_DATE,
+  };
+}
+
+/** Miniflare options of the bridge worker, which holds the real D1, R2 and Queues of `config`. */
+export function bridgeWorkerOptions(config) {
+  return {
+    name: BRIDGE_WORKER,
+    ...jsWorkerOptions("bridge.mjs"),
+    d1Databases: Object.fromEntries(config.d1.map((d) => [d.binding, d.id])),
+    r2Buckets: Object.fromEntries(config.r2.map((b) => [b.binding, b.id])),
+    queueProducers: Object.fromEntries(
+      config.producers.map((p) => [p.binding, { queueName: p.queue, deliveryDelay: p.deliveryDelay }]),
+    ),
+  };
+}
 
 /** Sends one call to the bridge worker; `send(path, init)` returns a fetch Response. */
 export class Bridge {

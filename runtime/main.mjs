@@ -3,10 +3,9 @@
 // WorkerEntrypoint running in Pyodide in this Node process behind it. See runtime/README.md.
 import { existsSync } from "node:fs";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { Log, LogLevel, Miniflare } from "miniflare";
 
-import { Bridge, buildEnv } from "./bindings.mjs";
+import { BRIDGE_WORKER, Bridge, bridgeWorkerOptions, buildEnv, jsWorkerOptions } from "./bindings.mjs";
 import { ConfigError, compatFlagsModule, loadWranglerConfig, parseArgs, selectPyodideVersion } from "./config.mjs";
 import { ExecutionContext, MessageBatch, ScheduledController, WaitUntilTracker, entrypointHelper, recordedCalls } from "./context.mjs";
 import { scheduleCrons } from "./cron.mjs";
@@ -14,12 +13,6 @@ import { PythonWorker, StartupError, briefError, describeError, installedPyodide
 import { jsonResponse, platformRequest, writeResponse } from "./http.mjs";
 import { applySchema } from "./schema.mjs";
 import { decodeDeep } from "./workers/codec.mjs";
-
-const HERE = path.dirname(fileURLToPath(import.meta.url));
-const WORKERS_DIR = path.join(HERE, "workers");
-const BRIDGE_WORKER = "bv-runtime-bridge";
-// The JS shim and bridge are ours, not the Python Worker's: they run on a date this workerd supports.
-const SHIM_COMPATIBILITY_DATE = "2025-09-01";
 
 const MINIFLARE_READY_TIMEOUT_MS = 60_000;
 const PYTHON_READY_TIMEOUT_MS = 120_000;
@@ -120,15 +113,6 @@ class Runtime {
   }
 
   #miniflareOptions(config, persistRoot) {
-    const modules = (main) => [
-      { type: "ESModule", path: path.join(WORKERS_DIR, main) },
-      { type: "ESModule", path: path.join(WORKERS_DIR, "codec.mjs") },
-    ];
-    const d1Databases = Object.fromEntries(config.d1.map((d) => [d.binding, d.id]));
-    const r2Buckets = Object.fromEntries(config.r2.map((b) => [b.binding, b.id]));
-    const queueProducers = Object.fromEntries(
-      config.producers.map((p) => [p.binding, { queueName: p.queue, deliveryDelay: p.deliveryDelay }]),
-    );
     const queueConsumers = Object.fromEntries(config.consumers.map(({ queue, ...options }) => [queue, options]));
     return {
       host: this.opts.host,
@@ -140,9 +124,7 @@ class Runtime {
       workers: [
         {
           name: config.name,
-          modulesRoot: WORKERS_DIR,
-          modules: modules("shim.mjs"),
-          compatibilityDate: SHIM_COMPATIBILITY_DATE,
+          ...jsWorkerOptions("shim.mjs"),
           serviceBindings: {
             __BV_FETCH: { node: (req, res) => this.#serveFetch(req, res) },
             __BV_EVENT: (request) => this.#handleEvent(request),
@@ -150,15 +132,9 @@ class Runtime {
           queueConsumers,
         },
         {
-          name: BRIDGE_WORKER,
-          modulesRoot: WORKERS_DIR,
-          modules: modules("bridge.mjs"),
-          compatibilityDate: SHIM_COMPATIBILITY_DATE,
+          ...bridgeWorkerOptions(config),
           // Its own loopback socket: Node calls it directly, skipping Miniflare's entry and proxy.
           unsafeDirectSockets: [{ host: "127.0.0.1", port: 0 }],
-          d1Databases,
-          r2Buckets,
-          queueProducers,
         },
       ],
     };

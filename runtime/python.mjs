@@ -56,7 +56,7 @@ function plainBytes(bytes) {
 }
 
 /** Every *.py file under dir (skipping caches and hidden folders), as absolute paths. */
-function pythonFiles(dir) {
+export function pythonFiles(dir) {
   const out = [];
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     if (entry.name.startsWith(".") || entry.name === "__pycache__") continue;

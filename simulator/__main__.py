@@ -38,7 +38,9 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
 
     server = SimServer((args.host, args.port), _tokens(args.tokens) if args.tokens else DEFAULT_TOKENS, args.latency_ms)
-    signal.signal(signal.SIGTERM, _stop)
+    # SIGINT too: a shell that starts this in the background leaves SIGINT ignored, and the child inherits that.
+    for stop_signal in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(stop_signal, _stop)
     try:
         print(f"READY {server.url}", flush=True)
         server.serve_forever()

@@ -2,7 +2,7 @@
 
 from workers import WorkerEntrypoint
 
-from services import bindings
+from services import adapters
 from services.api import Api
 from services.app import Platform, Services
 from services.config import Settings
@@ -16,21 +16,21 @@ class Default(WorkerEntrypoint):
     def services(self) -> Services:
         env = self.env
         platform = Platform(
-            db=bindings.D1Database(env.DB),
-            store=bindings.R2ObjectStore(env.TIMESERIES_CACHE),
-            queues={Priority.NORMAL: bindings.WorkerQueue(env.JOBS_QUEUE),
-                    Priority.HIGH: bindings.WorkerQueue(env.JOBS_QUEUE_HIGH)},
-            transport=bindings.FetchTransport(),
-            defer=lambda awaitable: bindings.wait_until(self.ctx, awaitable),
+            db=adapters.D1Database(env.DB),
+            store=adapters.R2ObjectStore(env.TIMESERIES_CACHE),
+            queues={Priority.NORMAL: adapters.WorkerQueue(env.JOBS_QUEUE),
+                    Priority.HIGH: adapters.WorkerQueue(env.JOBS_QUEUE_HIGH)},
+            transport=adapters.FetchTransport(),
+            defer=lambda awaitable: adapters.wait_until(self.ctx, awaitable),
         )
-        return Services(Settings.from_env(bindings.env_vars(env, Settings.var_names())), platform)
+        return Services(Settings.from_env(adapters.env_vars(env, Settings.var_names())), platform)
 
     async def fetch(self, request):
-        response = await Api(self.services()).handle(bindings.api_request(request))
-        return bindings.js_response(response)
+        response = await Api(self.services()).handle(adapters.api_request(request))
+        return adapters.js_response(response)
 
     async def queue(self, batch):
-        messages = [bindings.WorkerMessage(message) for message in batch.messages]
+        messages = [adapters.WorkerMessage(message) for message in batch.messages]
         consumer = self.services().consumer()
         if batch.queue.endswith(DEAD_LETTER_SUFFIX):
             await consumer.consume_dead_letters(messages)

@@ -7,7 +7,7 @@ import sqlite3
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
-from services.bindings import HttpRequest, HttpResponse, Row, Statement, StoredObject
+from services.ports import HttpRequest, HttpResponse, Row, Statement, StoredObject
 
 SCHEMA = Path(__file__).resolve().parents[1] / "schema.sql"
 

@@ -1,29 +1,31 @@
-"""A FlightDeck stand-in for unit tests: the simulator's own data functions behind a MockTransport."""
+"""A FlightDeck stand-in for unit tests: the simulator's own catalog and data behind a MockTransport."""
 
 from __future__ import annotations
 
 import json
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from services.bindings import HttpRequest, HttpResponse
+from services.ports import HttpRequest, HttpResponse
 from services.timerange import parse_iso, to_iso
+from simulator.catalog import point
+from simulator.data import iter_point
 
 SITE = "demo-hq"
-POINTS = ("acme/demo-hq/ahu-1:sat", "acme/demo-hq/vav-1/analogValue/13", "acme/demo-hq/meter.main/kW")
+# Three of the simulator's 5-minute points at the demo HQ without outages: 288 samples a day each.
+POINTS = ("acme/demo-hq/ahu-1:cooling-valve", "acme/demo-hq/vav-1-01/analogInput/1",
+          "acme/demo-hq/vav-1-01/binaryValue/5")
 INTERVAL_MS = 300_000
 
 
-def value_at(point: str, t: int) -> str:
-    """A deterministic value: numeric for most points, text for one."""
-    if point.endswith("mode"):
-        return "occupied" if (t // 3_600_000) % 2 else "unoccupied"
-    return f"{(hash((point, t)) % 1000) / 10:.1f}"
+def upstream_samples(name: str, start: int, end: int) -> list[tuple[int, str]]:
+    """What the simulator holds for the point in [start, end): (epoch ms, value text) pairs."""
+    found = point(name)
+    return [] if found is None else [(t * 1000, value) for t, value in iter_point(found, start, end)]
 
 
-def truth(point: str, start: int, end: int) -> list[list]:
-    first = -(-start // INTERVAL_MS) * INTERVAL_MS
-    return [[t, float(value_at(point, t)) if not point.endswith("mode") else value_at(point, t)]
-            for t in range(first, end, INTERVAL_MS)]
+def truth(name: str, start: int, end: int) -> list[list]:
+    """The samples the service should return: [epoch ms, number] pairs."""
+    return [[t, float(value)] for t, value in upstream_samples(name, start, end)]
 
 
 def respond(status: int, payload: object = None, headers: dict | None = None) -> HttpResponse:
@@ -59,6 +61,6 @@ class FakeFlightDeck:
         else:
             names = [unquote(url.path.split("/points/")[1].rsplit("/timeseries", 1)[0])]
         self.calls.append((",".join(names), start, end))
-        samples = [{"name": n, "value": value_at(n, t), "time": to_iso(t)}
-                   for n in names for t, _ in truth(n, start, end)]
+        samples = [{"name": n, "value": value, "time": to_iso(t)}
+                   for n in names for t, value in upstream_samples(n, start, end)]
         return respond(200, {"point_samples": samples}) if samples else respond(404, {"message": "no data"})

@@ -12,11 +12,11 @@ from urllib.parse import parse_qs, urlsplit
 
 from .access import token_hash
 from .app import Services
-from .bindings import ApiRequest, ApiResponse
 from .errors import BadRequest, NotFound, ServiceError
 from .formats import CONTENT_TYPES, Format, choose_format, render_as, writer_for
 from .jobs import JobTicket
 from .log import log_event
+from .ports import ApiRequest, ApiResponse
 from .query import parse_optional_span, parse_points, parse_series_query
 from .repositories import RequestRecord
 from .shaping import Shaping, parse_shaping

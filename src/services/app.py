@@ -8,7 +8,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from .access import AccessService, token_hash
-from .bindings import Database, MessageQueue, ObjectStore, Transport
 from .cache import R2CacheService
 from .config import Settings
 from .consumer import JobConsumer
@@ -16,12 +15,11 @@ from .flightdeck import FlightDeckClient
 from .health import HealthService
 from .jobs import QueueService
 from .maintenance import Maintenance
+from .ports import Database, Defer, MessageQueue, ObjectStore, Transport
 from .query import Priority
 from .repositories import AccessRepository, AnalyticsRepository, CacheMetadataRepository, JobRepository
 from .stats import StatsService
 from .timeseries import EnhancedTimeseriesService
-
-Defer = Callable[[Awaitable[None]], None]
 
 
 def wall_ms() -> int:
@@ -58,7 +56,8 @@ class Services:
         self.jobs_repo = JobRepository(platform.db)
         self.analytics = AnalyticsRepository(platform.db)
         self.cache = R2CacheService(platform.store, CacheMetadataRepository(platform.db), settings, now_ms)
-        self.access = AccessService(AccessRepository(platform.db), settings, now_ms)
+        self.access_repo = AccessRepository(platform.db)
+        self.access = AccessService(self.access_repo, settings, now_ms)
 
     def client(self, token: str) -> FlightDeckClient:
         return FlightDeckClient(self.platform.transport, self.settings, token, sleep=self.sleep, clock=self.clock)
@@ -80,12 +79,12 @@ class Services:
         return JobConsumer(self.settings, self.jobs_repo, self.platform.store, self.client, self.now_ms)
 
     def maintenance(self) -> Maintenance:
-        return Maintenance(self.settings, self.platform.db, self.platform.store, self.cache, self.jobs_repo,
-                           self.now_ms)
+        return Maintenance(self.settings, self.platform.store, self.cache, self.jobs_repo, self.analytics,
+                           self.access_repo, self.now_ms)
 
     def stats(self) -> StatsService:
-        return StatsService(self.platform.db, self.now_ms)
+        return StatsService(self.cache.meta, self.analytics, self.jobs_repo, self.now_ms)
 
     def health(self) -> HealthService:
-        return HealthService(self.settings, self.platform.db, self.platform.store,
+        return HealthService(self.settings, self.jobs_repo, self.platform.store,
                              self.platform.queues[Priority.NORMAL], self.platform.transport)

@@ -14,12 +14,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import Enum
 
-from .bindings import ObjectStore, StoredObject
-from .codec import FORMAT_VERSION, Series, decode, encode
+from .codec import FORMAT_VERSION, decode, encode
 from .config import Settings
 from .log import log_event
-from .render import pairs_json
+from .ports import ObjectStore, StoredObject
 from .repositories import CacheEntry, CacheMetadataRepository
+from .series import Series
 from .timerange import DAY_MS, Span, day_label, day_spans, merge, to_iso
 
 PREFIX = "timeseries/"
@@ -66,11 +66,6 @@ def spans_to_fetch(span: Span, covered: dict[int, int], settled_ms: int) -> list
     return merge(wanted)
 
 
-def json_size(series: Series) -> int:
-    """Bytes of the same samples as the API's JSON, the baseline of the compression ratio."""
-    return sum(len(pairs_json(p.times, p.values)) + 2 for p in series.values())
-
-
 class R2CacheService:
     """Reads and writes day objects in R2 and their rows in `cache_metadata`."""
 
@@ -81,10 +76,6 @@ class R2CacheService:
         self.meta = meta
         self.settings = settings
         self.now_ms = now_ms
-
-    async def get(self, key: str) -> DayObject | None:
-        """The object under `key`, or None when absent or unreadable (a failure is logged)."""
-        return self.parse(await self.fetch(key))
 
     async def fetch(self, key: str) -> StoredObject | None:
         """The raw object, or None when absent or when R2 fails (logged: a broken cache never fails a request)."""
@@ -120,9 +111,6 @@ class R2CacheService:
         except Exception as exc:
             log_event("cache.hits_failed", keys=len(keys), error=f"{type(exc).__name__}: {exc}")
 
-    async def exists(self, key: str) -> bool:
-        return await self.get(key) is not None
-
     async def put(self, key: str, day: DayObject) -> None:
         """Store a day object and its metadata row; a failure is logged, never raised."""
         try:
@@ -133,7 +121,7 @@ class R2CacheService:
     async def _put(self, key: str, day: DayObject) -> None:
         now = self.now_ms()
         encoded = encode(day.series)
-        original = json_size(day.series)
+        original = encoded.raw_size
         settled = day.covered_until >= day.day.end_ms
         ttl = self.settings.cache_ttl_seconds if settled else self.settings.recent_cache_ttl_seconds
         metadata = {
@@ -143,7 +131,7 @@ class R2CacheService:
             "generated": to_iso(now),
             "dayStart": str(day.day.start_ms),
             "coveredUntil": str(day.covered_until),
-            "originalSize": str(original),
+            "rawSize": str(original),
             "compressedSize": str(len(encoded.body)),
             "ratio": f"{len(encoded.body) / original:.6f}" if original else "0",
             "codec": encoded.codec,

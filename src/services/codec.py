@@ -10,17 +10,15 @@ bytes that any codec squeezes to almost nothing.
 from __future__ import annotations
 
 import json
-import math
 import sys
 import zlib
 from array import array
-from bisect import bisect_left
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from itertools import accumulate, repeat
 from operator import sub, truediv
 
-Value = int | float | str
+from .series import PointSeries, Series, Value
 
 MAGIC = b"BVTS"
 FORMAT_VERSION = 2
@@ -28,46 +26,6 @@ MAX_DECIMALS = 6
 # On a week of mixed simulator points zstd-12 stores 2.24% of the JSON in 8 ms; zstd-19 stores
 # 2.14% in 37 ms. The encode runs on every miss and every job part, so 12.
 ZSTD_LEVEL = 12
-
-
-@dataclass
-class PointSeries:
-    """One point's samples: parallel lists of epoch-ms timestamps and values, sorted by time."""
-
-    times: list[int] = field(default_factory=list)
-    values: list[Value] = field(default_factory=list)
-
-    def __len__(self) -> int:
-        return len(self.times)
-
-    def extend(self, other: PointSeries) -> None:
-        self.times.extend(other.times)
-        self.values.extend(other.values)
-
-    def window(self, start_ms: int, end_ms: int) -> PointSeries:
-        """The samples with start_ms <= time < end_ms (times must be sorted)."""
-        lo = bisect_left(self.times, start_ms)
-        hi = bisect_left(self.times, end_ms)
-        return PointSeries(self.times[lo:hi], self.values[lo:hi])
-
-
-Series = dict[str, PointSeries]
-
-
-def parse_value(text: object) -> Value:
-    """FlightDeck sends values as strings; numeric ones become int or float, the rest stay text."""
-    if isinstance(text, (int, float)) and not isinstance(text, bool):
-        return text if math.isfinite(text) else str(text)
-    raw = str(text).strip()
-    try:
-        return int(raw)
-    except ValueError:
-        pass
-    try:
-        number = float(raw)
-    except ValueError:
-        return str(text)
-    return number if math.isfinite(number) else str(text)
 
 
 # -- compression ------------------------------------------------------------------------------
@@ -101,20 +59,14 @@ def _load_codecs() -> dict[str, Codec]:
     zstd = _zstd_module()
     if zstd is not None:
         codecs["zstd"] = Codec("zstd", lambda data: zstd.compress(data, ZSTD_LEVEL), zstd.decompress)
-    try:
-        import brotli
-
-        codecs["br"] = Codec("br", lambda data: brotli.compress(data, quality=11), brotli.decompress)
-    except ImportError:
-        pass
     return codecs
 
 
 CODECS = _load_codecs()
 # Measured on a week of mixed simulator points: zstd stores the columnar body smallest and
-# decodes fastest; brotli-11 is close but absent from Pyodide here; gzip is the fallback every
-# runtime has.
-PREFERENCE = ("zstd", "br", "gzip")
+# decodes fastest; gzip is the fallback every runtime has. (Brotli is not offered: Pyodide's
+# wheel is on its CDN only and the Worker does not vendor it, so production could not load it.)
+PREFERENCE = ("zstd", "gzip")
 
 
 def best_codec() -> Codec:

@@ -12,18 +12,17 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from .bindings import IncomingMessage, ObjectStore
 from .codec import encode
 from .config import Settings
 from .errors import Forbidden, RateLimited, ServiceError, Unauthorized, UpstreamError, UpstreamTimeout
-from .flightdeck import FlightDeckClient, PerDay, density, pack
+from .flightdeck import FlightDeckClient
+from .jobmodel import ACTIVE, JobStatus
 from .jobs import part_key
 from .log import log_event
-from .repositories import ACTIVE, JobRepository, JobStatus
-from .timerange import Span, days_in
-
-# A part holds a group of points over the whole span; this bounds its samples in memory.
-PART_SAMPLES = 500_000
+from .planning import PerDay, part_groups
+from .ports import IncomingMessage, ObjectStore
+from .repositories import JobRepository
+from .timerange import Span
 
 
 class JobCancelled(Exception):
@@ -34,12 +33,6 @@ class JobCancelled(Exception):
 class BatchOutcome:
     samples: int
     parts: int
-
-
-def part_groups(points: Sequence[str], span: Span, per_day: PerDay | None = None) -> list[tuple[str, ...]]:
-    """Split a batch's points so each part's samples over the whole span stay under PART_SAMPLES."""
-    days = days_in(span)
-    return pack(points, lambda name: density(per_day, name) * days, PART_SAMPLES)
 
 
 def retry_delay(attempts: int) -> int:

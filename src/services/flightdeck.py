@@ -1,8 +1,8 @@
 """The FlightDeck client: plan calls → fetch series → retry → one request.
 
-Endpoint choice, measured against the simulator (`make bench` prints the figures):
-the site's paginated endpoint returns *every* point of the site, so a 10-point request at a
-150-point site moves 15× the bytes it needs; per-point GETs cost one call per point; the batch
+Endpoint choice, reasoned from the spec (`make bench` does not compare endpoints): the site's
+paginated endpoint returns *every* point of the site, so a 10-point request at the simulator's
+182-point demo HQ would move ~18× the samples it needs; per-point GETs cost one call per point; the batch
 POST answers several named points in one call. So one point uses the per-point GET, several use
 the batch POST, and both are cut into time windows that keep each response near
 `upstream_page_samples` samples, so no call ever returns an unbounded page. Windows assume the
@@ -15,19 +15,18 @@ import asyncio
 import json
 import random
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from urllib.parse import quote, urlencode
 
-from .bindings import HttpRequest, HttpResponse, Transport, TransportError
-from .codec import PointSeries, Series, parse_value
 from .config import Settings
-from .errors import Forbidden, RateLimited, ServiceError, TooLarge, Unauthorized, UpstreamError, UpstreamTimeout
-from .timerange import DAY_MS, Span, parse_iso, to_iso
+from .errors import Forbidden, RateLimited, ServiceError, Unauthorized, UpstreamError, UpstreamTimeout
+from .planning import PerDay, SampleBudget, plan_calls
+from .ports import HttpRequest, HttpResponse, Transport, TransportError
+from .series import PointSeries, Series, parse_value
+from .timerange import Span, parse_iso, to_iso
 
-DENSEST_SAMPLES_PER_DAY = 1_440  # a 1-minute collect_interval
 POINTS_PAGE = 10_000
-MIN_WINDOW_MS = 3_600_000
 BACKOFF_BASE_SECONDS = 0.25
 BACKOFF_CAP_SECONDS = 8.0
 RETRY_AFTER_CAP_SECONDS = 30.0
@@ -41,7 +40,6 @@ class UpstreamStats:
     calls: int = 0
     retries: int = 0
     bytes: int = 0
-    samples: int = 0
 
 
 @dataclass
@@ -50,43 +48,6 @@ class FetchResult:
 
     series: Series
     errors: dict[str, str]
-
-
-PerDay = Mapping[str, int]
-
-
-def density(per_day: PerDay | None, name: str) -> int:
-    """A point's samples a day: known from its collect_interval, else the densest interval."""
-    return (per_day or {}).get(name, DENSEST_SAMPLES_PER_DAY)
-
-
-def pack(points: Sequence[str], weight: Callable[[str], float], budget: float) -> list[tuple[str, ...]]:
-    """Consecutive groups of points whose summed weight stays within `budget` (at least one each)."""
-    groups: list[tuple[str, ...]] = []
-    current: list[str] = []
-    load = 0.0
-    for name in points:
-        if current and load + weight(name) > budget:
-            groups.append(tuple(current))
-            current, load = [], 0.0
-        current.append(name)
-        load += weight(name)
-    if current:
-        groups.append(tuple(current))
-    return groups
-
-
-def plan_calls(
-    points: Sequence[str], span: Span, page_samples: int, per_day: PerDay | None = None
-) -> list[tuple[tuple[str, ...], Span]]:
-    """Cut a request into (point group, time window) calls of at most ~page_samples samples."""
-    calls = []
-    for group in pack(points, lambda name: density(per_day, name), page_samples):
-        daily = sum(density(per_day, name) for name in group)
-        window = max(MIN_WINDOW_MS, page_samples * DAY_MS // daily)
-        for start in range(span.start_ms, span.end_ms, window):
-            calls.append((group, Span(start, min(span.end_ms, start + window))))
-    return calls
 
 
 def parse_samples(payload: object, wanted: set[str] | None = None) -> Series:
@@ -216,9 +177,7 @@ class FlightDeckClient:
             except _NoData:
                 return {}
         series = parse_samples(payload, set(group))
-        received = sum(len(p) for p in series.values())
-        self.stats.samples += received
-        budget.take(received)
+        budget.take(sum(len(p) for p in series.values()))
         return series
 
     async def _request(
@@ -293,21 +252,6 @@ class FlightDeckClient:
         return UpstreamTimeout(
             f"FlightDeck did not answer within {self.settings.upstream_timeout_seconds:g} s"
         )
-
-
-class SampleBudget:
-    """How many samples one response may hold: cached and fetched samples both count against it."""
-
-    def __init__(self, limit: int | None) -> None:
-        self.limit = limit
-        self.used = 0
-
-    def take(self, samples: int) -> None:
-        self.used += samples
-        if self.limit is not None and self.used > self.limit:
-            raise TooLarge(
-                f"the request holds more than {self.limit:,} samples; ask with route=queued for a background job"
-            )
 
 
 class _NoData(Exception):

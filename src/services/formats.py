@@ -17,9 +17,9 @@ from enum import Enum
 from itertools import repeat
 from operator import floordiv, mod
 
-from .codec import PointSeries
 from .errors import NotAcceptable
 from .render import CHUNK_SAMPLES, close_body, json_items, open_body, point_chunks
+from .series import PointSeries
 
 
 class Format(str, Enum):

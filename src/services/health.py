@@ -6,8 +6,9 @@ import sys
 import time
 from collections.abc import Awaitable, Callable
 
-from .bindings import Database, HttpRequest, MessageQueue, ObjectStore, Transport
 from .config import Settings
+from .ports import HttpRequest, MessageQueue, ObjectStore, Transport
+from .repositories import JobRepository
 
 PROBE_KEY = "health/probe"
 
@@ -34,17 +35,17 @@ def runtime_versions(settings: Settings) -> dict:
 
 class HealthService:
     def __init__(
-        self, settings: Settings, db: Database, store: ObjectStore, queue: MessageQueue, transport: Transport
+        self, settings: Settings, jobs: JobRepository, store: ObjectStore, queue: MessageQueue, transport: Transport
     ) -> None:
         self.settings = settings
-        self.db = db
+        self.jobs = jobs
         self.store = store
         self.queue = queue
         self.transport = transport
 
     async def check(self, deep: bool) -> tuple[bool, dict]:
         checks = {
-            "d1": await _timed(lambda: self.db.first("SELECT COUNT(*) AS jobs FROM queue_jobs")),
+            "d1": await _timed(self.jobs.count_by_status),
             "r2": await _timed(self._r2),
             "queue": await _timed(lambda: self.queue.send_batch([{"kind": "probe"}])),
         }

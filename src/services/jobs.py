@@ -8,13 +8,14 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 
-from .bindings import MessageQueue, ObjectStore, Row
 from .codec import decode
 from .config import Settings
 from .errors import Conflict, NotFound
 from .formats import Writer
+from .jobmodel import ACTIVE, JobStatus
+from .ports import MessageQueue, ObjectStore, Row
 from .query import Priority, SeriesQuery
-from .repositories import ACTIVE, JobRepository, JobStatus, NewJob
+from .repositories import JobRepository, NewJob
 from .routing import estimate_samples
 from .shaping import Shaping
 from .timerange import Span, db_time, parse_iso

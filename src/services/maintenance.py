@@ -8,13 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from .bindings import Database, ObjectStore
 from .cache import PREFIX as CACHE_PREFIX
 from .cache import R2CacheService
 from .config import Settings
 from .jobs import valid_job_id
-from .repositories import JobRepository
-from .timerange import db_time
+from .ports import ObjectStore
+from .repositories import AccessRepository, AnalyticsRepository, JobRepository
 
 JOBS_PREFIX = "jobs/"
 
@@ -23,11 +22,12 @@ class Maintenance:
     """What `scheduled()` does; every step is bounded by `cleanup_max_objects`."""
 
     def __init__(
-        self, settings: Settings, db: Database, store: ObjectStore, cache: R2CacheService,
-        jobs: JobRepository, now_ms: Callable[[], int],
+        self, settings: Settings, store: ObjectStore, cache: R2CacheService, jobs: JobRepository,
+        analytics: AnalyticsRepository, access: AccessRepository, now_ms: Callable[[], int],
     ) -> None:
         self.settings = settings
-        self.db = db
+        self.analytics = analytics
+        self.access = access
         self.store = store
         self.cache = cache
         self.jobs = jobs
@@ -36,21 +36,16 @@ class Maintenance:
     async def run(self) -> dict[str, int]:
         now = self.now_ms()
         limit = self.settings.cleanup_max_objects
-        report = {
+        rows_before = now - self.settings.job_row_retention_seconds * 1000
+        return {
             "cacheObjectsExpired": await self.cache.cleanup(),
             "cacheOrphansDeleted": await self._sweep_cache_orphans(limit),
             "jobResultsPurged": await self._purge_job_results(now, limit),
             "jobOrphansDeleted": await self._sweep_job_orphans(limit),
-            "jobRowsDeleted": await self.jobs.delete_old(now - self.settings.job_row_retention_seconds * 1000, limit),
+            "jobRowsDeleted": await self.jobs.delete_old(rows_before, limit),
+            "analyticsRowsDeleted": await self.analytics.delete_old(rows_before, limit),
+            "accessRowsDeleted": await self.access.delete_expired(now),
         }
-        report["analyticsRowsDeleted"] = await self.db.run(
-            "DELETE FROM request_analytics WHERE id IN (SELECT id FROM request_analytics WHERE created_at < ?"
-            " ORDER BY id LIMIT ?)", (db_time(now - self.settings.job_row_retention_seconds * 1000), limit)
-        )
-        report["accessRowsDeleted"] = await self.db.run(
-            "DELETE FROM site_access WHERE expires_at < ?", (db_time(now),)
-        )
-        return report
 
     async def _purge_job_results(self, now: int, limit: int) -> int:
         purged = 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 
-from .codec import PointSeries
+from .series import PointSeries
 
 CHUNK_SAMPLES = 20_000
 

@@ -4,26 +4,10 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from enum import Enum
 
-from .bindings import Database, Row
+from .jobmodel import ACTIVE, FINISHED, LIVE
+from .ports import Database, Row
 from .timerange import db_time
-
-
-class JobStatus(str, Enum):
-    """Matches `queue_jobs.status`'s CHECK constraint and the API."""
-
-    QUEUED = "queued"
-    PROCESSING = "processing"
-    COMPLETED = "completed"
-    FAILED = "failed"
-    RETRYING = "retrying"
-    CANCELLED = "cancelled"
-
-
-ACTIVE = (JobStatus.QUEUED.value, JobStatus.PROCESSING.value, JobStatus.RETRYING.value)
-LIVE = (*ACTIVE, JobStatus.COMPLETED.value)
-FINISHED = (JobStatus.COMPLETED.value, JobStatus.FAILED.value, JobStatus.CANCELLED.value)
 
 
 def _marks(values: tuple[str, ...]) -> str:
@@ -188,6 +172,10 @@ class JobRepository:
             "UPDATE queue_jobs SET purged_at = ?, archived = 1, updated_at = ? WHERE id = ?", (now, now, job_id)
         )
 
+    async def count_by_status(self) -> dict[str, int]:
+        rows = await self.db.all("SELECT status, COUNT(*) AS n FROM queue_jobs GROUP BY status")
+        return {row["status"]: row["n"] for row in rows}
+
     async def delete_old(self, before_ms: int, limit: int) -> int:
         """Delete finished, purged job rows older than the row retention."""
         old = await self.db.all(
@@ -238,6 +226,29 @@ class AnalyticsRepository:
              db_time(now_ms)),
         )
 
+    async def cache_lookups(self, since_ms: int) -> Row:
+        """Cached-route requests since `since_ms`: how many, how many hit, how many hit in part."""
+        return await self.db.first(
+            "SELECT COUNT(*) AS lookups, COALESCE(SUM(cache_status = 'hit'), 0) AS hits,"
+            " COALESCE(SUM(cache_status = 'partial'), 0) AS partial FROM request_analytics"
+            " WHERE route_type = 'cached' AND created_at >= ?", (db_time(since_ms),)
+        ) or {}
+
+    async def by_route(self, since_ms: int) -> list[Row]:
+        """Requests since `since_ms` per route: count, mean duration and cache hits."""
+        return await self.db.all(
+            "SELECT route_type, COUNT(*) AS count, AVG(duration_ms) AS avg_duration,"
+            " COALESCE(SUM(cache_status = 'hit'), 0) AS cache_hits FROM request_analytics"
+            " WHERE route_type IS NOT NULL AND created_at >= ? GROUP BY route_type ORDER BY route_type",
+            (db_time(since_ms),),
+        )
+
+    async def delete_old(self, before_ms: int, limit: int) -> int:
+        return await self.db.run(
+            "DELETE FROM request_analytics WHERE id IN (SELECT id FROM request_analytics WHERE created_at < ?"
+            " ORDER BY id LIMIT ?)", (db_time(before_ms), limit)
+        )
+
 
 @dataclass(frozen=True)
 class CacheEntry:
@@ -274,6 +285,14 @@ class CacheMetadataRepository:
              entry.samples_count, entry.original_size, entry.compressed_size, round(ratio, 6),
              entry.codec, entry.covered_until, db_time(now_ms), db_time(entry.expires_ms)),
         )
+
+    async def totals(self) -> Row:
+        """Objects, bytes, samples, hits and the oldest and newest entry over the whole cache."""
+        return await self.db.first(
+            "SELECT COUNT(*) AS objects, COALESCE(SUM(compressed_size), 0) AS bytes,"
+            " COALESCE(SUM(samples_count), 0) AS samples, MIN(created_at) AS oldest, MAX(created_at) AS newest,"
+            " COALESCE(SUM(hit_count), 0) AS hits FROM cache_metadata"
+        ) or {}
 
     async def record_hits(self, keys: list[str], now_ms: int) -> None:
         now = db_time(now_ms)
@@ -342,3 +361,6 @@ class AccessRepository:
             " checked_at = excluded.checked_at, expires_at = excluded.expires_at",
             (token_hash, site, int(allowed), db_time(now_ms), db_time(now_ms + ttl_s * 1000)),
         )
+
+    async def delete_expired(self, now_ms: int) -> int:
+        return await self.db.run("DELETE FROM site_access WHERE expires_at < ?", (db_time(now_ms),))

@@ -9,10 +9,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from .codec import PointSeries
 from .config import Settings
 from .downsample import MIN_POINTS, downsample_indices
 from .errors import BadRequest
+from .series import PointSeries
 
 
 @dataclass(frozen=True)

@@ -4,38 +4,35 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from .bindings import Database
-from .repositories import ACTIVE
+from .jobmodel import ACTIVE
+from .repositories import AnalyticsRepository, CacheMetadataRepository, JobRepository
 from .timerange import DAY_MS, db_time
 
 
 class StatsService:
     """Cache totals, jobs by status and the last 24 hours of requests by route."""
 
-    def __init__(self, db: Database, now_ms: Callable[[], int]) -> None:
-        self.db = db
+    def __init__(
+        self, cache: CacheMetadataRepository, analytics: AnalyticsRepository, jobs: JobRepository,
+        now_ms: Callable[[], int],
+    ) -> None:
+        self.cache = cache
+        self.analytics = analytics
+        self.jobs = jobs
         self.now_ms = now_ms
 
     async def stats(self) -> dict:
-        since = db_time(self.now_ms() - DAY_MS)
+        since_ms = self.now_ms() - DAY_MS
         return {
-            "cache": await self._cache(since),
+            "cache": await self._cache(since_ms),
             "jobs": await self._jobs(),
-            "requests": await self._requests(since),
-            "window": {"requestsSince": since},
+            "requests": await self._requests(since_ms),
+            "window": {"requestsSince": db_time(since_ms)},
         }
 
-    async def _cache(self, since: str) -> dict:
-        row = await self.db.first(
-            "SELECT COUNT(*) AS objects, COALESCE(SUM(compressed_size), 0) AS bytes,"
-            " COALESCE(SUM(samples_count), 0) AS samples, MIN(created_at) AS oldest, MAX(created_at) AS newest,"
-            " COALESCE(SUM(hit_count), 0) AS hits FROM cache_metadata"
-        ) or {}
-        lookups = await self.db.first(
-            "SELECT COUNT(*) AS lookups, COALESCE(SUM(cache_status = 'hit'), 0) AS hits,"
-            " COALESCE(SUM(cache_status = 'partial'), 0) AS partial FROM request_analytics"
-            " WHERE route_type = 'cached' AND created_at >= ?", (since,)
-        ) or {}
+    async def _cache(self, since_ms: int) -> dict:
+        row = await self.cache.totals()
+        lookups = await self.analytics.cache_lookups(since_ms)
         total = lookups.get("lookups") or 0
         return {
             "totalObjects": row.get("objects", 0),
@@ -51,8 +48,7 @@ class StatsService:
         }
 
     async def _jobs(self) -> dict:
-        rows = await self.db.all("SELECT status, COUNT(*) AS n FROM queue_jobs GROUP BY status")
-        by_status = {row["status"]: row["n"] for row in rows}
+        by_status = await self.jobs.count_by_status()
         return {
             "total_jobs": sum(by_status.values()),
             "completed": by_status.get("completed", 0),
@@ -62,13 +58,8 @@ class StatsService:
             "byStatus": by_status,
         }
 
-    async def _requests(self, since: str) -> list[dict]:
-        rows = await self.db.all(
-            "SELECT route_type, COUNT(*) AS count, AVG(duration_ms) AS avg_duration,"
-            " COALESCE(SUM(cache_status = 'hit'), 0) AS cache_hits FROM request_analytics"
-            " WHERE route_type IS NOT NULL AND created_at >= ? GROUP BY route_type ORDER BY route_type",
-            (since,),
-        )
+    async def _requests(self, since_ms: int) -> list[dict]:
+        rows = await self.analytics.by_route(since_ms)
         return [
             {"route_type": row["route_type"], "count": row["count"],
              "avg_duration": round(row["avg_duration"] or 0, 1), "cache_hits": row["cache_hits"]}

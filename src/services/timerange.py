@@ -1,4 +1,4 @@
-"""Pure time arithmetic: ISO parsing, UTC day buckets, missing spans and freshness."""
+"""Pure time arithmetic: ISO parsing, UTC day buckets, merging spans and freshness."""
 
 from __future__ import annotations
 
@@ -18,10 +18,6 @@ class Span:
     @property
     def empty(self) -> bool:
         return self.end_ms <= self.start_ms
-
-    def clip(self, other: Span) -> Span:
-        """The part of this span inside `other` (possibly empty)."""
-        return Span(max(self.start_ms, other.start_ms), min(self.end_ms, other.end_ms))
 
 
 def parse_iso(text: str) -> int:
@@ -64,20 +60,6 @@ def merge(spans: list[Span]) -> list[Span]:
             merged.append(span)
     return merged
 
-
-def missing(needed: Span, have: list[Span]) -> list[Span]:
-    """The parts of `needed` not covered by any span of `have`."""
-    gaps: list[Span] = []
-    cursor = needed.start_ms
-    for span in merge(have):
-        if span.end_ms <= cursor or span.start_ms >= needed.end_ms:
-            continue
-        if span.start_ms > cursor:
-            gaps.append(Span(cursor, span.start_ms))
-        cursor = max(cursor, span.end_ms)
-    if cursor < needed.end_ms:
-        gaps.append(Span(cursor, needed.end_ms))
-    return gaps
 
 
 def settled_until(now_ms: int, freshness_seconds: int) -> int:

@@ -7,17 +7,17 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 
 from .cache import CacheStatus, DayObject, R2CacheService, day_key, spans_to_fetch
-from .codec import PointSeries, Series
 from .config import Settings
 from .errors import TooLarge
-from .flightdeck import FetchResult, FlightDeckClient, SampleBudget
+from .flightdeck import FetchResult, FlightDeckClient
 from .jobs import JobTicket, QueueService
+from .planning import SampleBudget
+from .ports import Defer
 from .query import Route, SeriesQuery
 from .routing import choose_route, estimate_samples
+from .series import PointSeries, Series
 from .shaping import NO_SHAPING, Shaping
 from .timerange import Span, day_spans, parse_iso, settled_until
-
-Defer = Callable[[Awaitable[None]], None]
 
 # Identical misses in flight in this isolate share one upstream fetch.
 _INFLIGHT: dict[tuple, asyncio.Future] = {}

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from .bindings import ApiRequest, ApiResponse
 from .errors import ServiceError, Unauthorized
+from .ports import ApiRequest, ApiResponse
 
 JSON = "application/json; charset=utf-8"
 ALLOW_METHODS = "GET, DELETE, OPTIONS"
@@ -19,8 +19,7 @@ def json_response(status: int, payload: object, headers: dict[str, str] | None =
 
 
 def error_response(error: ServiceError) -> ApiResponse:
-    headers = {"retry-after": str(error.details["retryAfter"])} if "retryAfter" in error.details else {}
-    return json_response(error.status, error.to_body(), headers)
+    return json_response(error.status, error.to_body())
 
 
 def caller_token(request: ApiRequest) -> str:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from urllib.parse import urlencode
 
 import pytest
 
-from tests.e2e.servers import Reply, request, start_simulator, start_worker
+from tests.servers import Reply, request, start_simulator, start_worker
 
 TOKEN = {"X-ACE-Token": "dev-token"}
 UPSTREAM_TIMEOUT_S = 4
@@ -33,7 +34,7 @@ class Simulator:
         """What FlightDeck itself returns for the point, as [epoch_ms, number-or-text] pairs."""
         from urllib.parse import quote
 
-        from services.codec import parse_value
+        from services.series import parse_value
         from services.timerange import parse_iso
 
         reply = request("GET", f"{self.url}/api/points/{quote(point, safe='')}/timeseries?"
@@ -58,6 +59,17 @@ class Worker:
 
     def options(self, path: str, headers: dict) -> Reply:
         return request("OPTIONS", self.url + path, headers)
+
+    def events(self) -> list[dict]:
+        """The JSON log lines the runtime has printed so far."""
+        events = []
+        for line in list(self.server.output):
+            if line.startswith("{"):
+                try:
+                    events.append(json.loads(line))
+                except ValueError:
+                    continue
+        return events
 
 
 @pytest.fixture(scope="session")

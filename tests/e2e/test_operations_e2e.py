@@ -1,10 +1,7 @@
 """Operations: stats that match what was done, the cron cleanup, and the monitoring queries via wrangler."""
 
-import json
-import subprocess
-from pathlib import Path
 
-from tests.e2e.servers import ROOT, request, wait_for
+from tests.servers import d1_query, request, wait_for
 
 SAT = "acme/demo-lab/ahu-1:supply-air-temp"
 
@@ -62,33 +59,19 @@ def test_the_cron_run_is_safe_twice(worker):
     assert worker.get("/api/health").status == 200
 
 
-def wrangler_query(state_dir: Path, sql: str) -> list[dict]:
-    result = subprocess.run(
-        ["npx", "--no-install", "wrangler", "d1", "execute", "building-vitals-db", "--local",
-         "--persist-to", str(state_dir), "--json", "--command", sql],
-        cwd=ROOT, capture_output=True, text=True, timeout=120,
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
-    return json.loads(result.stdout)[0]["results"]
-
-
-def test_original_monitoring_queries_work_verbatim_through_wrangler(worker, state_dir):
-    assert worker.get("/api/health").status == 200
-    wrangler_query(state_dir, "SELECT * FROM queue_jobs WHERE status='failed'")
-    performance = wrangler_query(state_dir, "SELECT * FROM v_job_performance")
+def test_original_monitoring_queries_work_verbatim_through_wrangler(worker, simulator, state_dir):
+    point = lab_points(simulator, 5)[4]
+    cached = {"site": "demo-lab", "points": point, "start_time": "2025-02-01T00:00:00Z",
+              "end_time": "2025-02-02T00:00:00Z", "route": "cached"}
+    worker.get("/api/timeseries", cached)
+    job_id = worker.get("/api/timeseries", {**cached, "route": "queued", "start_time": "2025-02-02T00:00:00Z",
+                                            "end_time": "2025-02-03T00:00:00Z"}).json()["jobId"]
+    wait_for(lambda: worker.get(f"/api/jobs/{job_id}").json()["status"] == "completed", deadline_s=60)
+    wait_for(lambda: worker.get("/api/timeseries", cached).headers["x-cache-status"] == "hit")
+    d1_query(state_dir, "SELECT * FROM queue_jobs WHERE status='failed'")
+    performance = d1_query(state_dir, "SELECT * FROM v_job_performance")
     assert any(row["status"] == "completed" for row in performance)
-    assert wrangler_query(state_dir, "SELECT * FROM v_cache_performance")
-
-
-def structured_lines(worker) -> list[dict]:
-    lines = []
-    for line in list(worker.server.output):
-        if line.startswith("{"):
-            try:
-                lines.append(json.loads(line))
-            except ValueError:
-                continue
-    return lines
+    assert any(row["site"] == "demo-lab" for row in d1_query(state_dir, "SELECT * FROM v_cache_performance"))
 
 
 def test_logs_have_one_json_line_per_request_batch_and_cron_and_never_a_token(worker, simulator):
@@ -98,7 +81,7 @@ def test_logs_have_one_json_line_per_request_batch_and_cron_and_never_a_token(wo
     job_id = reply.json()["jobId"]
     wait_for(lambda: worker.get(f"/api/jobs/{job_id}").json()["status"] == "completed", deadline_s=60)
     request("GET", f"{worker.url}/cdn-cgi/handler/scheduled?cron=*/15+*+*+*+*")
-    lines = wait_for(lambda: [x for x in structured_lines(worker) if x["event"] == "cron"] and structured_lines(worker))
+    lines = wait_for(lambda: [x for x in worker.events() if x["event"] == "cron"] and worker.events())
     requests = [x for x in lines if x["event"] == "request" and x.get("jobId") == job_id]
     assert requests[0]["requestId"] == reply.headers["x-request-id"] and requests[0]["route"] == "queued"
     batches = [x for x in lines if x["event"] == "queue.batch" and any(r["jobId"] == job_id for r in x["results"])]

@@ -7,9 +7,9 @@ import json
 import msgpack
 import pytest
 
-from services.codec import parse_value
+from services.series import parse_value
 from services.timerange import parse_iso
-from tests.e2e.servers import wait_for
+from tests.servers import wait_for
 
 SAT = "acme/demo-hq/ahu-1:supply-air-temp"  # one-minute analog
 MODE = "acme/demo-hq/ahu-1:occupancy-mode"  # text states

@@ -3,7 +3,7 @@
 import pytest
 
 from tests.e2e.conftest import UPSTREAM_TIMEOUT_S
-from tests.e2e.servers import wait_for
+from tests.servers import wait_for
 
 SAT = "acme/demo-hq/ahu-1:supply-air-temp"
 RAT = "acme/demo-hq/ahu-1:return-air-temp"

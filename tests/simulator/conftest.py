@@ -11,7 +11,8 @@ from typing import Any
 import jsonschema
 import pytest
 
-from tests.simulator.simclient import REPO, Sim, start_simulator, stop_simulator
+from tests.servers import start_simulator
+from tests.simulator.simclient import REPO, Sim
 
 # The published spec lives in ../shared; the simulator keeps a copy so a clone alone can test it.
 SHARED_SWAGGER = REPO.parent / "shared" / "upstream" / "flightdeck-swagger.json"
@@ -21,14 +22,14 @@ SWAGGER = SHARED_SWAGGER if SHARED_SWAGGER.exists() else REPO / "simulator" / "f
 @pytest.fixture(scope="session")
 def sim() -> Iterator[Sim]:
     """The simulator, shared by the session; its stderr is printed if it died."""
-    process, url = start_simulator()
+    server = start_simulator()
     try:
-        yield Sim(url)
+        yield Sim(server.url)
     finally:
-        died = process.poll() is not None
-        err = stop_simulator(process)
+        died = server.process.poll() is not None
+        output = server.stop()
         if died:
-            print(f"simulator exited early with {process.returncode}:\n{err}", file=sys.stderr)
+            print(f"simulator exited early with {server.process.returncode}:\n{output}", file=sys.stderr)
 
 
 @pytest.fixture(autouse=True)

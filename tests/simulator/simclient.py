@@ -1,12 +1,9 @@
-"""A small stdlib client for the simulator, and starting or stopping its process."""
+"""A small stdlib client for the simulator (tests/servers.py starts and stops it)."""
 
 from __future__ import annotations
 
 import http.client
 import json
-import signal
-import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -71,32 +68,3 @@ class Sim:
     def control(self, method: str, path: str, body: Any = None) -> Response:
         """A call to the `/_sim` control API (no token)."""
         return self.call(method, f"/_sim/{path}", body=body, token=None)
-
-
-def start_simulator(*args: str) -> tuple[subprocess.Popen[str], str]:
-    """Start `python -m simulator --port 0 ...` and wait for its READY line; returns (process, url)."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "simulator", "--port", "0", *args],
-        cwd=REPO,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert process.stdout is not None
-    line = process.stdout.readline()
-    if not line.startswith("READY "):
-        process.kill()
-        _, err = process.communicate()
-        raise RuntimeError(f"simulator did not start: {line!r}\n{err}")
-    return process, line.split()[1]
-
-
-def stop_simulator(process: subprocess.Popen[str], sig: int = signal.SIGTERM) -> str:
-    """Signal the process, wait for it and return its stderr."""
-    process.send_signal(sig)
-    try:
-        _, err = process.communicate(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        _, err = process.communicate()
-    return err

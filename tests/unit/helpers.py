@@ -7,7 +7,7 @@ import json
 from urllib.parse import urlencode
 
 from services.api import Api
-from services.bindings import ApiRequest, ApiResponse
+from services.ports import ApiRequest, ApiResponse
 
 DAY0 = "2025-11-10T00:00:00Z"
 

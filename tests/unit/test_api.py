@@ -1,5 +1,6 @@
 """The API's edges: auth, CORS, unknown routes and methods, health."""
 
+from tests.fakeflightdeck import POINTS
 from tests.unit.helpers import call, series_params
 
 ORIGIN = "https://app.example"
@@ -13,7 +14,7 @@ def test_missing_token_is_401_on_every_protected_route(api):
 
 
 def test_bearer_token_is_accepted_like_x_ace_token(api):
-    params = series_params(["acme/demo-hq/ahu-1:sat"], end="2025-11-10T01:00:00Z")
+    params = series_params(POINTS[:1], end="2025-11-10T01:00:00Z")
     response, _ = call(api, "GET", "/api/timeseries", params, token=None, headers={"authorization": "Bearer good"})
     assert response.status == 200
 

@@ -5,9 +5,9 @@ import json
 import msgpack
 import pytest
 
-from services.codec import PointSeries, parse_value
 from services.errors import NotAcceptable
 from services.formats import Format, choose_format, csv_field, iso_stamps, iso_z, render_as, writer_for
+from services.series import PointSeries, parse_value
 from services.timerange import parse_iso
 
 SERIES = {

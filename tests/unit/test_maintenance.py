@@ -1,7 +1,7 @@
 import asyncio
 
 from services.cache import DayObject, day_key
-from services.codec import PointSeries
+from services.series import PointSeries
 from services.timerange import DAY_MS, Span
 
 DAY = Span(1_763_942_400_000, 1_763_942_400_000 + DAY_MS)

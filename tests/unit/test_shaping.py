@@ -1,8 +1,8 @@
 import pytest
 
-from services.codec import PointSeries
 from services.config import Settings
 from services.errors import BadRequest
+from services.series import PointSeries
 from services.shaping import Shaping, parse_shaping
 
 SETTINGS = Settings(max_response_samples=10_000)

@@ -1,6 +1,6 @@
 import pytest
 
-from services.timerange import DAY_MS, Span, day_spans, db_time, merge, missing, parse_iso, to_iso
+from services.timerange import DAY_MS, Span, day_spans, db_time, merge, parse_iso, to_iso
 
 D0 = 1_763_942_400_000  # 2025-11-24T00:00:00Z
 
@@ -45,22 +45,6 @@ def test_day_spans_cover_whole_utc_days(span, days):
     assert len(spans) == days
     assert spans[0].start_ms <= span.start_ms and spans[-1].end_ms >= span.end_ms
     assert all(s.start_ms % DAY_MS == 0 and s.end_ms - s.start_ms == DAY_MS for s in spans)
-
-
-@pytest.mark.parametrize(
-    ("have", "gaps"),
-    [
-        ([], [Span(0, 100)]),
-        ([Span(0, 100)], []),
-        ([Span(0, 40)], [Span(40, 100)]),
-        ([Span(60, 100)], [Span(0, 60)]),
-        ([Span(20, 40), Span(60, 80)], [Span(0, 20), Span(40, 60), Span(80, 100)]),
-        ([Span(-10, 10), Span(90, 200)], [Span(10, 90)]),
-    ],
-    ids=["nothing", "everything", "have-prefix", "have-suffix", "have-middles", "have-overhangs"],
-)
-def test_missing_returns_the_uncovered_parts(have, gaps):
-    assert missing(Span(0, 100), have) == gaps
 
 
 def test_merge_joins_touching_spans_and_drops_empty_ones():

@@ -2,6 +2,12 @@
 
 import asyncio
 
+try:
+    from compression import zstd
+except ImportError:  # CPython before 3.14
+    from backports import zstd
+
+from services.query import Priority
 from services.timerange import parse_iso
 from tests.fakeflightdeck import POINTS, truth
 from tests.unit.helpers import call, series_params
@@ -37,9 +43,14 @@ def test_cached_route_miss_then_hit_serves_identical_data_without_upstream(api, 
 def test_cached_objects_carry_honest_metadata(api, deferred, store):
     call(api, "GET", "/api/timeseries", series_params(POINTS, route="cached"))
     drain(deferred)
-    meta = next(iter(store.objects.values())).metadata
+    stored = next(iter(store.objects.values()))
+    meta = stored.metadata
     assert meta["codec"] == "zstd" and meta["points"] == "3" and int(meta["samples"]) == 3 * 288
-    assert float(meta["ratio"]) == round(int(meta["compressedSize"]) / int(meta["originalSize"]), 6)
+    # The object is b"BVTS", format 2, a 4-byte label "zstd", then the zstd frame of the columns.
+    assert stored.body[:10] == b"BVTS\x02\x04zstd"
+    raw = zstd.decompress(stored.body[10:])
+    assert int(meta["compressedSize"]) == len(stored.body) and int(meta["rawSize"]) == len(raw)
+    assert abs(float(meta["ratio"]) - len(stored.body) / len(raw)) < 1e-6
 
 
 def test_overlapping_later_range_is_partial_and_fetches_only_missing_days(api, flightdeck, deferred):
@@ -175,7 +186,7 @@ def test_a_shaped_answer_reading_more_than_the_read_cap_is_413(services, deferre
 
 
 def test_a_shaped_cache_hit_returns_the_same_samples_as_shaping_the_raw_answer(api, deferred):
-    from services.codec import PointSeries
+    from services.series import PointSeries
     from services.shaping import Shaping
 
     params = series_params(POINTS, route="cached")
@@ -204,3 +215,22 @@ def test_csv_rows_leave_a_failed_point_out_and_name_it_in_x_point_errors(api, fl
     errors = json.loads(response.headers["x-point-errors"])
     rows = body.decode().splitlines()[1:]
     assert list(errors) == [POINTS[0]] and rows and all(row.startswith(POINTS[1]) for row in rows)
+
+
+def test_fetch_timeseries_keeps_the_original_call_shape(services):
+    service = services.timeseries("good", services.client("good"))
+    result = asyncio.run(service.fetch_timeseries(
+        "demo-hq", [POINTS[0]], "2025-11-10T00:00:00Z", "2025-11-10T06:00:00Z", user_id="user-1"))
+    samples = result.series[POINTS[0]]
+    assert result.route == "direct"
+    assert [list(pair) for pair in zip(samples.times, samples.values)] == truth(
+        POINTS[0], parse_iso("2025-11-10"), parse_iso("2025-11-10T06:00"))
+
+
+def test_fetch_timeseries_of_a_large_request_returns_its_job(services, queues):
+    service = services.timeseries("good", services.client("good"))
+    # 3 points over 335 days estimate 100,500 samples: above the cached route's 100,000
+    ticket = asyncio.run(service.fetch_timeseries(
+        "demo-hq", list(POINTS), "2024-12-01T00:00:00Z", "2025-11-01T00:00:00Z", user_id="user-1"))
+    assert ticket.created and ticket.job["site"] == "demo-hq"
+    assert len(queues[Priority.NORMAL].sent) == 1

@@ -1,4 +1,4 @@
-"""The ports to the platform: protocols the services use, and the Worker adapters behind them.
+"""The Worker adapters behind the ports in `ports.py`, over workerd's JS bindings.
 
 This is the only module that touches `js` and `pyodide` (imported inside the adapters, so the
 rest of the services import and unit-test under CPython). It does every JS↔Python conversion,
@@ -9,104 +9,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
-Row = dict[str, Any]
-Statement = tuple[str, Sequence[object]]
-
-
-class Database(Protocol):
-    """D1 (SQLite): every statement binds its values."""
-
-    async def all(self, sql: str, params: Sequence[object] = ()) -> list[Row]: ...
-    async def first(self, sql: str, params: Sequence[object] = ()) -> Row | None: ...
-    async def run(self, sql: str, params: Sequence[object] = ()) -> int: ...
-    async def batch(self, statements: Sequence[Statement]) -> None: ...
-
-
-@dataclass(frozen=True)
-class StoredObject:
-    """An R2 object's bytes and custom metadata."""
-
-    key: str
-    body: bytes
-    metadata: dict[str, str]
-
-
-class ObjectStore(Protocol):
-    """R2: bytes under keys, with string metadata."""
-
-    async def get(self, key: str) -> StoredObject | None: ...
-    async def put(self, key: str, body: bytes, metadata: dict[str, str]) -> None: ...
-    async def delete(self, keys: Sequence[str]) -> None: ...
-    async def list_keys(self, prefix: str, limit: int) -> list[str]: ...
-
-
-class MessageQueue(Protocol):
-    """A Queues producer; bodies are JSON-serialisable dicts."""
-
-    async def send_batch(self, bodies: Sequence[dict]) -> None: ...
-
-
-class IncomingMessage(Protocol):
-    """One delivered queue message; each is acked or retried on its own."""
-
-    id: str
-    body: dict
-    attempts: int
-
-    def ack(self) -> None: ...
-    def retry(self, delay_seconds: int) -> None: ...
-
-
-@dataclass(frozen=True)
-class HttpRequest:
-    method: str
-    url: str
-    headers: dict[str, str] = field(default_factory=dict)
-    body: bytes | None = None
-
-
-@dataclass(frozen=True)
-class HttpResponse:
-    status: int
-    headers: dict[str, str]
-    body: bytes
-
-    def json(self) -> Any:
-        return json.loads(self.body)
-
-
-class Transport(Protocol):
-    """All outgoing HTTP goes through one method, as in httpx."""
-
-    async def send(self, request: HttpRequest, timeout: float) -> HttpResponse: ...
-
-
-class TransportError(Exception):
-    """The request did not produce a complete response (connection refused, reset, aborted)."""
-
-
-@dataclass(frozen=True)
-class ApiRequest:
-    """An incoming HTTP request as the API sees it."""
-
-    method: str
-    url: str
-    headers: dict[str, str]
-
-
-@dataclass
-class ApiResponse:
-    """An outgoing response; `body` is bytes, or an async iterator of chunks to stream."""
-
-    status: int
-    body: bytes | AsyncIterator[bytes]
-    headers: dict[str, str] = field(default_factory=dict)
-
-
-# -- Worker adapters ---------------------------------------------------------------------------
+from .ports import ApiRequest, ApiResponse, HttpRequest, HttpResponse, Row, Statement, StoredObject, TransportError
 
 
 def _raw(binding: Any) -> Any:
