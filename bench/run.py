@@ -1,7 +1,7 @@
 """`make bench`: the service's figures, measured end to end on loopback.
 
 Starts the FlightDeck simulator (with a per-call latency) and the local runtime on a fresh
-persist dir, runs five scenarios, prints a table and, as the last line, one JSON object.
+persist dir, runs six scenarios, prints a table and, as the last line, one JSON object.
 
   .venv/bin/python bench/run.py [--quick] [--latency-ms N] [--misses N] [--hits N]
 
@@ -68,6 +68,13 @@ JOB_SAMPLES = 1_000_000
 JOB_SAMPLES_QUICK = 250_000
 JOB_INTERVAL_S = 60
 JOB_OUTAGE_MARGIN = 1.1  # about one point in eight has multi-hour outages
+SHAPING_POINTS = 15
+SHAPING_DAYS = 30
+SHAPING_MAX_POINTS = 1000
+SHAPING_FORMATS = ("json", "csv", "ndjson", "msgpack")
+# The raw 30-day x 15-point answer (up to 648,000 samples) is above the default MAX_RESPONSE_SAMPLES
+# (500,000): the bench's runtime allows it so that raw can be measured against the shaped answers.
+BENCH_MAX_RESPONSE_SAMPLES = 700_000
 
 FULL = {"misses": 5, "hits": 7, "floor_repeat": 7}
 QUICK = {"misses": 2, "hits": 3, "floor_repeat": 3}
@@ -93,7 +100,7 @@ class Bench:
     figures: dict = field(default_factory=dict)
 
     # worker
-    def series(self, points: list[str], span: tuple[datetime, datetime], route: str = "cached") -> Reply:
+    def series(self, points: list[str], span: tuple[datetime, datetime], route: str = "cached", **extra: str) -> Reply:
         query = urllib.parse.urlencode(
             {
                 "site": SITE,
@@ -101,6 +108,7 @@ class Bench:
                 "start_time": iso(span[0]),
                 "end_time": iso(span[1]),
                 "route": route,
+                **extra,
             }
         )
         return http("GET", f"{self.worker}/api/timeseries?{query}", {"x-ace-token": TOKEN})
@@ -309,6 +317,48 @@ def scenario_partial(b: Bench, points: list[str], start: datetime) -> dict:
     }
 
 
+def scenario_shaping(b: Bench, points: list[str], span, hits: int) -> dict:
+    """A 30-day one-minute hit, raw against shaped (time, bytes), and bytes per format of each answer."""
+    warm = b.series(points, span, max_points=str(SHAPING_MAX_POINTS))
+    if warm.status != 200:
+        raise RuntimeError(f"shaping warm-up: {warm.status} {warm.body[:300]!r}")
+    wait_for(lambda: b.series(points, span, max_points="2").headers.get("x-cache-status") == "hit",
+             CACHE_WRITE_TIMEOUT_S, POLL_S)
+    variants = {"raw": {}, f"max_points={SHAPING_MAX_POINTS}": {"max_points": str(SHAPING_MAX_POINTS)}}
+    answers = {label: timed_hits(b, points, span, extra, hits) for label, extra in variants.items()}
+    format_bytes = {
+        label: {fmt: timed_hits(b, points, span, {**extra, "format": fmt}, 1)["bytes"] for fmt in SHAPING_FORMATS}
+        for label, extra in variants.items()
+    }
+    raw_ms = answers["raw"]["ms"]
+    return {
+        "points": len(points),
+        "days": (span[1] - span[0]).days,
+        "answers": answers,
+        "format_bytes": format_bytes,
+        "raw_over_shaped_ms": {label: raw_ms / a["ms"] for label, a in answers.items()},
+        "met": all(a["cache_status"] == "hit" for a in answers.values()),
+    }
+
+
+def timed_hits(b: Bench, points: list[str], span, extra: dict, hits: int) -> dict:
+    """Median time and Server-Timing of `hits` identical requests, with the last one's bytes and counts."""
+    replies = [b.series(points, span, **extra) for _ in range(hits)]
+    last = replies[-1]
+    if last.status != 200:
+        raise RuntimeError(f"{extra}: {last.status} {last.body[:300]!r}")
+    stages = ("r2", "decode", "shape", "render", "total")
+    meta = last.json()["_meta"] if "format" not in extra else {}
+    return {
+        "ms": median([r.seconds for r in replies]) * 1000,
+        "bytes": len(last.body),
+        "samples_read": meta.get("samplesBefore", meta.get("samplesCount")),
+        "samples_returned": meta.get("samplesCount"),
+        "cache_status": last.headers.get("x-cache-status"),
+        "server_timing_ms": {name: median([r.timing().get(name, 0.0) for r in replies]) for name in stages},
+    }
+
+
 def scenario_job(b: Bench, points: list[str], span, min_samples: int) -> dict:
     """A queued job: wall time, samples/s, and the runtime's peak RSS while it runs."""
     sampler = RssSampler(b.runtime_pid)
@@ -446,7 +496,7 @@ def run(args, tmp: Path) -> dict:
     runtime = None
     try:
         persist = tmp / "state"
-        runtime = start_worker(sim.url, persist)
+        runtime = start_worker(sim.url, persist, MAX_RESPONSE_SAMPLES=str(BENCH_MAX_RESPONSE_SAMPLES))
         b = Bench(sim.url, runtime.url, runtime.process.pid, persist)
         all_points = b.sim_points()
         mixed, hm = pick_points(all_points)
@@ -480,6 +530,17 @@ def run(args, tmp: Path) -> dict:
             figures,
             "job",
             lambda: scenario_job(b, [p["name"] for p in job_points], (job_end - job_days * DAY, job_end), job_target),
+        )
+        shaping_end = job_end - job_days * DAY
+        scenario(
+            figures,
+            "shaping",
+            lambda: scenario_shaping(
+                b,
+                [p["name"] for p in job_points[:SHAPING_POINTS]],
+                (shaping_end - SHAPING_DAYS * DAY, shaping_end),
+                hits,
+            ),
         )
     finally:
         if runtime is not None:
@@ -591,7 +652,20 @@ def print_table(f: dict) -> None:
             f"VmHWM {jb['node_vmhwm_mb']:.0f}); workerd {jb['workerd_peak_rss_mb']:.0f}",
         )
         add("  result download", f"{jb['result_bytes']:,} bytes in {jb['result_s']:.1f} s")
-    for name in ("compression", "hit_miss", "coalescing", "partial", "job", "hit_floor"):
+    sh = f.get("shaping", {})
+    if "answers" in sh:
+        add("6 shaping: a hit of", f"{sh['points']} one-minute pts x {sh['days']} d")
+        for label, a in sh["answers"].items():
+            st = a["server_timing_ms"]
+            add(
+                f"  {label}",
+                f"{a['ms']:.0f} ms, {a['bytes']:,} bytes, {a['samples_returned']:,} of {a['samples_read']:,} samples "
+                f"(decode {st['decode']:.0f}, shape {st['shape']:.0f}, render {st['render']:.0f} ms)",
+                ok(a["cache_status"] == "hit"),
+            )
+        for label, sizes in sh["format_bytes"].items():
+            add(f"  bytes per format, {label}", ", ".join(f"{fmt} {n:,}" for fmt, n in sizes.items()))
+    for name in ("compression", "hit_miss", "coalescing", "partial", "job", "shaping", "hit_floor"):
         if "error" in f.get(name, {}):
             add(f"{name} FAILED", f[name]["error"][:100])
     width = max(len(r[0]) for r in rows) if rows else 10
@@ -637,14 +711,14 @@ def main(argv: list[str] | None = None) -> int:
     figures["hit_breakdown"] = breakdown(figures)
     figures["targets_met"] = {
         name: figures.get(name, {}).get("met", False)
-        for name in ("compression", "hit_miss", "coalescing", "partial", "job")
+        for name in ("compression", "hit_miss", "coalescing", "partial", "job", "shaping")
     }
     figures["duration_s"] = round(time.monotonic() - started, 1)
     print_table(figures)
     print(json.dumps(figures, separators=(",", ":"), default=str))
     failed = any(
         "error" in (figures.get(n) or {})
-        for n in ("compression", "hit_miss", "coalescing", "partial", "job", "hit_floor")
+        for n in ("compression", "hit_miss", "coalescing", "partial", "job", "shaping", "hit_floor")
     )
     return 1 if failed else 0
 
