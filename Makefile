@@ -4,35 +4,49 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
-MSGPACK_WHEEL := runtime/vendor/msgpack-1.1.2-py3-none-any.whl
+DEPS_STAMP := node_modules/.cache/python-deps/.installed
+SDK_STAMP := node_modules/.cache/workers-runtime-sdk/.installed
 SIM_PORT ?= 8788
 WORKER_PORT ?= 8787
 
 .PHONY: install dev test lint bench clean
 
-install: $(PY_STAMP) $(NODE_STAMP) $(MSGPACK_WHEEL)
+install: $(PY_STAMP) $(NODE_STAMP) $(SDK_STAMP) $(DEPS_STAMP)
 
 $(PY_STAMP): requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
-# msgpack for the local runtime: npm's pyodide ships no wheels, so the pinned PyPI sdist (sha256
-# checked by pip) is built as a pure-Python wheel; production gets Pyodide's own build via pywrangler.
-$(MSGPACK_WHEEL): runtime/msgpack-requirements.txt | $(PY_STAMP)
-	MSGPACK_PUREPYTHON=1 SOURCE_DATE_EPOCH=315532800 $(PY) -m pip wheel --quiet --disable-pip-version-check \
-	  --no-cache-dir --no-deps --no-build-isolation --no-binary msgpack --require-hashes \
-	  -r runtime/msgpack-requirements.txt -w runtime/vendor
-
 $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+# The workers SDK wheel pyproject.toml pins, checked against uv.lock, for the local runtime (npm ci empties it).
+$(SDK_STAMP): pyproject.toml uv.lock $(NODE_STAMP) $(PY_STAMP)
+	PYTHON=$(PY) node runtime/fetch-sdk.mjs
+	touch $@
+
+# msgpack for the local runtime: npm's pyodide ships no wheels, so the sdist uv.lock pins (sha256
+# checked by pip; runtime/msgpack-requirements.txt, kept equal to uv.lock by a unit test) is built as a
+# pure-Python wheel that runtime/python.mjs loads; production vendors Pyodide's own build of it.
+$(DEPS_STAMP): runtime/msgpack-requirements.txt $(NODE_STAMP) $(PY_STAMP)
+	rm -rf $(@D) && mkdir -p $(@D)
+	MSGPACK_PUREPYTHON=1 SOURCE_DATE_EPOCH=315532800 $(PY) -m pip wheel --quiet --disable-pip-version-check \
+	  --no-cache-dir --no-deps --no-build-isolation --no-binary msgpack --require-hashes \
+	  -r runtime/msgpack-requirements.txt -w $(@D)
 	touch $@
 
 lint: install
 	$(PY) -m ruff check src tests simulator $(wildcard bench)
 
+# The runtime's own tests (its rules checked against wrangler's workerd), the deploy wrangler would
+# do (offline, so a broken wrangler.toml fails here), then every Python test.
 test: install lint
 	node --test runtime/smoke/
+	@out=$$(WRANGLER_SEND_METRICS=false npx --no-install wrangler deploy --dry-run 2>&1) \
+	  || { echo "$$out"; echo "wrangler deploy --dry-run failed"; exit 1; }; \
+	  echo "wrangler deploy --dry-run: ok, $$(echo "$$out" | grep -o 'Total ([0-9]* modules)')"
 	$(PY) -m pytest
 
 bench: install

@@ -42,7 +42,7 @@ from services.cache import day_key  # noqa: E402
 from services.codec import CODECS, best_codec, encode  # noqa: E402
 from services.series import PointSeries  # noqa: E402
 from services.timerange import Span, day_spans  # noqa: E402
-from tests.servers import Reply, d1_query, request, start_simulator, start_worker, wait_for  # noqa: E402
+from tests.servers import Reply, Server, d1_query, request, start_simulator, start_worker, wait_for  # noqa: E402
 
 SITE = "demo-hq"
 TOKEN = "dev-token"
@@ -75,6 +75,9 @@ SHAPING_FORMATS = ("json", "csv", "ndjson", "msgpack")
 # The raw 30-day x 15-point answer (up to 648,000 samples) is above the default MAX_RESPONSE_SAMPLES
 # (500,000): the bench's runtime allows it so that raw can be measured against the shaped answers.
 BENCH_MAX_RESPONSE_SAMPLES = 700_000
+APP_SITE = "demo-tower"  # long, spaced names; 5-minute data for most points, as FlightDeck serves
+APP_POINTS = 100
+APP_DAYS = 7
 
 FULL = {"misses": 5, "hits": 7, "floor_repeat": 7}
 QUICK = {"misses": 2, "hits": 3, "floor_repeat": 3}
@@ -95,9 +98,18 @@ def http(method: str, url: str, headers: dict | None = None) -> Reply:
 class Bench:
     sim: str
     worker: str
-    runtime_pid: int
+    runtime: Server
     persist: Path
     figures: dict = field(default_factory=dict)
+
+    @property
+    def runtime_pid(self) -> int:
+        return self.runtime.process.pid
+
+    def invocations_since(self, mark: int) -> list[dict]:
+        """The runtime's per-invocation JSON lines (subrequests, heapPeakMB, cpuMs) after output line `mark`."""
+        lines = self.runtime.output[mark:]
+        return [json.loads(line) for line in lines if line.startswith('{"event":"invocation"')]
 
     # worker
     def series(self, points: list[str], span: tuple[datetime, datetime], route: str = "cached", **extra: str) -> Reply:
@@ -219,7 +231,7 @@ def codec_check(reply: Reply, span, codec_name: str) -> int:
 
 def scenario_hit_miss(b: Bench, points: list[str], spans: list, hits: int) -> dict:
     """Median miss against median hit; each miss on its own cold week, hits after the write."""
-    miss_s, hit_s, miss_timing, hit_timing, calls_per_miss = [], [], [], [], []
+    miss_s, hit_s, miss_timing, hit_timing, calls_per_miss, hit_invocations = [], [], [], [], [], []
     samples = 0
     for span in spans:
         b.clear_log()
@@ -231,12 +243,14 @@ def scenario_hit_miss(b: Bench, points: list[str], spans: list, hits: int) -> di
         miss_timing.append(miss.timing())
         samples = returned_samples(miss)
         wait_hit(b, points, span)
+        mark = len(b.runtime.output)
         for _ in range(hits):
             hit = b.series(points, span)
             if hit.headers.get("x-cache-status") != "hit":
                 raise RuntimeError(f"expected a hit, got {hit.headers.get('x-cache-status')}")
             hit_s.append(hit.seconds)
             hit_timing.append(hit.timing())
+        hit_invocations += [x for x in b.invocations_since(mark) if x.get("path") == "/api/timeseries"]
     parts = ("auth", "r2", "decode", "render", "total")
     hit_ms = {name: median([t.get(name, 0.0) for t in hit_timing]) for name in parts}
     miss_ms = {
@@ -256,6 +270,7 @@ def scenario_hit_miss(b: Bench, points: list[str], spans: list, hits: int) -> di
         "miss_server_timing_ms": miss_ms,
         "hit_server_timing_ms": hit_ms,
         "hit_outside_worker_ms": median(hit_s) * 1000 - hit_ms["total"],
+        "hit_per_invocation": per_invocation(hit_invocations),
         "target_miss_over_hit_min": TARGET_MISS_OVER_HIT,
         "met": ratio >= TARGET_MISS_OVER_HIT,
         "floor_keys": keys_for(points, spans[-1]),
@@ -265,6 +280,32 @@ def scenario_hit_miss(b: Bench, points: list[str], spans: list, hits: int) -> di
 def wait_hit(b: Bench, points: list[str], span) -> None:
     """Bounded: retry until the deferred cache writes make the request a full hit."""
     wait_for(lambda: b.series(points, span).headers.get("x-cache-status") == "hit", CACHE_WRITE_TIMEOUT_S, POLL_S)
+
+
+def scenario_app_query(b: Bench, span, hits: int) -> dict:
+    """The app's `/timeseries/query`: 100 points over 7 days in epoch ms, cold, then warm from the cache."""
+    reply = http("GET", f"{b.sim}/api/sites/{APP_SITE}/points?per_page=1000", {"authorization": f"Bearer {TOKEN}"})
+    names = sorted(p["name"] for p in reply.json()["items"])[:APP_POINTS]
+    query = urllib.parse.urlencode({
+        "site_name": APP_SITE, "point_names": ",".join(names),
+        "start_time": int(span[0].timestamp() * 1000), "end_time": int(span[1].timestamp() * 1000),
+    })
+    url = f"{b.worker}/timeseries/query?{query}"
+    headers = {"x-ace-token": TOKEN, "accept": "application/json"}
+    cold = http("GET", url, headers)
+    if cold.status != 200 or cold.headers.get("x-cache-hit") != "false":
+        raise RuntimeError(f"expected a cold 200: {cold.status} {cold.body[:200]!r}")
+    wait_for(lambda: http("GET", url, headers).headers.get("x-cache-hit") == "true", CACHE_WRITE_TIMEOUT_S, POLL_S)
+    warm = [http("GET", url, headers) for _ in range(hits)]
+    if any(r.headers.get("x-cache-hit") != "true" for r in warm):
+        raise RuntimeError("a warm query was not a cache hit")
+    meta = cold.json()["metadata"]
+    return {
+        "points": len(names), "days": APP_DAYS, "url_bytes": len(url), "samples": meta["sample_count"],
+        "response_bytes": len(cold.body), "cold_ms": cold.seconds * 1000,
+        "cold_query_time_ms": meta["query_time_ms"], "warm_ms": median([r.seconds for r in warm]) * 1000,
+        "warm_query_time_ms": median([int(r.headers["x-query-time-ms"]) for r in warm]), "hits": len(warm),
+    }
 
 
 def scenario_coalescing(b: Bench, points: list[str], span, one_request_calls: float) -> dict:
@@ -362,6 +403,7 @@ def timed_hits(b: Bench, points: list[str], span, extra: dict, hits: int) -> dic
 def scenario_job(b: Bench, points: list[str], span, min_samples: int) -> dict:
     """A queued job: wall time, samples/s, and the runtime's peak RSS while it runs."""
     sampler = RssSampler(b.runtime_pid)
+    mark = len(b.runtime.output)
     sampler.start()
     try:
         started = time.perf_counter()
@@ -377,6 +419,7 @@ def scenario_job(b: Bench, points: list[str], span, min_samples: int) -> dict:
     finally:
         sampler.stop()
     returned = returned_samples(result) if result.status == 200 else None
+    consumer = [x for x in b.invocations_since(mark) if x.get("handler") == "queue"]
     return {
         "points": len(points),
         "days": (span[1] - span[0]).days,
@@ -389,14 +432,33 @@ def scenario_job(b: Bench, points: list[str], span, min_samples: int) -> dict:
         "result_s": result_s,
         "result_samples": returned,
         **sampler.figures(),
+        "consumer_per_invocation": per_invocation(consumer),
         "min_samples": min_samples,
         "met": job["status"] == "completed" and returned == job.get("samplesCount") and returned >= min_samples,
     }
 
 
+def per_invocation(lines: list[dict]) -> dict:
+    """The runtime's per-invocation figures: how many, and the largest heap peak, subrequests and CPU ms."""
+    if not lines:
+        return {"invocations": 0}
+    return {
+        "invocations": len(lines),
+        "heap_peak_mb_max": max(x["heapPeakMB"] for x in lines),
+        "subrequests_max": max(x["subrequests"] for x in lines),
+        "subrequests_median": median([x["subrequests"] for x in lines]),
+        "cpu_ms_max": max(x["cpuMs"] for x in lines),
+        "cpu_ms_median": median([x["cpuMs"] for x in lines]),
+        "outcomes": sorted({x["outcome"] for x in lines}),
+    }
+
+
 def poll_job(status_url: str) -> dict:
     def finished() -> dict | None:
-        job = http("GET", status_url, {"x-ace-token": TOKEN}).json()
+        reply = http("GET", status_url, {"x-ace-token": TOKEN})
+        if reply.status != 200:  # e.g. the runtime's 503 while an isolate that exceeded 128 MB is replaced
+            return None
+        job = reply.json()
         return job if job["status"] in ("completed", "failed", "cancelled") else None
 
     return wait_for(finished, JOB_TIMEOUT_S, POLL_S)
@@ -497,7 +559,7 @@ def run(args, tmp: Path) -> dict:
     try:
         persist = tmp / "state"
         runtime = start_worker(sim.url, persist, MAX_RESPONSE_SAMPLES=str(BENCH_MAX_RESPONSE_SAMPLES))
-        b = Bench(sim.url, runtime.url, runtime.process.pid, persist)
+        b = Bench(sim.url, runtime.url, runtime, persist)
         all_points = b.sim_points()
         mixed, hm = pick_points(all_points)
         names = [p["name"] for p in mixed]
@@ -519,6 +581,7 @@ def run(args, tmp: Path) -> dict:
             one = len(b.upstream_calls())
         scenario(figures, "coalescing", lambda: scenario_coalescing(b, hm_names, week(misses + 2), one))
         scenario(figures, "partial", lambda: scenario_partial(b, hm_names, week(misses + 3)[0]))
+        scenario(figures, "app_query", lambda: scenario_app_query(b, (anchor - APP_DAYS * DAY, anchor), hits))
         # The site's 1-minute points: all 182 names do not fit in one URL (the runtime answers 431).
         job_points = [
             p for p in all_points if p["collect_interval"] == JOB_INTERVAL_S and p.get("collect_enabled", True)
@@ -615,6 +678,7 @@ def print_table(f: dict) -> None:
         add("  miss / hit", f"{hm['miss_over_hit']:.1f}x", f">= {TARGET_MISS_OVER_HIT:g}x {ok(hm['met'])}")
         add("  miss Server-Timing (ms)", fmt_ms(hm["miss_server_timing_ms"]))
         add("  hit Server-Timing (ms)", fmt_ms(hm["hit_server_timing_ms"]))
+        add("  a hit's invocation", fmt_invocations(hm["hit_per_invocation"]))
     bd = f.get("hit_breakdown")
     if bd:
         add("  hit breakdown (ms)", fmt_ms(bd["stages_ms"]))
@@ -638,10 +702,22 @@ def print_table(f: dict) -> None:
             f"{pa['fetched_samples']:,} / {pa['returned_samples']:,} = {pa['fetched_over_returned']:.2f}",
             f"fetched <= uncached {pa['uncached_samples']:,} {ok(pa['met'])}",
         )
+    aq = f.get("app_query", {})
+    if "cold_ms" in aq:
+        add(
+            "5 app /timeseries/query: points x days, samples",
+            f"{aq['points']} x {aq['days']} d, {aq['samples']:,} ({aq['response_bytes']:,} bytes, "
+            f"URL {aq['url_bytes']:,} bytes)",
+        )
+        add(
+            "  cold / warm (ms)",
+            f"{aq['cold_ms']:.0f} / {aq['warm_ms']:.0f}  (query_time_ms {aq['cold_query_time_ms']} / "
+            f"{aq['warm_query_time_ms']:.0f}, {aq['hits']} warm)",
+        )
     jb = f.get("job", {})
     if "wall_s" in jb:
         add(
-            "5 job: samples, wall",
+            "6 job: samples, wall",
             f"{jb['samples']:,} in {jb['wall_s']:.1f} s ({jb['points']} pts x {jb['days']} d)",
             ok(jb["met"]),
         )
@@ -652,6 +728,7 @@ def print_table(f: dict) -> None:
             f"VmHWM {jb['node_vmhwm_mb']:.0f}); workerd {jb['workerd_peak_rss_mb']:.0f}",
         )
         add("  result download", f"{jb['result_bytes']:,} bytes in {jb['result_s']:.1f} s")
+        add("  consumer invocations", fmt_invocations(jb["consumer_per_invocation"]))
     sh = f.get("shaping", {})
     if "answers" in sh:
         add("6 shaping: a hit of", f"{sh['points']} one-minute pts x {sh['days']} d")
@@ -665,7 +742,7 @@ def print_table(f: dict) -> None:
             )
         for label, sizes in sh["format_bytes"].items():
             add(f"  bytes per format, {label}", ", ".join(f"{fmt} {n:,}" for fmt, n in sizes.items()))
-    for name in ("compression", "hit_miss", "coalescing", "partial", "job", "shaping", "hit_floor"):
+    for name in ("compression", "hit_miss", "coalescing", "partial", "app_query", "job", "shaping", "hit_floor"):
         if "error" in f.get(name, {}):
             add(f"{name} FAILED", f[name]["error"][:100])
     width = max(len(r[0]) for r in rows) if rows else 10
@@ -680,6 +757,16 @@ def pct(x: float) -> str:
 
 def ok(met: bool) -> str:
     return "MET" if met else "NOT MET"
+
+
+def fmt_invocations(d: dict) -> str:
+    if not d["invocations"]:
+        return "none logged"
+    return (
+        f"{d['invocations']}: Pyodide heap peak {d['heap_peak_mb_max']:.1f} MB, subrequests "
+        f"{d['subrequests_median']:g} (max {d['subrequests_max']}), CPU {d['cpu_ms_median']:g} ms "
+        f"(max {d['cpu_ms_max']}), outcomes {', '.join(d['outcomes'])}"
+    )
 
 
 def fmt_ms(d: dict) -> str:
@@ -718,7 +805,7 @@ def main(argv: list[str] | None = None) -> int:
     print(json.dumps(figures, separators=(",", ":"), default=str))
     failed = any(
         "error" in (figures.get(n) or {})
-        for n in ("compression", "hit_miss", "coalescing", "partial", "job", "shaping", "hit_floor")
+        for n in ("compression", "hit_miss", "coalescing", "partial", "app_query", "job", "shaping", "hit_floor")
     )
     return 1 if failed else 0
 

@@ -5,6 +5,7 @@
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
+import { checkD1Statement, checkQueueSend } from "./limits.mjs";
 import { asBytes, decodeDeep, decodeError, encodeDeep } from "./workers/codec.mjs";
 
 const WORKERS_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), "workers");
@@ -67,6 +68,7 @@ export class D1PreparedStatement {
   }
 
   _encoded() {
+    checkD1Statement(this.sql, this.params);
     return { sql: this.sql, params: encodeDeep(this.params, "D1PreparedStatement.bind") };
   }
 
@@ -255,18 +257,19 @@ export class WorkerQueue {
     this.#binding = binding;
   }
 
-  send(body, options) {
+  async send(body, options) {
+    const encoded = encodeDeep(body, "WorkerQueue.send body");
+    checkQueueSend([encoded]);
     return this.#bridge.json("/queue", {
-      binding: this.#binding, op: "send",
-      body: encodeDeep(body, "WorkerQueue.send body"), options: encodeDeep(options, "WorkerQueue.send options"),
+      binding: this.#binding, op: "send", body: encoded, options: encodeDeep(options, "WorkerQueue.send options"),
     });
   }
 
-  sendBatch(messages, options) {
+  async sendBatch(messages, options) {
+    const encoded = encodeDeep(Array.from(messages ?? []), "WorkerQueue.sendBatch messages");
+    checkQueueSend(encoded.map((message) => message?.body));
     return this.#bridge.json("/queue", {
-      binding: this.#binding, op: "sendBatch",
-      messages: encodeDeep(Array.from(messages ?? []), "WorkerQueue.sendBatch messages"),
-      options: encodeDeep(options, "WorkerQueue.sendBatch options"),
+      binding: this.#binding, op: "sendBatch", messages: encoded, options: encodeDeep(options, "WorkerQueue.sendBatch options"),
     });
   }
 }

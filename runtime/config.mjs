@@ -4,7 +4,7 @@ import path from "node:path";
 import { parse as parseToml } from "smol-toml";
 
 const USAGE = `usage: node runtime/main.mjs [--config wrangler.toml] [--host 127.0.0.1] [--port 8787]
-         [--persist .wrangler/state] [--var KEY=VALUE ...] [--src DIR] [--no-crons]`;
+         [--persist .wrangler/state] [--var KEY=VALUE ...] [--src DIR] [--no-crons] [--plan paid|free]`;
 
 export class ConfigError extends Error {
   name = "ConfigError";
@@ -12,8 +12,8 @@ export class ConfigError extends Error {
 
 /** Parse argv (without node and script) into options; unknown flags are errors. */
 export function parseArgs(argv) {
-  const opts = { config: "wrangler.toml", host: "127.0.0.1", port: 8787, persist: null, vars: {}, src: null, crons: true };
-  const takesValue = new Set(["--config", "--host", "--port", "--persist", "--var", "--src"]);
+  const opts = { config: "wrangler.toml", host: "127.0.0.1", port: 8787, persist: null, vars: {}, src: null, crons: true, plan: "paid" };
+  const takesValue = new Set(["--config", "--host", "--port", "--persist", "--var", "--src", "--plan"]);
   for (let i = 0; i < argv.length; i++) {
     let arg = argv[i];
     let value;
@@ -34,6 +34,10 @@ export function parseArgs(argv) {
       case "--host": opts.host = value; break;
       case "--persist": opts.persist = value; break;
       case "--src": opts.src = value; break;
+      case "--plan":
+        if (value !== "paid" && value !== "free") throw new ConfigError(`--plan must be paid or free, got ${value}`);
+        opts.plan = value;
+        break;
       case "--port": {
         const port = Number(value);
         if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError(`--port must be 0..65535, got ${value}`);
@@ -115,26 +119,8 @@ export function loadWranglerConfig(configPath) {
     producers,
     consumers,
     crons,
+    limits: raw.limits ?? {},
   };
-}
-
-// Measured with the workerd of wrangler 4.164: which Pyodide a compatibility date and flags select.
-const PYODIDE_BY_FLAG = { python_workers_20260610: "314.0.6", python_workers_20250116: "0.28.2" };
-const NEW_PYODIDE_FROM = "2026-09-15";
-const OLD_PYODIDE_UNTIL = "2026-08-26";
-
-/** The Pyodide version production would run for this configuration. */
-export function selectPyodideVersion(compatibilityDate, flags) {
-  need(flags.includes("python_workers"), `compatibility_flags must include "python_workers" for a Python Worker`);
-  for (const [flag, version] of Object.entries(PYODIDE_BY_FLAG)) {
-    if (flags.includes(flag)) return version;
-  }
-  if (compatibilityDate >= NEW_PYODIDE_FROM) return "314.0.6";
-  if (compatibilityDate <= OLD_PYODIDE_UNTIL) return "0.28.2";
-  throw new ConfigError(
-    `compatibility_date ${compatibilityDate} lies between ${OLD_PYODIDE_UNTIL} and ${NEW_PYODIDE_FROM}, where the ` +
-      `selected Pyodide was not measured; add the flag python_workers_20260610 or python_workers_20250116`,
-  );
 }
 
 // Compat flags the workers SDK reads through `_cloudflare_compat_flags`; off unless listed.

@@ -29,7 +29,9 @@ class Default(WorkerEntrypoint):
         response = await Api(self.services()).handle(adapters.api_request(request))
         return adapters.js_response(response)
 
-    async def queue(self, batch):
+    # workerd calls every handler but fetch strictly, with (event, env, ctx); for a WorkerEntrypoint
+    # env and ctx arrive as None (they are self.env and self.ctx), yet a shorter signature is a TypeError.
+    async def queue(self, batch, env, ctx):
         messages = [adapters.WorkerMessage(message) for message in batch.messages]
         consumer = self.services().consumer()
         if batch.queue.endswith(DEAD_LETTER_SUFFIX):
@@ -37,6 +39,6 @@ class Default(WorkerEntrypoint):
         else:
             await consumer.consume(batch.queue, messages)
 
-    async def scheduled(self, controller):
+    async def scheduled(self, controller, env, ctx):
         report = await self.services().maintenance().run()
         log_event("cron", cron=getattr(controller, "cron", None), **report)

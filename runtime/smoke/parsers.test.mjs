@@ -1,10 +1,14 @@
-// Pure parts of the runtime: cron matching, SQL splitting, Pyodide selection.
+// Pure parts of the runtime: cron matching, SQL splitting, Pyodide selection, the SDK pin.
 //   node --test runtime/smoke/parsers.test.mjs
 import assert from "node:assert/strict";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { test } from "node:test";
-import { selectPyodideVersion } from "../config.mjs";
+import { selectPyodideVersion } from "../workerd.mjs";
 import { nextFireTime, parseCron } from "../cron.mjs";
 import { splitSql } from "../schema.mjs";
+import { pinnedWheel, readWheel } from "../sdk.mjs";
 
 const at = (iso) => Date.parse(iso);
 
@@ -42,12 +46,54 @@ test("splitSql: comments, quotes and trigger bodies", () => {
   assert.equal(parts[2], "CREATE INDEX IF NOT EXISTS i ON t (a)");
 });
 
-test("Pyodide version follows the compatibility date and flags", () => {
+test("Pyodide version: the first flag that is on wins, a flag is on when listed or from its date", () => {
   assert.equal(selectPyodideVersion("2026-11-01", ["python_workers"]), "314.0.6");
-  assert.equal(selectPyodideVersion("2026-09-15", ["python_workers"]), "314.0.6");
-  assert.equal(selectPyodideVersion("2026-08-26", ["python_workers"]), "0.28.2");
-  assert.equal(selectPyodideVersion("2026-11-01", ["python_workers", "python_workers_20250116"]), "0.28.2");
-  assert.equal(selectPyodideVersion("2026-01-01", ["python_workers", "python_workers_20260610"]), "314.0.6");
+  assert.equal(selectPyodideVersion("2026-09-08", ["python_workers"]), "314.0.6");
+  assert.equal(selectPyodideVersion("2026-09-07", ["python_workers"]), "0.28.2");
+  assert.equal(selectPyodideVersion("2025-09-28", ["python_workers"]), "0.26.0a2");
+  assert.equal(selectPyodideVersion("2025-01-01", ["python_workers", "python_workers_314"]), "314.0.6");
+  assert.equal(selectPyodideVersion("2025-01-01", ["python_workers", "python_workers_20260610"]), "314.0.4");
+  assert.equal(selectPyodideVersion("2026-11-01", ["python_workers", "python_workers_20250116"]), "314.0.6");
+  assert.equal(selectPyodideVersion("2026-11-01", ["python_workers", "no_python_workers_314"]), "0.28.2");
   assert.throws(() => selectPyodideVersion("2026-11-01", []), /python_workers/);
-  assert.throws(() => selectPyodideVersion("2026-09-01", ["python_workers"]), /not measured/);
+});
+
+const WHEEL_URL = "https://files.example/workers_runtime_sdk-1.9.5-py3-none-any.whl";
+
+function withProject(pyproject, lock, body) {
+  const dir = mkdtempSync(path.join(tmpdir(), "runtime-sdk-pin-"));
+  try {
+    writeFileSync(path.join(dir, "pyproject.toml"), pyproject);
+    writeFileSync(path.join(dir, "uv.lock"), lock);
+    return body(dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const lockWith = (version) => `[[package]]\nname = "workers-runtime-sdk"\nversion = "${version}"\n` +
+  `wheels = [{ url = "${WHEEL_URL}", hash = "sha256:abc" }]\n`;
+const PINNED = `[project]\ndependencies = ["workers-runtime-sdk==1.9.5"]\n[dependency-groups]\ndev = ["workers-py==1.17.9"]\n`;
+
+test("SDK: the wheel is pyproject's pin with uv.lock's sha256", () => {
+  const wheel = withProject(PINNED, lockWith("1.9.5"), pinnedWheel);
+  assert.equal(wheel.version, "1.9.5");
+  assert.equal(wheel.sha256, "abc");
+  assert.match(wheel.path, /node_modules\/\.cache\/workers-runtime-sdk\/workers_runtime_sdk-1\.9\.5-py3-none-any\.whl$/);
+});
+
+test("SDK: a lock that disagrees with the pin, or no pin, is refused", () => {
+  assert.throws(() => withProject(PINNED, lockWith("1.9.4"), pinnedWheel), /uv\.lock has workers-runtime-sdk 1\.9\.4, pyproject\.toml pins 1\.9\.5: run uv lock/);
+  assert.throws(() => withProject(`[project]\ndependencies = ["workers-runtime-sdk>=1.9"]\n`, lockWith("1.9.5"), pinnedWheel),
+    /must pin "workers-runtime-sdk==<version>"/);
+});
+
+test("SDK: a missing wheel or one whose sha256 is not uv.lock's is refused", () => {
+  withProject(PINNED, lockWith("1.9.5"), (root) => {
+    const wheel = pinnedWheel(root);
+    assert.throws(() => readWheel(wheel), /workers-runtime-sdk 1\.9\.5 is not installed .*: run make install/);
+    mkdirSync(path.dirname(wheel.path), { recursive: true });
+    writeFileSync(wheel.path, "not the locked wheel");
+    assert.throws(() => readWheel(wheel), /sha256 [0-9a-f]{64}, uv\.lock says abc: run make install/);
+  });
 });

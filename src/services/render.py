@@ -11,10 +11,10 @@ CHUNK_SAMPLES = 20_000
 
 
 def json_items(values: list) -> list[str]:
-    """Each value as JSON text: one `json.dumps` of the list and a split, both C loops.
+    """Each value as JSON text.
 
-    A text value holding a comma gives itself away in the split count; then each value is
-    dumped on its own.
+    One flat `json.dumps` split on commas runs in C and beats dumping value by value; when a text
+    value holds a comma the split count gives it away and the values are dumped one by one.
     """
     if not values:
         return []
@@ -24,11 +24,17 @@ def json_items(values: list) -> list[str]:
     return items
 
 
+def json_columns(times: list[int], values: list) -> tuple[list[str], list[str]]:
+    """Each timestamp and each value as JSON text."""
+    return json_items(times), json_items(values)
+
+
 def pairs_json(times: list[int], values: list) -> str:
     """`[t,v],[t,v],…` for the samples, without the outer brackets."""
     if not times:
         return ""
-    return "[" + "],[".join(map(",".join, zip(json_items(times), json_items(values)))) + "]"
+    stamps, rendered = json_columns(times, values)
+    return "[" + "],[".join(map(",".join, zip(stamps, rendered))) + "]"
 
 
 def point_chunks(name: str, points: PointSeries, error: str | None, first: bool) -> Iterator[str]:
@@ -46,3 +52,12 @@ def open_body() -> str:
 
 def close_body(meta: dict) -> str:
     return '},"_meta":' + json.dumps(meta, separators=(",", ":")) + "}"
+
+
+def render_body(series: dict[str, PointSeries], errors: dict[str, str], meta: dict) -> bytes:
+    """The whole body at once, for responses small enough to hold (direct and cached routes)."""
+    parts = [open_body()]
+    for index, (name, points) in enumerate(series.items()):
+        parts.extend(point_chunks(name, points, errors.get(name), index == 0))
+    parts.append(close_body(meta))
+    return "".join(parts).encode()
