@@ -365,7 +365,11 @@ def scenario_shaping(b: Bench, points: list[str], span, hits: int) -> dict:
         raise RuntimeError(f"shaping warm-up: {warm.status} {warm.body[:300]!r}")
     wait_for(lambda: b.series(points, span, max_points="2").headers.get("x-cache-status") == "hit",
              CACHE_WRITE_TIMEOUT_S, POLL_S)
-    variants = {"raw": {}, f"max_points={SHAPING_MAX_POINTS}": {"max_points": str(SHAPING_MAX_POINTS)}}
+    variants = {
+        "raw": {},
+        f"max_points={SHAPING_MAX_POINTS}": {"max_points": str(SHAPING_MAX_POINTS)},
+        "interval=1h&agg=avg": {"interval": "1h", "agg": "avg"},
+    }
     answers = {label: timed_hits(b, points, span, extra, hits) for label, extra in variants.items()}
     format_bytes = {
         label: {fmt: timed_hits(b, points, span, {**extra, "format": fmt}, 1)["bytes"] for fmt in SHAPING_FORMATS}

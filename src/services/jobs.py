@@ -8,6 +8,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 
+from .aggregate import TextValuesError
 from .codec import decode
 from .config import Settings
 from .errors import Conflict, NotFound
@@ -17,6 +18,7 @@ from .ports import MessageQueue, ObjectStore, Row
 from .query import Priority, SeriesQuery
 from .repositories import JobRepository, NewJob
 from .routing import estimate_samples
+from .series import PointSeries
 from .shaping import Shaping
 from .timerange import Span, db_time, parse_iso
 
@@ -189,10 +191,19 @@ class QueueService:
                     raise NotFound(f"a part of job {job['id']!r} is missing")
                 series = decode(stored.body)
                 for name in sorted(series, key=lambda n: order.get(n, len(order))):
-                    points = shaping.apply(series[name])
+                    points, error = _shaped(series[name], shaping)
                     read, returned = read + len(series[name]), returned + len(points)
-                    for chunk in writer.point(name, points, None):
+                    for chunk in writer.point(name, points, error):
                         yield chunk
         if shaping.active:
             meta.update(samplesCount=returned, **shaping.meta(read, returned))
         yield writer.end(meta)
+
+
+def _shaped(points: PointSeries, shaping: Shaping) -> tuple[PointSeries, str | None]:
+    """A point of a streamed result, shaped; a text point under a numeric agg gets an error instead
+    (the body has begun, so it cannot become a 400)."""
+    try:
+        return shaping.apply(points), None
+    except TextValuesError as exc:
+        return PointSeries(), f"holds text: {exc}"

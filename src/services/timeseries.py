@@ -6,9 +6,10 @@ import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 
+from .aggregate import TextValuesError
 from .cache import CacheStatus, DayObject, R2CacheService, day_key, spans_to_fetch
 from .config import Settings
-from .errors import TooLarge
+from .errors import BadRequest, TooLarge
 from .flightdeck import FetchResult, FlightDeckClient
 from .jobs import JobTicket, QueueService
 from .planning import SampleBudget
@@ -42,9 +43,13 @@ class SeriesResult:
 
     def shaped(self, shaping: Shaping, limit: int) -> SeriesResult:
         """The result with each point shaped; more than `limit` samples left is a 413."""
-        read = self.samples
-        series = {name: shaping.apply(points) for name, points in self.series.items()}
-        result = replace(self, series=series, samples_read=read)
+        series = {}
+        for name, points in self.series.items():
+            try:
+                series[name] = shaping.apply(points)
+            except TextValuesError as exc:
+                raise BadRequest(f"{name} holds text: {exc}", field="agg") from exc
+        result = replace(self, series=series, samples_read=self.samples)
         if result.samples > limit:
             raise TooLarge(f"the answer holds more than {limit:,} samples; ask with a smaller max_points or interval, "
                            "fewer points, or route=queued")

@@ -1,8 +1,9 @@
-"""Shaped answers through the real worker: max_points, and the CSV / NDJSON / MessagePack formats."""
+"""Shaped answers through the real worker: interval + agg, max_points, and CSV / NDJSON / MessagePack."""
 
 import csv
 import io
 import json
+import math
 
 import msgpack
 import pytest
@@ -75,6 +76,33 @@ def test_max_points_keeps_a_text_points_changes_of_state(worker, simulator):
     assert samples == changes + ([truth[-1]] if truth[-1] != changes[-1] else [])
 
 
+def test_hourly_averages_over_a_week_equal_the_means_of_flightdecks_samples(worker, simulator):
+    reply = worker.get("/api/timeseries", params([SAT], *WEEK, interval="1h", agg="avg"))
+    buckets: dict[int, list] = {}
+    for t, value in simulator.truth(SAT, *WEEK):
+        buckets.setdefault(t - t % 3_600_000, []).append(value)
+    # Python 3.12+ (Pyodide's) sums floats with compensation; 3.11's plain sum can differ in the last bit.
+    expected = [[start, pytest.approx(math.fsum(values) / len(values), rel=1e-12)]
+                for start, values in sorted(buckets.items())]
+    body = reply.json()
+    assert reply.status == 200 and body["data"][SAT]["samples"] == expected
+    assert (body["_meta"]["interval"], body["_meta"]["agg"]) == ("1h", "avg")
+
+
+def test_a_numeric_aggregate_of_a_text_point_is_a_400_naming_it(worker):
+    reply = worker.get("/api/timeseries", params([SAT, MODE], *WEEK, interval="1h", agg="avg"))
+    assert reply.status == 400 and MODE in reply.json()["error"]["message"]
+    assert reply.json()["error"]["field"] == "agg"
+
+
+def test_a_text_point_takes_the_last_state_of_each_day(worker, simulator):
+    samples = worker.get("/api/timeseries", params([MODE], *WEEK, interval="1d", agg="last")).json()["data"][MODE]
+    days: dict[int, object] = {}
+    for t, value in simulator.truth(MODE, *WEEK):
+        days[t - t % 86_400_000] = value
+    assert samples["samples"] == [[day, value] for day, value in sorted(days.items())]
+
+
 @pytest.mark.parametrize("fmt", DECODERS)
 def test_each_format_decodes_to_the_json_answers_samples(worker, fmt):
     query = params([SAT, MODE], "2025-09-10T00:00:00Z", "2025-09-12T00:00:00Z", route="cached")
@@ -113,3 +141,7 @@ def test_a_job_result_downloads_in_every_format_and_shaped(worker, simulator):
         assert decode(reply.body) == expected, fmt
     shaped = worker.get(result, {"max_points": "100"}).json()
     assert shaped["data"][SAT]["count"] == 100 and shaped["_meta"]["samplesBefore"] == sum(map(len, expected.values()))
+    hourly = worker.get(result, {"interval": "1h", "agg": "max", "format": "ndjson"})
+    assert list(from_ndjson(hourly.body)) == [SAT] and len(from_ndjson(hourly.body)[SAT]) == 24
+    text_error = worker.get(result, {"interval": "1h", "agg": "max"}).json()["data"][MODE]
+    assert text_error["samples"] == [] and "holds text" in text_error["error"]
