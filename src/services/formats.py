@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from enum import Enum
 from itertools import repeat
 from operator import floordiv, mod
@@ -232,11 +232,23 @@ def writer_for(fmt: Format) -> Writer:
     return WRITERS[fmt]()
 
 
-def render_as(fmt: Format, series: dict[str, PointSeries], errors: dict[str, str], meta: dict) -> bytes:
-    """A whole body, for answers small enough to hold (direct and cached routes)."""
+def body_chunks(fmt: Format, series: dict[str, PointSeries], errors: dict[str, str], meta: dict) -> Iterator[bytes]:
+    """A whole answer in the format, chunk by chunk."""
     writer = writer_for(fmt)
-    parts = [writer.start(len(series))]
+    yield writer.start(len(series))
     for name, samples in series.items():
-        parts.extend(writer.point(name, samples, errors.get(name)))
-    parts.append(writer.end(meta))
-    return b"".join(parts)
+        yield from writer.point(name, samples, errors.get(name))
+    yield writer.end(meta)
+
+
+def render_as(fmt: Format, series: dict[str, PointSeries], errors: dict[str, str], meta: dict) -> bytes:
+    """A whole answer at once."""
+    return b"".join(body_chunks(fmt, series, errors, meta))
+
+
+async def stream_as(
+    fmt: Format, series: dict[str, PointSeries], errors: dict[str, str], meta: dict
+) -> AsyncIterator[bytes]:
+    """A whole answer as a streamed body: only one chunk's text is held at a time."""
+    for chunk in body_chunks(fmt, series, errors, meta):
+        yield chunk
