@@ -388,7 +388,9 @@ def scenario_shaping(b: Bench, points: list[str], span, hits: int) -> dict:
 
 def timed_hits(b: Bench, points: list[str], span, extra: dict, hits: int) -> dict:
     """Median time and Server-Timing of `hits` identical requests, with the last one's bytes and counts."""
+    mark = len(b.runtime.output)
     replies = [b.series(points, span, **extra) for _ in range(hits)]
+    invocations = [x for x in b.invocations_since(mark) if x.get("path") == "/api/timeseries"]
     last = replies[-1]
     if last.status != 200:
         raise RuntimeError(f"{extra}: {last.status} {last.body[:300]!r}")
@@ -401,6 +403,7 @@ def timed_hits(b: Bench, points: list[str], span, extra: dict, hits: int) -> dic
         "samples_returned": meta.get("samplesCount"),
         "cache_status": last.headers.get("x-cache-status"),
         "server_timing_ms": {name: median([r.timing().get(name, 0.0) for r in replies]) for name in stages},
+        "per_invocation": per_invocation(invocations),
     }
 
 
@@ -744,6 +747,7 @@ def print_table(f: dict) -> None:
                 f"(decode {st['decode']:.0f}, shape {st['shape']:.0f}, render {st['render']:.0f} ms)",
                 ok(a["cache_status"] == "hit"),
             )
+            add("    its invocations", fmt_invocations(a["per_invocation"]))
         for label, sizes in sh["format_bytes"].items():
             add(f"  bytes per format, {label}", ", ".join(f"{fmt} {n:,}" for fmt, n in sizes.items()))
     for name in ("compression", "hit_miss", "coalescing", "partial", "app_query", "job", "shaping", "hit_floor"):
