@@ -8,6 +8,8 @@ DEPS_STAMP := node_modules/.cache/python-deps/.installed
 SDK_STAMP := node_modules/.cache/workers-runtime-sdk/.installed
 SIM_PORT ?= 8788
 WORKER_PORT ?= 8787
+# Local stand-in for the WARMING_KEY Worker secret (production: `npx wrangler secret put WARMING_KEY`).
+DEV_WARMING_KEY ?= local-dev-only-warming-key
 
 .PHONY: install dev test lint bench clean
 
@@ -60,7 +62,7 @@ dev: install
 	@trap 'kill 0' INT TERM EXIT; \
 	$(PY) -m simulator --host 127.0.0.1 --port $(SIM_PORT) & \
 	node runtime/main.mjs --host 127.0.0.1 --port $(WORKER_PORT) --persist .wrangler/state \
-	  --var FLIGHTDECK_BASE_URL=http://127.0.0.1:$(SIM_PORT)/api & \
+	  --var FLIGHTDECK_BASE_URL=http://127.0.0.1:$(SIM_PORT)/api --var WARMING_KEY=$(DEV_WARMING_KEY) & \
 	wait
 
 clean:

@@ -4,7 +4,8 @@ import path from "node:path";
 import { parse as parseToml } from "smol-toml";
 
 const USAGE = `usage: node runtime/main.mjs [--config wrangler.toml] [--host 127.0.0.1] [--port 8787]
-         [--persist .wrangler/state] [--var KEY=VALUE ...] [--src DIR] [--no-crons] [--plan paid|free]`;
+         [--persist .wrangler/state] [--var KEY=VALUE ...] [--ratelimit NAME=LIMIT ...] [--src DIR] [--no-crons]
+         [--plan paid|free]`;
 
 export class ConfigError extends Error {
   name = "ConfigError";
@@ -12,8 +13,11 @@ export class ConfigError extends Error {
 
 /** Parse argv (without node and script) into options; unknown flags are errors. */
 export function parseArgs(argv) {
-  const opts = { config: "wrangler.toml", host: "127.0.0.1", port: 8787, persist: null, vars: {}, src: null, crons: true, plan: "paid" };
-  const takesValue = new Set(["--config", "--host", "--port", "--persist", "--var", "--src", "--plan"]);
+  const opts = {
+    config: "wrangler.toml", host: "127.0.0.1", port: 8787, persist: null, vars: {}, ratelimits: {}, src: null, crons: true,
+    plan: "paid",
+  };
+  const takesValue = new Set(["--config", "--host", "--port", "--persist", "--var", "--ratelimit", "--src", "--plan"]);
   for (let i = 0; i < argv.length; i++) {
     let arg = argv[i];
     let value;
@@ -48,6 +52,12 @@ export function parseArgs(argv) {
         const at = value.indexOf("=");
         if (at <= 0) throw new ConfigError(`--var needs KEY=VALUE, got ${JSON.stringify(value)}`);
         opts.vars[value.slice(0, at)] = value.slice(at + 1);
+        break;
+      }
+      case "--ratelimit": {
+        const [name, limit] = value.split("=");
+        if (!name || !/^[1-9]\d*$/.test(limit ?? "")) throw new ConfigError(`--ratelimit needs NAME=LIMIT (a positive integer), got ${JSON.stringify(value)}`);
+        opts.ratelimits[name] = Number(limit);
         break;
       }
     }
@@ -104,6 +114,15 @@ export function loadWranglerConfig(configPath) {
       retryDelay: c.retry_delay,
     };
   });
+  const ratelimits = (raw.ratelimits ?? []).map((r, i) => {
+    need(r.name && typeof r.namespace_id === "string", `${file}: ratelimits[${i}] needs name and namespace_id (a string)`);
+    const limit = r.simple?.limit;
+    const period = r.simple?.period;
+    // As workerd and Miniflare accept: a positive limit per period of 10 or 60 seconds.
+    need(Number.isInteger(limit) && limit > 0, `${file}: ratelimits[${i}].simple.limit must be a positive integer`);
+    need(period === 10 || period === 60, `${file}: ratelimits[${i}].simple.period must be 10 or 60`);
+    return { binding: r.name, namespaceId: r.namespace_id, limit, period };
+  });
   const crons = raw.triggers?.crons ?? [];
   need(Array.isArray(crons), `${file}: triggers.crons must be an array`);
   return {
@@ -118,9 +137,17 @@ export function loadWranglerConfig(configPath) {
     d1,
     producers,
     consumers,
+    ratelimits,
     crons,
     limits: raw.limits ?? {},
   };
+}
+
+/** `config` with the `simple.limit` of named [[ratelimits]] replaced (tests and benchmarks); unknown names are errors. */
+export function overrideRatelimits(config, limits) {
+  const known = new Set(config.ratelimits.map((r) => r.binding));
+  for (const name of Object.keys(limits)) need(known.has(name), `--ratelimit ${name}: no [[ratelimits]] named ${name} in ${config.file}`);
+  return { ...config, ratelimits: config.ratelimits.map((r) => ({ ...r, limit: limits[r.binding] ?? r.limit })) };
 }
 
 // Compat flags the workers SDK reads through `_cloudflare_compat_flags`; off unless listed.

@@ -6,7 +6,7 @@ import path from "node:path";
 import { Log, LogLevel, Miniflare } from "miniflare";
 
 import { BRIDGE_WORKER, Bridge, bridgeWorkerOptions, buildEnv, jsWorkerOptions } from "./bindings.mjs";
-import { ConfigError, compatFlagsModule, loadWranglerConfig, parseArgs } from "./config.mjs";
+import { ConfigError, compatFlagsModule, loadWranglerConfig, overrideRatelimits, parseArgs } from "./config.mjs";
 import { ExecutionContext, MessageBatch, ScheduledController, WaitUntilTracker, entrypointHelper, recordedCalls } from "./context.mjs";
 import { scheduleCrons } from "./cron.mjs";
 import { startWatchdog } from "./process.mjs";
@@ -57,7 +57,7 @@ class Runtime {
 
   async start() {
     const { opts } = this;
-    const config = loadWranglerConfig(opts.config);
+    const config = overrideRatelimits(loadWranglerConfig(opts.config), opts.ratelimits);
     const wanted = selectPyodideVersion(config.compatibilityDate, config.compatibilityFlags);
     const installed = installedPyodideVersion();
     if (installed !== wanted) {

@@ -1,10 +1,11 @@
-// Pure parts of the runtime: cron matching, SQL splitting, Pyodide selection, the SDK pin.
+// Pure parts of the runtime: cron matching, SQL splitting, Pyodide selection, the SDK pin, [[ratelimits]].
 //   node --test runtime/smoke/parsers.test.mjs
 import assert from "node:assert/strict";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { test } from "node:test";
+import { loadWranglerConfig, overrideRatelimits, parseArgs } from "../config.mjs";
 import { selectPyodideVersion } from "../workerd.mjs";
 import { nextFireTime, parseCron } from "../cron.mjs";
 import { splitSql } from "../schema.mjs";
@@ -96,4 +97,30 @@ test("SDK: a missing wheel or one whose sha256 is not uv.lock's is refused", () 
     writeFileSync(wheel.path, "not the locked wheel");
     assert.throws(() => readWheel(wheel), /sha256 [0-9a-f]{64}, uv\.lock says abc: run make install/);
   });
+});
+
+function configWith(ratelimits) {
+  const file = path.join(mkdtempSync(path.join(tmpdir(), "bv-config-")), "wrangler.toml");
+  writeFileSync(file, `main = "src/entry.py"\ncompatibility_date = "2026-11-01"\n${ratelimits}`);
+  return file;
+}
+
+test("[[ratelimits]]: name, namespace_id and simple = {limit, period} are read", () => {
+  const file = configWith(`[[ratelimits]]\nname = "RL"\nnamespace_id = "1001"\nsimple = { limit = 5, period = 10 }\n`);
+  assert.deepEqual(loadWranglerConfig(file).ratelimits, [{ binding: "RL", namespaceId: "1001", limit: 5, period: 10 }]);
+});
+
+test("[[ratelimits]]: a period other than 10 or 60 and a missing limit are refused, as workerd does", () => {
+  const period = configWith(`[[ratelimits]]\nname = "RL"\nnamespace_id = "1"\nsimple = { limit = 5, period = 30 }\n`);
+  assert.throws(() => loadWranglerConfig(period), /period must be 10 or 60/);
+  const limit = configWith(`[[ratelimits]]\nname = "RL"\nnamespace_id = "1"\nsimple = { period = 60 }\n`);
+  assert.throws(() => loadWranglerConfig(limit), /limit must be a positive integer/);
+});
+
+test("--ratelimit NAME=LIMIT replaces one limit and refuses unknown names", () => {
+  const config = loadWranglerConfig(configWith(`[[ratelimits]]\nname = "RL"\nnamespace_id = "1"\nsimple = { limit = 5, period = 60 }\n`));
+  const opts = parseArgs(["--ratelimit", "RL=500"]);
+  assert.equal(overrideRatelimits(config, opts.ratelimits).ratelimits[0].limit, 500);
+  assert.throws(() => overrideRatelimits(config, { OTHER: 1 }), /no \[\[ratelimits\]\] named OTHER/);
+  assert.throws(() => parseArgs(["--ratelimit", "RL=0"]), /positive integer/);
 });

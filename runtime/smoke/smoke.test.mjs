@@ -89,6 +89,7 @@ function spawnRuntime(persist) {
   const args = [
     path.join(ROOT, "runtime", "main.mjs"), "--config", path.join(ROOT, "wrangler.toml"),
     "--port", "0", "--persist", persist, "--src", path.join(HERE, "worker"), "--no-crons", "--plan", "free",
+    "--ratelimit", "RATE_LIMIT_TOKEN=2",
     "--var", `FLIGHTDECK_BASE_URL=http://127.0.0.1:${upstream.address().port}/api`,
   ];
   return spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
@@ -154,6 +155,15 @@ test("R2: put/get bytes with metadata, head, list, delete", async () => {
   assert.deepEqual(body.list, ["smoke/a", 1024, { codec: "zlib" }, false]);
   assert.equal(body.missing, null);
   assert.equal(body.gone, null);
+});
+
+test("Rate Limiting: limit({key}) succeeds up to the limit per key; unknown options are refused", async () => {
+  const res = await fetch(`${base}/ratelimit?key=k${Date.now()}`);
+  const body = await res.json();
+  assert.equal(body.wrapper, "_BindingWrapper"); // the SDK wraps a binding whose class is Ratelimit
+  assert.deepEqual(body.outcomes, [true, true, false]);
+  assert.equal(body.other, true);
+  assert.match(body.errors.bad_option, /bad rate limit options: \[bogus\]/);
 });
 
 test("an exception in fetch is a JSON 500 and a traceback on stderr", async () => {

@@ -53,11 +53,3 @@ def open_body() -> str:
 def close_body(meta: dict) -> str:
     return '},"_meta":' + json.dumps(meta, separators=(",", ":")) + "}"
 
-
-def render_body(series: dict[str, PointSeries], errors: dict[str, str], meta: dict) -> bytes:
-    """The whole body at once, for responses small enough to hold (direct and cached routes)."""
-    parts = [open_body()]
-    for index, (name, points) in enumerate(series.items()):
-        parts.extend(point_chunks(name, points, errors.get(name), index == 0))
-    parts.append(close_body(meta))
-    return "".join(parts).encode()

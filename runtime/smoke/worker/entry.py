@@ -63,6 +63,19 @@ class Default(WorkerEntrypoint):
             "errors": errors,
         })
 
+    async def route_ratelimit(self, request, query):
+        limiter = self.env.RATE_LIMIT_TOKEN
+        key = query.get("key", "smoke")
+        outcomes = [(await limiter.limit({"key": key})).success for _ in range(3)]
+        other = (await limiter.limit({"key": key + "-other"})).success
+        errors = {}
+        try:
+            await limiter.limit({"key": key, "bogus": 1})
+        except Exception as exc:
+            errors["bad_option"] = str(exc)
+        return Response.json({"wrapper": type(limiter).__name__, "outcomes": outcomes, "other": other,
+                              "errors": errors})
+
     async def route_r2(self, request, query):
         bucket = self.env.TIMESERIES_CACHE
         data = bytes(range(256)) * 4
