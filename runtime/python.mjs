@@ -80,8 +80,9 @@ export class PythonWorker {
   #entrypoint;
 
   /**
-   * Load Pyodide, the SDK wheel (sdk.mjs pinnedWheel) and the dependency wheels, copy srcDir into the Python filesystem at
-   * the same absolute path (so tracebacks name real files) and import mainModule from it.
+   * Load Pyodide, the SDK wheel (sdk.mjs pinnedWheel) and the dependency wheels, copy srcDir into
+   * the Python filesystem at the same absolute path (so tracebacks name real files) and import
+   * mainModule from it.
    */
   static async start({ srcDir, mainModule, sdkWheel, compatFlags, entrypointHelper }) {
     const wheel = readWheel(sdkWheel);
