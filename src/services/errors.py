@@ -5,6 +5,7 @@
     ├── Unauthorized (401 unauthorized)
     ├── Forbidden (403 forbidden)
     ├── NotFound (404 not_found)
+    ├── NotAcceptable (406 not_acceptable)
     ├── Conflict (409 conflict)
     ├── TooLarge (413 too_large)
     ├── RetryLater (carries Retry-After)
@@ -63,6 +64,11 @@ class Forbidden(ServiceError):
 class NotFound(ServiceError):
     status = 404
     code = "not_found"
+
+
+class NotAcceptable(ServiceError):
+    status = 406
+    code = "not_acceptable"
 
 
 class Conflict(ServiceError):

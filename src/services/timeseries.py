@@ -6,9 +6,10 @@ import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 
+from .aggregate import TextValuesError
 from .cache import CacheStatus, DayObject, R2CacheService, day_key, spans_to_fetch
 from .config import Settings
-from .errors import TooLarge
+from .errors import BadRequest, TooLarge
 from .flightdeck import FetchResult, FlightDeckClient, all_or_cancel
 from .jobs import JobTicket, QueueService
 from .planning import SampleBudget
@@ -16,6 +17,7 @@ from .ports import Defer
 from .query import Route, SeriesQuery
 from .routing import choose_route, estimate_samples, exact_samples
 from .series import PointSeries, Series
+from .shaping import NO_SHAPING, Shaping
 from .timerange import Span, day_spans, parse_iso, settled_until
 
 # Identical misses in flight in this isolate share one upstream fetch.
@@ -33,10 +35,25 @@ class SeriesResult:
     errors: dict[str, str]
     cache_status: CacheStatus
     timings: dict[str, float] = field(default_factory=dict)
+    samples_read: int = 0
 
     @property
     def samples(self) -> int:
         return sum(len(points) for points in self.series.values())
+
+    def shaped(self, shaping: Shaping, limit: int) -> SeriesResult:
+        """The result with each point shaped; more than `limit` samples left is a 413."""
+        series = {}
+        for name, points in self.series.items():
+            try:
+                series[name] = shaping.apply(points)
+            except TextValuesError as exc:
+                raise BadRequest(f"{name} holds text: {exc}", field="agg") from exc
+        result = replace(self, series=series, samples_read=self.samples)
+        if result.samples > limit:
+            raise TooLarge(f"the answer holds more than {limit:,} samples; ask with a smaller max_points or interval, "
+                           "fewer points, or route=queued")
+        return result
 
 
 class EnhancedTimeseriesService:
@@ -81,12 +98,14 @@ class EnhancedTimeseriesService:
         return await self.serve(query, request_id=user_id or "", timeout=timeout)
 
     async def serve(
-        self, query: SeriesQuery, *, request_id: str, timeout: float | None = None
+        self, query: SeriesQuery, *, request_id: str, timeout: float | None = None, shaping: Shaping = NO_SHAPING
     ) -> SeriesResult | JobTicket:
-        """Route by estimated size; queued requests return the job that serves them.
+        """Route by estimated size (what must be read); queued requests return the job that serves them.
 
         Every route first checks the token's access to the site and keeps only the points the site
-        has: a point of another site is a per-point error, never fetched or cached.
+        has: a point of another site is a per-point error, never fetched or cached. A shaped answer
+        may read up to MAX_READ_SAMPLES (held in memory while it is computed) and return up to
+        MAX_RESPONSE_SAMPLES; an unshaped one reads what it returns.
         """
         started = self.clock()
         # Both answers are usually remembered in D1: ask at once. The point list is fetched with the
@@ -100,24 +119,28 @@ class EnhancedTimeseriesService:
             empty = {name: PointSeries() for name in query.points}
             return SeriesResult(query, query.route or Route.DIRECT, 0, empty, foreign, CacheStatus.BYPASS)
         estimate = estimate_samples(known, self.settings)
-        route = self._route(known, estimate, per_day)
+        read_limit = self.settings.max_read_samples if shaping.active else self.settings.max_response_samples
+        route = self._route(known, estimate, per_day, read_limit)
         if route is Route.QUEUED:
             return await self.jobs.submit(known, estimate, request_id)
+        budget = SampleBudget(read_limit)
         if route is Route.DIRECT:
-            result = await self._serve_direct(known, estimate, per_day, timeout)
+            result = await self._serve_direct(known, estimate, per_day, timeout, budget)
         else:
-            result = await self._serve_cached(known, estimate, per_day, timeout)
+            result = await self._serve_cached(known, estimate, per_day, timeout, budget)
+        started = self.clock()
+        result = result.shaped(shaping, self.settings.max_response_samples)
+        result.timings["shape"] = self.clock() - started
         result.query = query
         result.timings = {"auth": checked, **result.timings}
         result.series.update({name: PointSeries() for name in foreign})
         result.errors.update(foreign)
         return result
 
-    def _route(self, query: SeriesQuery, estimate: int, per_day: dict[str, int]) -> Route:
-        """The estimate's route, unless the real sample count cannot fit a response: then a job or a 413,
-        decided before any upstream call."""
+    def _route(self, query: SeriesQuery, estimate: int, per_day: dict[str, int], limit: int) -> Route:
+        """The estimate's route, unless the real sample count (from collect_interval) cannot be read:
+        then a job or a 413, decided before any upstream call."""
         route = choose_route(query, estimate, self.settings)
-        limit = self.settings.max_response_samples
         if route is Route.QUEUED or exact_samples(query, per_day) <= limit:
             return route
         if query.route is None:
@@ -125,17 +148,18 @@ class EnhancedTimeseriesService:
         raise TooLarge(f"the request holds more than {limit:,} samples; ask with route=queued for a background job")
 
     async def _serve_direct(
-        self, query: SeriesQuery, estimate: int, per_day: dict[str, int], timeout: float | None
+        self, query: SeriesQuery, estimate: int, per_day: dict[str, int], timeout: float | None,
+        budget: SampleBudget,
     ) -> SeriesResult:
         started = self.clock()
-        budget = SampleBudget(self.settings.max_response_samples)
         fetched = await self.client.fetch_series(query.points, query.span, timeout, per_day, budget)
         timings = {"upstream": self.clock() - started}
         return SeriesResult(query, Route.DIRECT, estimate, fetched.series, fetched.errors, CacheStatus.BYPASS,
                             timings)
 
     async def _serve_cached(
-        self, query: SeriesQuery, estimate: int, per_day: dict[str, int], timeout: float | None
+        self, query: SeriesQuery, estimate: int, per_day: dict[str, int], timeout: float | None,
+        budget: SampleBudget,
     ) -> SeriesResult:
         timings: dict[str, float] = {}
         started = self.clock()
@@ -148,7 +172,6 @@ class EnhancedTimeseriesService:
         found = [self.cache.parse(obj) for obj in stored]
         cached = {day.start_ms: obj for day, obj in zip(days, found) if obj is not None}
         timings["decode"] = self.clock() - started
-        budget = SampleBudget(self.settings.max_response_samples)
         budget.take(sum(len(points) for obj in cached.values() for points in obj.series.values()))
 
         settled = settled_until(self.now_ms(), self.settings.freshness_seconds)
