@@ -51,6 +51,7 @@ class FakeFlightDeck:
         self.faults: list[int] = []
         self.fault_headers = {"retry-after": "0"}
         self.broken: set[str] = set()  # points whose every call answers 500
+        self.empty: set[str] = set()  # points FlightDeck holds no samples for
         self.calls: list[tuple[str, int, int]] = []
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
@@ -81,5 +82,5 @@ class FakeFlightDeck:
             return respond(500, {"message": "broken point"})
         self.calls.append((",".join(names), start, end))
         samples = [{"name": n, "value": value, "time": to_iso(t)}
-                   for n in names for t, value in upstream_samples(n, start, end)]
+                   for n in names if n not in self.empty for t, value in upstream_samples(n, start, end)]
         return respond(200, {"point_samples": samples}) if samples else respond(404, {"message": "no data"})

@@ -102,7 +102,7 @@ class Services:
         def service_for(transport: Transport, defer: Defer) -> EnhancedTimeseriesService:
             return self.timeseries(token, self.client(token, transport), defer)
 
-        return Warming(self.settings, self.warming_repo, self.cache.meta, self.platform.transport,
+        return Warming(self.settings, self.warming_repo, self.cache, self.platform.transport,
                        service_for if token else None, self.now_ms)
 
     def consumer(self) -> JobConsumer:

@@ -1,9 +1,16 @@
-"""`R2CacheService`: one compressed object per site, point set and UTC day, tracked in D1.
+"""`R2CacheService`: one compressed object per site, point and UTC month, tracked in D1.
 
-Keys are `timeseries/<YYYY-MM-DD>/<sha256 of site, sorted points and the day's span>`: only a
-date and hex digits, so nothing from a request can leave the prefix, and cleanup can go by date.
-An object covers its day from midnight up to `coveredUntil`; data newer than the freshness
-window is never stored, so today's object grows as the day settles.
+The unit of reuse is the point: a request is served from every cached (point, span) whatever other
+points it names. Keys are `points/<YYYY-MM>/<sha256 of site, point and month>`: only a month and
+hex digits, so nothing from a request can leave the prefix, and cleanup can go by month. A month
+per object keeps the R2 work of a request at points × months touched (a 50-point, 30-day hit reads
+at most 100 objects), where a day per object would read 1,500.
+
+An object's metadata says which spans of its month it covers: `covered`, settled spans (older than
+the freshness window when written), and optionally a `tail` from `tailFrom` on that counts as
+covering the rest of the month only until `tailExpires` (RECENT_CACHE_TTL_SECONDS after it was
+fetched). The tail is never merged into the settled spans: once it expires it is fetched again.
+Objects of the earlier set-per-day layout (`timeseries/`) are never read, and the cron sweeps them.
 """
 
 from __future__ import annotations
@@ -12,6 +19,7 @@ import hashlib
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from enum import Enum
 
 from .codec import FORMAT_VERSION, decode, encode
@@ -19,10 +27,11 @@ from .config import Settings
 from .log import log_event
 from .ports import ObjectStore, StoredObject
 from .repositories import CacheEntry, CacheMetadataRepository
-from .series import Series
-from .timerange import DAY_MS, Span, day_label, day_spans, merge, to_iso
+from .series import PointSeries
+from .timerange import Span, day_label, day_spans, merge, to_iso
 
-PREFIX = "timeseries/"
+PREFIX = "points/"
+LEGACY_PREFIX = "timeseries/"
 
 
 class CacheStatus(str, Enum):
@@ -34,40 +43,80 @@ class CacheStatus(str, Enum):
     BYPASS = "bypass"
 
 
-@dataclass(frozen=True)
-class DayObject:
-    """One day's samples for a site and point set, complete from the day's start to `covered_until`."""
+def month_spans(span: Span) -> list[Span]:
+    """The whole UTC months that overlap `span`, in order."""
+    months = []
+    start = _month_start(span.start_ms)
+    while start < span.end_ms:
+        moment = datetime.fromtimestamp(start / 1000, tz=UTC)
+        following = moment.replace(year=moment.year + moment.month // 12, month=moment.month % 12 + 1)
+        end = int(following.timestamp() * 1000)
+        months.append(Span(start, end))
+        start = end
+    return months
 
-    site: str
-    points: tuple[str, ...]
-    day: Span
-    series: Series
-    covered_until: int
+
+def _month_start(epoch_ms: int) -> int:
+    moment = datetime.fromtimestamp(epoch_ms / 1000, tz=UTC)
+    return int(moment.replace(day=1, hour=0, minute=0, second=0, microsecond=0).timestamp() * 1000)
+
+
+def subtract(span: Span, covered: Sequence[Span]) -> list[Span]:
+    """The parts of `span` that no span of `covered` holds."""
+    missing, cursor = [], span.start_ms
+    for part in merge(list(covered)):
+        if part.end_ms <= cursor or part.start_ms >= span.end_ms:
+            continue
+        if part.start_ms > cursor:
+            missing.append(Span(cursor, part.start_ms))
+        cursor = max(cursor, part.end_ms)
+    if cursor < span.end_ms:
+        missing.append(Span(cursor, span.end_ms))
+    return missing
+
+
+def clip(spans: Sequence[Span], bound: Span) -> list[Span]:
+    """Each span cut to `bound`; the empty ones dropped."""
+    cut = (Span(max(s.start_ms, bound.start_ms), min(s.end_ms, bound.end_ms)) for s in spans)
+    return [s for s in cut if not s.empty]
 
 
 def points_hash(points: Sequence[str]) -> str:
     return hashlib.sha256(json.dumps(sorted(points)).encode()).hexdigest()
 
 
-def day_key(site: str, points: Sequence[str], day: Span) -> str:
-    """The canonical, collision-free key of a day object."""
-    identity = json.dumps([site, sorted(points), day.start_ms, day.end_ms], separators=(",", ":"))
-    return f"{PREFIX}{day_label(day.start_ms)}/{hashlib.sha256(identity.encode()).hexdigest()}"
+def point_key(site: str, point: str, month: Span) -> str:
+    """The canonical, collision-free key of a point's month object."""
+    identity = json.dumps([site, point, month.start_ms], separators=(",", ":"))
+    return f"{PREFIX}{day_label(month.start_ms)[:7]}/{hashlib.sha256(identity.encode()).hexdigest()}"
 
 
-def spans_to_fetch(span: Span, covered: dict[int, int], settled_ms: int) -> list[Span]:
-    """What to ask upstream: per day, from what is covered to the end needed (whole settled days)."""
-    wanted = []
-    for day in day_spans(span):
-        have = covered.get(day.start_ms, day.start_ms)
-        need = min(day.end_ms, span.end_ms)
-        if have < need:
-            wanted.append(Span(have, max(need, min(day.end_ms, settled_ms))))
-    return merge(wanted)
+@dataclass(frozen=True)
+class PointObject:
+    """A point's samples in one month: complete over `covered`, and over the tail while it lasts."""
+
+    site: str
+    point: str
+    month: Span
+    samples: PointSeries
+    covered: tuple[Span, ...]
+    tail_from: int | None = None
+    tail_expires: int = 0
+
+    def coverage(self, now_ms: int) -> list[Span]:
+        """The spans this object answers for at `now_ms`: the settled ones, plus the tail until it expires."""
+        spans = list(self.covered)
+        if self.tail_from is not None and now_ms < self.tail_expires:
+            spans.append(Span(self.tail_from, self.month.end_ms))
+        return merge(spans)
+
+    @property
+    def key(self) -> str:
+        return point_key(self.site, self.point, self.month)
 
 
 class R2CacheService:
-    """Reads and writes day objects in R2 and their rows in `cache_metadata`."""
+    """Reads and writes point-month objects in R2 and their rows in `cache_metadata`."""
 
     def __init__(
         self, store: ObjectStore, meta: CacheMetadataRepository, settings: Settings, now_ms: Callable[[], int]
@@ -85,24 +134,27 @@ class R2CacheService:
             log_event("cache.read_failed", key=key, error=f"{type(exc).__name__}: {exc}")
             return None
 
-    def parse(self, found: StoredObject | None) -> DayObject | None:
-        """Decode a fetched object; one that cannot be decoded is logged and counts as a miss."""
+    def parse(self, found: StoredObject | None, site: str, point: str, month: Span) -> PointObject | None:
+        """Decode a fetched object; one that cannot be decoded, or holds another point, counts as a miss."""
         if found is None:
             return None
         try:
             info = found.metadata
             series = decode(found.body)
-            day_start = int(info["dayStart"])
-            return DayObject(
-                site=info.get("site", ""),
-                points=tuple(sorted(series)),
-                day=Span(day_start, day_start + DAY_MS),
-                series=series,
-                covered_until=int(info["coveredUntil"]),
+            if list(series) != [point] or int(info["monthStart"]) != month.start_ms:
+                raise ValueError("the object holds another point or month")
+            tail = info.get("tailFrom")
+            return PointObject(
+                site=site, point=point, month=month, samples=series[point],
+                covered=tuple(Span(int(s), int(e)) for s, e in json.loads(info["covered"])),
+                tail_from=int(tail) if tail else None, tail_expires=int(info.get("tailExpires") or 0),
             )
-        except (ValueError, KeyError) as exc:
+        except (ValueError, KeyError, TypeError) as exc:
             log_event("cache.decode_failed", key=found.key, error=f"{type(exc).__name__}: {exc}")
             return None
+
+    async def read(self, site: str, point: str, month: Span) -> PointObject | None:
+        return self.parse(await self.fetch(point_key(site, point, month)), site, point, month)
 
     async def record_hits(self, keys: list[str]) -> None:
         """Count a read of these objects in D1; a failure is logged, never raised."""
@@ -111,54 +163,64 @@ class R2CacheService:
         except Exception as exc:
             log_event("cache.hits_failed", keys=len(keys), error=f"{type(exc).__name__}: {exc}")
 
-    async def put(self, key: str, day: DayObject) -> None:
-        """Store a day object and its metadata row; a failure is logged, never raised."""
+    async def put(self, obj: PointObject) -> None:
+        """Store a point-month object and its metadata row; a failure is logged, never raised."""
         try:
-            await self._put(key, day)
+            await self._put(obj)
         except Exception as exc:
-            log_event("cache.write_failed", key=key, error=f"{type(exc).__name__}: {exc}")
+            log_event("cache.write_failed", key=obj.key, error=f"{type(exc).__name__}: {exc}")
 
-    async def _put(self, key: str, day: DayObject) -> None:
+    async def _put(self, obj: PointObject) -> None:
         now = self.now_ms()
-        encoded = encode(day.series)
+        encoded = encode({obj.point: obj.samples})
         original = encoded.raw_size
-        # Kept long only when the day is closed and every point has data: an empty point may be a
-        # transient 404 or data not backfilled yet, so it is asked again after the short TTL.
-        settled = day.covered_until >= day.day.end_ms and all(len(p) for p in day.series.values())
-        ttl = self.settings.cache_ttl_seconds if settled else self.settings.recent_cache_ttl_seconds
+        # Only the tail (or nothing settled) is asked again soon; settled spans keep the long TTL.
+        ttl = self.settings.cache_ttl_seconds if obj.covered else self.settings.recent_cache_ttl_seconds
         metadata = {
-            "site": day.site,
-            "points": str(len(day.points)),
+            "site": obj.site,
+            "points": "1",
             "samples": str(encoded.samples),
             "generated": to_iso(now),
-            "dayStart": str(day.day.start_ms),
-            "coveredUntil": str(day.covered_until),
+            "monthStart": str(obj.month.start_ms),
+            "covered": json.dumps([[s.start_ms, s.end_ms] for s in obj.covered], separators=(",", ":")),
             "rawSize": str(original),
             "compressedSize": str(len(encoded.body)),
             "ratio": f"{len(encoded.body) / original:.6f}" if original else "0",
             "codec": encoded.codec,
             "formatVersion": str(FORMAT_VERSION),
         }
-        await self.store.put(key, encoded.body, metadata)
+        if obj.tail_from is not None:
+            metadata.update(tailFrom=str(obj.tail_from), tailExpires=str(obj.tail_expires))
+        await self.store.put(obj.key, encoded.body, metadata)
         await self.meta.upsert(
             CacheEntry(
-                cache_key=key, site=day.site, points_hash=points_hash(day.points),
-                day=day_label(day.day.start_ms), points_count=len(day.points), samples_count=encoded.samples,
+                cache_key=obj.key, site=obj.site, points_hash=points_hash([obj.point]),
+                day=day_label(obj.month.start_ms), points_count=1, samples_count=encoded.samples,
                 original_size=original, compressed_size=len(encoded.body), codec=encoded.codec,
-                covered_until=day.covered_until, expires_ms=now + ttl * 1000,
+                covered_until=max((s.end_ms for s in obj.covered), default=obj.month.start_ms),
+                expires_ms=now + ttl * 1000,
             ),
             now,
         )
 
+    async def covers(self, site: str, points: Sequence[str], span: Span) -> bool:
+        """Whether every point's settled spans hold all of `span` (one R2 read per point and month)."""
+        for point in points:
+            for month in month_spans(span):
+                obj = await self.read(site, point, month)
+                if obj is None or any(subtract(part, obj.covered) for part in clip([span], month)):
+                    return False
+        return True
+
     async def invalidate(self, site: str, points: Sequence[str] | None, span: Span | None) -> int:
-        """Drop a site's objects (optionally one point set, optionally some days) from R2 and D1."""
-        first = day_label(span.start_ms) if span else None
+        """Drop a site's objects (optionally some points, optionally the months of a span) from R2 and D1."""
+        first = day_label(month_spans(span)[0].start_ms) if span else None
         last = day_label(span.end_ms - 1) if span else None
-        digest = points_hash(points) if points else None
         dropped = 0
-        while keys := await self.meta.matching(site, digest, first, last, self.settings.cleanup_max_objects):
-            await self._drop(keys)
-            dropped += len(keys)
+        for digest in [points_hash([p]) for p in dict.fromkeys(points)] if points else [None]:
+            while keys := await self.meta.matching(site, digest, first, last, self.settings.cleanup_max_objects):
+                await self.drop(keys)
+                dropped += len(keys)
         return dropped
 
     async def cleanup(self, max_age_seconds: int | None = None) -> int:
@@ -169,10 +231,23 @@ class R2CacheService:
             keys = await self.meta.expired(now, limit)
         else:
             keys = await self.meta.older_than(now - max_age_seconds * 1000, limit)
-        await self._drop(keys)
+        await self.drop(keys)
         return len(keys)
 
-    async def _drop(self, keys: list[str]) -> None:
+    async def drop(self, keys: list[str]) -> None:
+        """Delete these objects and their rows."""
         if keys:
             await self.store.delete(keys)  # R2 first: a row without an object is harmless, and retried
             await self.meta.delete(keys)
+
+
+
+def with_data(spans: Sequence[Span], samples: PointSeries) -> list[Span]:
+    """Each span cut at UTC days, keeping only the day-parts holding a sample: an empty answer (a
+    transient 404, data not yet backfilled) is cheap to ask again and is never stored as covered."""
+    kept = []
+    for span in spans:
+        for day in clip(day_spans(span), span):
+            if len(samples.window(day.start_ms, day.end_ms)):
+                kept.append(day)
+    return merge(kept)

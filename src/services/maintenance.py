@@ -3,7 +3,8 @@
 Bounded and idempotent. The bound is a budget of operations (each D1 statement or batch and each
 R2 call is a subrequest), not of objects: a run stays far inside the 1,000 subrequests an
 invocation may make to Cloudflare services even when every step has work. D1 drives the
-deletions (so stats stay true); R2 sweeps by prefix then catch objects whose rows are gone,
+deletions (so stats stay true); R2 sweeps by prefix then catch objects whose rows are gone and
+objects of the cache's earlier layout,
 continuing across runs from a cursor in D1, and never touch an object younger than
 `ORPHAN_GRACE_SECONDS` (its D1 row may not be written yet).
 """
@@ -12,8 +13,8 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 
+from .cache import LEGACY_PREFIX, R2CacheService
 from .cache import PREFIX as CACHE_PREFIX
-from .cache import R2CacheService
 from .config import Settings
 from .jobs import valid_job_id
 from .ports import ObjectStore
@@ -62,6 +63,7 @@ class Maintenance:
             ("staleJobsFailed", self._fail_stale_jobs),
             ("cacheObjectsExpired", self._expire_cache),
             ("cacheOrphansDeleted", self._sweep_cache_orphans),
+            ("legacyCacheDeleted", self._sweep_legacy_cache),
             ("jobResultsPurged", self._purge_job_results),
             ("jobOrphansDeleted", self._sweep_job_orphans),
             ("jobRowsDeleted", self._delete_old_jobs),
@@ -108,6 +110,16 @@ class Maintenance:
             return [key for key in keys if key not in tracked]
 
         return await self._sweep("cache", CACHE_PREFIX, now, budget, untracked)
+
+    async def _sweep_legacy_cache(self, now: int, budget: Budget) -> int:
+        """Delete objects of the earlier set-per-day layout (never read since), and their rows."""
+
+        async def legacy(keys: list[str]) -> list[str]:
+            await self.cache.meta.delete(keys)
+            budget.spend(1)
+            return keys
+
+        return await self._sweep("legacy", LEGACY_PREFIX, now, budget, legacy)
 
     async def _sweep_job_orphans(self, now: int, budget: Budget) -> int:
         """Delete job objects whose job row is gone or already purged."""

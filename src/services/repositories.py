@@ -408,11 +408,6 @@ class CacheMetadataRepository:
         )
         return [row["cache_key"] for row in rows]
 
-    async def covered_until(self, key: str) -> int | None:
-        """Up to when (epoch ms) the object under `key` is complete; None when there is none."""
-        row = await self.db.first("SELECT covered_until FROM cache_metadata WHERE cache_key = ?", (key,))
-        return None if row is None else int(row["covered_until"])
-
     async def existing(self, keys: list[str]) -> list[str]:
         """Which of `keys` have a row (D1 binds at most 100 values a statement, so chunk)."""
         found: list[str] = []

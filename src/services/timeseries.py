@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 
 from .aggregate import TextValuesError
-from .cache import CacheStatus, DayObject, R2CacheService, day_key, spans_to_fetch
+from .cache import CacheStatus, PointObject, R2CacheService, clip, month_spans, point_key, subtract, with_data
 from .config import Settings
 from .errors import BadRequest, TooLarge
 from .flightdeck import FetchResult, FlightDeckClient, all_or_cancel
@@ -18,7 +18,7 @@ from .query import Route, SeriesQuery
 from .routing import choose_route, estimate_samples, exact_samples
 from .series import PointSeries, Series
 from .shaping import NO_SHAPING, Shaping
-from .timerange import Span, day_spans, parse_iso, settled_until
+from .timerange import Span, merge, parse_iso, settled_until
 
 # Identical misses in flight in this isolate share one upstream fetch.
 _INFLIGHT: dict[tuple, asyncio.Future] = {}
@@ -161,34 +161,50 @@ class EnhancedTimeseriesService:
         self, query: SeriesQuery, estimate: int, per_day: dict[str, int], timeout: float | None,
         budget: SampleBudget,
     ) -> SeriesResult:
+        """Serve each point from its cached spans; fetch only the (point, span) pairs missing, one
+        batched fetch for the points that miss the same spans."""
         timings: dict[str, float] = {}
         started = self.clock()
-        days = day_spans(query.span)
-        keys = [day_key(query.site, query.points, day) for day in days]
-        stored = await asyncio.gather(*(self.cache.fetch(key) for key in keys))
+        slots = [(name, month) for name in query.points for month in month_spans(query.span)]
+        stored = await asyncio.gather(*(self.cache.fetch(point_key(query.site, name, month)) for name, month in slots))
         timings["r2"] = self.clock() - started
 
         started = self.clock()
-        found = [self.cache.parse(obj) for obj in stored]
-        cached = {day.start_ms: obj for day, obj in zip(days, found) if obj is not None}
+        found = [self.cache.parse(obj, query.site, name, month) for (name, month), obj in zip(slots, stored)]
+        cached: dict[str, list[PointObject]] = {name: [] for name in query.points}
+        for obj in found:
+            if obj is not None:
+                cached[obj.point].append(obj)
         timings["decode"] = self.clock() - started
-        budget.take(sum(len(points) for obj in cached.values() for points in obj.series.values()))
 
-        settled = settled_until(self.now_ms(), self.settings.freshness_seconds)
-        covered = {start: obj.covered_until for start, obj in cached.items()}
-        wanted = spans_to_fetch(query.span, covered, settled)
+        now = self.now_ms()
+        coverage = {name: clip([s for obj in objs for s in obj.coverage(now)], query.span)
+                    for name, objs in cached.items()}
+        budget.take(sum(len(obj.samples.window(s.start_ms, s.end_ms)) for name, objs in cached.items()
+                        for obj in objs for s in clip(coverage[name], obj.month)))
+        groups: dict[tuple[Span, ...], list[str]] = {}
+        for name in query.points:
+            missing = tuple(subtract(query.span, coverage[name]))
+            if missing:
+                groups.setdefault(missing, []).append(name)
+        if any(coverage.values()):
+            self.defer(self.cache.record_hits([obj.key for obj in found if obj is not None]))
         fetched = FetchResult({}, {})
-        if cached:
-            self.defer(self.cache.record_hits([key for key, obj in zip(keys, found) if obj is not None]))
-        if wanted:
+        if groups:
             started = self.clock()
-            fetched, led = await self._fetch_coalesced(query, wanted, timeout, per_day, budget)
+            parts = await asyncio.gather(*(
+                self._fetch_coalesced(replace(query, points=tuple(names)), list(spans), timeout, per_day, budget)
+                for spans, names in groups.items()))
             timings["upstream"] = self.clock() - started
-            if led and not fetched.errors:  # the leader of coalesced requests writes, once
-                self.defer(self._store_days(query, keys, days, cached, fetched.series, wanted, settled))
+            for part, _ in parts:
+                fetched = _join(fetched, part)
+            led_spans = {name: list(spans) for (spans, names), (_, led) in zip(groups.items(), parts) if led
+                         for name in names}
+            self.defer(self._store_points(query.site, cached, fetched, led_spans, now))
 
-        series = _assemble(query, days, cached, fetched.series)
-        status = CacheStatus.HIT if not wanted else CacheStatus.PARTIAL if cached else CacheStatus.MISS
+        series = {name: _assemble(query.span, coverage[name], cached[name], fetched.series.get(name))
+                  for name in query.points}
+        status = CacheStatus.HIT if not groups else CacheStatus.PARTIAL if any(coverage.values()) else CacheStatus.MISS
         return SeriesResult(query, Route.CACHED, estimate, series, fetched.errors, status, timings)
 
     async def _fetch_coalesced(
@@ -230,29 +246,61 @@ class EnhancedTimeseriesService:
             fetched = _join(fetched, part)
         return fetched
 
-    async def _store_days(
-        self, query: SeriesQuery, keys: list[str], days: list[Span], cached: dict[int, DayObject],
-        fetched: Series, wanted: list[Span], settled: int,
+    async def _store_points(
+        self, site: str, cached: dict[str, list[PointObject]], fetched: FetchResult,
+        fetched_spans: dict[str, list[Span]], now: int,
     ) -> None:
-        """Write each day whose settled coverage grew; runs after the response, via waitUntil.
+        """Write each point-month whose coverage grew; runs after the response, via waitUntil.
 
-        A day with no sample at all is not stored: an empty answer (a transient 404, data not yet
-        backfilled) is cheap to ask again and must never be served as a hit for the cache's lifetime.
+        Only the leader of coalesced fetches writes, and only points that came back without error.
+        What is older than the freshness window joins the settled spans (day-parts holding samples
+        only); a fetch that reached `now` also leaves a tail, valid for RECENT_CACHE_TTL_SECONDS.
         """
-        for key, day in zip(keys, days):
-            before = cached.get(day.start_ms)
-            have = before.covered_until if before else day.start_ms
-            reach = max((s.end_ms for s in wanted if s.start_ms <= have < s.end_ms), default=have)
-            until = min(reach, settled, day.end_ms)
-            if until <= have:
+        settled = settled_until(now, self.settings.freshness_seconds)
+        for name, spans in fetched_spans.items():
+            if name in fetched.errors:
                 continue
-            series = {
-                name: _concat(before.series.get(name) if before else None, fetched[name].window(have, until))
-                for name in query.points
-            }
-            if not any(len(points) for points in series.values()):
-                continue
-            await self.cache.put(key, DayObject(query.site, tuple(sorted(query.points)), day, series, until))
+            fresh = fetched.series.get(name, PointSeries())
+            before = {obj.month.start_ms: obj for obj in cached[name]}
+            for month in month_spans(Span(spans[0].start_ms, spans[-1].end_ms)):
+                grown = _grown(site, name, month, before.get(month.start_ms), clip(spans, month), fresh, settled,
+                               now, self.settings.recent_cache_ttl_seconds)
+                if grown is not None:
+                    await self.cache.put(grown)
+
+
+def _grown(
+    site: str, name: str, month: Span, before: PointObject | None, spans: list[Span], fresh: PointSeries,
+    settled: int, now: int, tail_seconds: int,
+) -> PointObject | None:
+    """The point-month object with what was fetched in `spans` added, or None when nothing new can be kept."""
+    kept = with_data(clip(spans, Span(month.start_ms, settled)), fresh)
+    tail = next((s for s in spans if s.end_ms >= now and s.end_ms > settled), None)
+    tail_from = max(tail.start_ms, settled) if tail is not None and len(fresh.window(settled, now + 1)) else None
+    old_covered = list(before.covered) if before else []
+    old_tail = before is not None and before.tail_from is not None and now < before.tail_expires
+    if not kept and tail_from is None:
+        return None
+    if tail_from is None and old_tail:
+        tail_from, expires = before.tail_from, before.tail_expires  # type: ignore[union-attr]
+    else:
+        expires = now + tail_seconds * 1000
+    covered = merge(old_covered + kept)
+    pieces = merge(covered + ([Span(tail_from, month.end_ms)] if tail_from is not None else []))
+    old_pieces = before.coverage(now) if before else []
+    samples = PointSeries()
+    for piece in pieces:
+        for part in _split(piece, old_pieces):
+            source = before.samples if part[1] else fresh  # type: ignore[union-attr]
+            samples.extend(source.window(part[0].start_ms, part[0].end_ms))
+    return PointObject(site, name, month, samples, tuple(covered), tail_from, expires if tail_from else 0)
+
+
+def _split(piece: Span, old: list[Span]) -> list[tuple[Span, bool]]:
+    """`piece` in time order as (part, True when the old object holds it)."""
+    held = [(s, True) for s in clip(old, piece)]
+    new = [(s, False) for s in subtract(piece, old)]
+    return sorted(held + new, key=lambda item: item[0].start_ms)
 
 
 async def _follow(pending: asyncio.Future, timeout: float) -> FetchResult | None:
@@ -271,23 +319,16 @@ def _join(a: FetchResult, b: FetchResult) -> FetchResult:
     return FetchResult(series, {**a.errors, **b.errors})
 
 
-def _concat(first: PointSeries | None, second: PointSeries) -> PointSeries:
-    if first is None:
-        return second
-    return PointSeries(first.times + second.times, first.values + second.values)
-
-
-def _assemble(query: SeriesQuery, days: list[Span], cached: dict[int, DayObject], fetched: Series) -> Series:
-    """Each point's samples in time order: per day the cached part, then what was fetched after it."""
-    out: Series = {}
-    for name in query.points:
-        points = PointSeries()
-        fresh = fetched.get(name, PointSeries())
-        for day in days:
-            obj = cached.get(day.start_ms)
-            have = obj.covered_until if obj else day.start_ms
-            if obj is not None and name in obj.series:
-                points.extend(obj.series[name].window(day.start_ms, have))
-            points.extend(fresh.window(have, day.end_ms))
-        out[name] = points.window(query.span.start_ms, query.span.end_ms)
+def _assemble(span: Span, coverage: list[Span], cached: list[PointObject], fetched: PointSeries | None) -> PointSeries:
+    """A point's samples in `span`, in time order: each covered part from its object, the rest fetched."""
+    fresh = fetched or PointSeries()
+    by_month = {obj.month.start_ms: obj for obj in cached}
+    out = PointSeries()
+    for part, held in _split(span, coverage):
+        if not held:
+            out.extend(fresh.window(part.start_ms, part.end_ms))
+            continue
+        for month in month_spans(part):
+            for piece in clip([part], month):
+                out.extend(by_month[month.start_ms].samples.window(piece.start_ms, piece.end_ms))
     return out

@@ -13,14 +13,14 @@ import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from .cache import CacheStatus, day_key, points_hash
+from .cache import CacheStatus, R2CacheService, month_spans, point_key, points_hash
 from .config import Settings
 from .errors import Forbidden, ServiceError, Unauthorized
 from .log import log_event
 from .planning import plan_calls
 from .ports import Defer, HttpRequest, HttpResponse, Transport
 from .query import Route, SeriesQuery
-from .repositories import CacheMetadataRepository, WarmingRepository
+from .repositories import WarmingRepository
 from .timerange import DAY_MS, Span, day_label, settled_until
 from .timeseries import EnhancedTimeseriesService
 
@@ -78,13 +78,13 @@ class Warming:
     """Notes demand as requests are served; warms missing settled days in the cron with `WARMING_TOKEN`."""
 
     def __init__(
-        self, settings: Settings, repo: WarmingRepository, cache_meta: CacheMetadataRepository,
+        self, settings: Settings, repo: WarmingRepository, cache: R2CacheService,
         transport: Transport, service_for: ServiceFactory | None, now_ms: Callable[[], int],
     ) -> None:
         """`service_for` is None when the `WARMING_TOKEN` secret is not set: then nothing is warmed."""
         self.settings = settings
         self.repo = repo
-        self.cache_meta = cache_meta
+        self.cache = cache
         self.transport = transport
         self.service_for = service_for
         self.now_ms = now_ms
@@ -159,9 +159,11 @@ class Warming:
             await pending.pop(0)
         if result.cache_status is CacheStatus.HIT or not await self._cached(site, points, day):
             return 0
-        await self.repo.record_warmed(day_key(site, points, day), site, day_label(day.start_ms), self.now_ms())
+        label = day_label(day.start_ms)
+        for point in points:
+            for month in month_spans(day):
+                await self.repo.record_warmed(point_key(site, point, month), site, label, self.now_ms())
         return 1
 
     async def _cached(self, site: str, points: tuple[str, ...], day: Span) -> bool:
-        covered = await self.cache_meta.covered_until(day_key(site, points, day))
-        return covered is not None and covered >= day.end_ms
+        return await self.cache.covers(site, points, day)

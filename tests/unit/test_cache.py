@@ -1,27 +1,44 @@
-"""`R2CacheService` on a dict R2 and SQLite, called the way the original design's examples do."""
+"""`R2CacheService` on a dict R2 and SQLite: point-month objects and their rows."""
 
 import asyncio
 
-from services.cache import DayObject, day_key
+from services.cache import PointObject, month_spans, subtract
 from services.series import PointSeries
 from services.timerange import DAY_MS, Span, parse_iso
 
 DAY = Span(parse_iso("2025-11-10"), parse_iso("2025-11-10") + DAY_MS)
+(MONTH,) = month_spans(DAY)
 POINT = "acme/demo-hq/ahu-1:cooling-valve"
 
 
-def test_r2_cache_service_put_then_fetch_returns_the_same_day(services):
-    key = day_key("demo-hq", [POINT], DAY)
-    series = {POINT: PointSeries([DAY.start_ms, DAY.start_ms + 60_000], [21.5, "fault"])}
-    asyncio.run(services.cache.put(key, DayObject("demo-hq", (POINT,), DAY, series, DAY.end_ms)))
-    day = services.cache.parse(asyncio.run(services.cache.fetch(key)))
-    assert day == DayObject("demo-hq", (POINT,), DAY, series, DAY.end_ms)
+def test_put_then_read_returns_the_same_point_month(services):
+    obj = PointObject("demo-hq", POINT, MONTH, PointSeries([DAY.start_ms, DAY.start_ms + 60_000], [21.5, "fault"]),
+                      (DAY,), DAY.end_ms, DAY.end_ms + 300_000)
+    asyncio.run(services.cache.put(obj))
+    assert asyncio.run(services.cache.read("demo-hq", POINT, MONTH)) == obj
 
 
-def test_r2_cache_service_put_records_the_object_in_d1(services, db, store):
-    key = day_key("demo-hq", [POINT], DAY)
-    series = {POINT: PointSeries([DAY.start_ms], [21.5])}
-    asyncio.run(services.cache.put(key, DayObject("demo-hq", (POINT,), DAY, series, DAY.end_ms)))
-    row = asyncio.run(db.first("SELECT * FROM cache_metadata WHERE cache_key = ?", (key,)))
-    assert row["site"] == "demo-hq" and row["samples_count"] == 1 and row["day"] == "2025-11-10"
-    assert row["compressed_size"] == len(store.objects[key].body)
+def test_put_records_the_object_in_d1(services, db, store):
+    obj = PointObject("demo-hq", POINT, MONTH, PointSeries([DAY.start_ms], [21.5]), (DAY,))
+    asyncio.run(services.cache.put(obj))
+    row = asyncio.run(db.first("SELECT * FROM cache_metadata WHERE cache_key = ?", (obj.key,)))
+    assert row["site"] == "demo-hq" and row["samples_count"] == 1 and row["day"] == "2025-11-01"
+    assert row["covered_until"] == DAY.end_ms and row["compressed_size"] == len(store.objects[obj.key].body)
+
+
+def test_an_object_holding_another_point_is_never_read_as_this_one(services, store):
+    obj = PointObject("demo-hq", POINT, MONTH, PointSeries([DAY.start_ms], [21.5]), (DAY,))
+    asyncio.run(services.cache.put(obj))
+    other = PointObject("demo-hq", "other", MONTH, PointSeries(), ())
+    store.objects[other.key] = store.objects[obj.key]
+    assert asyncio.run(services.cache.read("demo-hq", "other", MONTH)) is None
+
+
+def test_the_tail_covers_the_rest_of_the_month_only_until_it_expires():
+    obj = PointObject("demo-hq", POINT, MONTH, PointSeries(), (DAY,), DAY.end_ms + 60_000, 1_000)
+    assert obj.coverage(999) == [DAY, Span(DAY.end_ms + 60_000, MONTH.end_ms)]
+    assert obj.coverage(1_000) == [DAY]
+
+
+def test_subtract_leaves_the_uncovered_parts_in_order():
+    assert subtract(Span(0, 100), [Span(10, 20), Span(15, 30), Span(90, 200)]) == [Span(0, 10), Span(30, 90)]

@@ -14,12 +14,12 @@ except ImportError:  # CPython before 3.14
 
 from services.access import token_hash
 from services.api import Api
-from services.cache import DayObject, day_key
+from services.cache import points_hash
 from services.codec import decode
 from services.ports import ApiRequest
 from services.query import Priority
 from services.series import PointSeries
-from services.timerange import Span, db_time, parse_iso
+from services.timerange import Span, parse_iso
 from tests.fakeflightdeck import CATALOG, LAB_POINTS, POINTS, respond, truth
 from tests.unit.helpers import call, series_params
 
@@ -56,7 +56,7 @@ def test_cached_objects_carry_honest_metadata(api, deferred, store):
     drain(deferred)
     stored = next(iter(store.objects.values()))
     meta = stored.metadata
-    assert meta["codec"] == "zstd" and meta["points"] == "3" and int(meta["samples"]) == 3 * 288
+    assert meta["codec"] == "zstd" and meta["points"] == "1" and int(meta["samples"]) == 3 * 288
     # The object is b"BVTS", format 2, a 4-byte label "zstd", then the zstd frame of the columns.
     assert stored.body[:10] == b"BVTS\x02\x04zstd"
     raw = zstd.decompress(stored.body[10:])
@@ -88,16 +88,71 @@ def test_cached_range_inside_days_returns_exactly_the_range(api, deferred):
                                                         parse_iso("2025-11-12T07:00"))
 
 
-def test_the_newest_window_is_never_stored_as_settled(api, deferred, clock, store, flightdeck):
+def test_the_newest_window_is_never_stored_as_settled(api, deferred, clock, store):
     params = series_params(POINTS, start="2025-11-24T00:00:00Z", end="2025-11-24T16:00:00Z", route="cached")
     call(api, "GET", "/api/timeseries", params)
     drain(deferred)
-    (obj,) = store.objects.values()
-    assert int(obj.metadata["coveredUntil"]) == clock.now_ms - 600_000
+    settled = clock.now_ms - 600_000
+    assert len(store.objects) == 3
+    for obj in store.objects.values():
+        assert json.loads(obj.metadata["covered"])[-1][1] == settled and int(obj.metadata["tailFrom"]) == settled
+
+
+def test_a_repeat_of_a_request_ending_now_is_a_hit_while_the_tail_lasts(api, deferred, clock, flightdeck):
+    params = series_params(POINTS, start="2025-11-24T00:00:00Z", end="2025-11-24T16:00:00Z", route="cached")
+    _, first = call(api, "GET", "/api/timeseries", params)
+    drain(deferred)
     flightdeck.calls.clear()
+    clock.now_ms += 299_000
+    response, second = call(api, "GET", "/api/timeseries", params)
+    assert response.headers["x-cache-status"] == "hit" and flightdeck.calls == []
+    assert second["data"] == first["data"]
+
+
+def test_an_expired_tail_is_fetched_again_from_the_settled_end(api, deferred, clock, flightdeck):
+    params = series_params(POINTS, start="2025-11-24T00:00:00Z", end="2025-11-24T16:00:00Z", route="cached")
+    call(api, "GET", "/api/timeseries", params)
+    drain(deferred)
+    settled = clock.now_ms - 600_000
+    flightdeck.calls.clear()
+    clock.now_ms += 300_000
     response, _ = call(api, "GET", "/api/timeseries", params)
     assert response.headers["x-cache-status"] == "partial"
-    assert [(s, e) for _, s, e in flightdeck.calls] == [(clock.now_ms - 600_000, clock.now_ms)]
+    assert [(s, e) for _, s, e in flightdeck.calls] == [(settled, parse_iso("2025-11-24T16:00"))]
+
+
+def test_a_new_point_set_fetches_only_the_points_not_cached(api, deferred, flightdeck):
+    call(api, "GET", "/api/timeseries", series_params(POINTS[:2], route="cached"))
+    drain(deferred)
+    flightdeck.calls.clear()
+    response, body = call(api, "GET", "/api/timeseries", series_params(POINTS[1:], route="cached"))
+    assert response.headers["x-cache-status"] == "partial"
+    assert [names for names, _, _ in flightdeck.calls] == [POINTS[2]]
+    for point in POINTS[1:]:
+        assert body["data"][point]["samples"] == truth(point, parse_iso("2025-11-10"), parse_iso("2025-11-13"))
+    drain(deferred)
+    repeat, _ = call(api, "GET", "/api/timeseries", series_params(POINTS[1:], route="cached"))
+    assert repeat.headers["x-cache-status"] == "hit" and len(flightdeck.calls) == 1
+
+
+def test_points_missing_the_same_spans_share_one_batched_call(api, deferred, flightdeck):
+    call(api, "GET", "/api/timeseries", series_params(POINTS[:1], route="cached"))
+    drain(deferred)
+    flightdeck.calls.clear()
+    call(api, "GET", "/api/timeseries", series_params(POINTS, start="2025-11-09T00:00:00Z", route="cached"))
+    assert sorted(flightdeck.calls) == sorted([
+        (POINTS[0], parse_iso("2025-11-09"), parse_iso("2025-11-10")),
+        (",".join(POINTS[1:]), parse_iso("2025-11-09"), parse_iso("2025-11-13"))])
+
+
+def test_a_request_across_a_month_end_reads_one_object_per_point_and_month(api, deferred, store):
+    params = series_params(POINTS[:1], start="2025-10-30T00:00:00Z", end="2025-11-02T00:00:00Z", route="cached")
+    _, first = call(api, "GET", "/api/timeseries", params)
+    drain(deferred)
+    assert sorted(key.split("/")[1] for key in store.objects) == ["2025-10", "2025-11"]
+    response, second = call(api, "GET", "/api/timeseries", params)
+    assert response.headers["x-cache-status"] == "hit" and second["data"] == first["data"]
+    assert first["data"][POINTS[0]]["samples"] == truth(POINTS[0], parse_iso("2025-10-30"), parse_iso("2025-11-02"))
 
 
 def test_cache_read_failure_still_returns_data(api, store):
@@ -121,7 +176,6 @@ def test_access_answer_is_remembered_in_d1_by_token_hash(api, deferred, db):
 
 def test_concurrent_identical_misses_share_one_upstream_fetch(services, flightdeck):
     from services.query import Route, SeriesQuery
-    from services.timerange import Span
 
     query = SeriesQuery("demo-hq", POINTS, Span(parse_iso("2025-11-10"), parse_iso("2025-11-12")), Route.CACHED)
 
@@ -134,13 +188,26 @@ def test_concurrent_identical_misses_share_one_upstream_fetch(services, flightde
     assert all(r.series == results[0].series for r in results)
 
 
-def test_invalidate_drops_objects_and_rows(api, deferred, store, db):
+def test_invalidate_drops_the_months_a_span_touches_and_their_rows(api, deferred, store, db):
     call(api, "GET", "/api/timeseries", series_params(POINTS, route="cached"))
     drain(deferred)
+    response, body = call(api, "DELETE", "/api/cache", {"site": "demo-hq", "start_time": "2025-10-01T00:00:00Z",
+                                                        "end_time": "2025-10-02T00:00:00Z"})
+    assert (response.status, body["deleted"], len(store.objects)) == (200, 0, 3)
     response, body = call(api, "DELETE", "/api/cache", {"site": "demo-hq", "start_time": "2025-11-11T00:00:00Z",
                                                         "end_time": "2025-11-12T00:00:00Z"})
-    assert response.status == 200 and body["deleted"] == 1
-    assert len(store.objects) == 2 and len(asyncio.run(db.all("SELECT * FROM cache_metadata"))) == 2
+    assert response.status == 200 and body["deleted"] == 3
+    assert store.objects == {} and asyncio.run(db.all("SELECT * FROM cache_metadata")) == []
+
+
+def test_invalidate_with_points_drops_only_those_points(api, deferred, store, flightdeck):
+    call(api, "GET", "/api/timeseries", series_params(POINTS, route="cached"))
+    drain(deferred)
+    response, body = call(api, "DELETE", "/api/cache", {"site": "demo-hq", "points": POINTS[0]})
+    assert response.status == 200 and body["deleted"] == 1 and len(store.objects) == 2
+    flightdeck.calls.clear()
+    call(api, "GET", "/api/timeseries", series_params(POINTS, route="cached"))
+    assert [names for names, _, _ in flightdeck.calls] == [POINTS[0]]
 
 
 def test_served_objects_count_their_hits_in_d1(api, deferred, db):
@@ -197,7 +264,6 @@ def test_a_shaped_answer_reading_more_than_the_read_cap_is_413(services, deferre
 
 
 def test_a_shaped_cache_hit_returns_the_same_samples_as_shaping_the_raw_answer(api, deferred):
-    from services.series import PointSeries
     from services.shaping import Shaping
 
     params = series_params(POINTS, route="cached")
@@ -319,13 +385,14 @@ def test_a_transient_404_on_data_is_not_stored_and_the_next_request_fetches_agai
     assert second.headers["x-cache-status"] == "miss" and body["data"][HQ_POINT]["count"] == 288
 
 
-def test_a_day_with_an_empty_point_is_kept_only_the_short_ttl(services, db, clock):
-    day = Span(parse_iso("2025-11-10"), parse_iso("2025-11-11"))
-    series = {"a": PointSeries([day.start_ms], [1.0]), "b": PointSeries()}
-    asyncio.run(services.cache.put(day_key("demo-hq", ("a", "b"), day),
-                                   DayObject("demo-hq", ("a", "b"), day, series, day.end_ms)))
-    row = asyncio.run(db.first("SELECT expires_at FROM cache_metadata"))
-    assert row["expires_at"] == db_time(clock.now_ms + services.settings.recent_cache_ttl_seconds * 1000)
+def test_a_point_with_no_samples_stores_no_object_while_the_others_are_stored(api, flightdeck, deferred, store, db):
+    warm_up(api)
+    flightdeck.empty = {POINTS[1]}
+    call(api, "GET", "/api/timeseries", series_params(POINTS, route="cached"))
+    drain(deferred)
+    rows = asyncio.run(db.all("SELECT points_hash FROM cache_metadata"))
+    assert len(store.objects) == len(rows) == 2
+    assert points_hash([POINTS[1]]) not in {row["points_hash"] for row in rows}
 
 
 def test_a_404_on_the_access_check_is_not_remembered_as_a_refusal(api, flightdeck, db):
