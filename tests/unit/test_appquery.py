@@ -40,6 +40,16 @@ def test_query_second_identical_request_is_a_cache_hit(api, deferred):
     assert body["metadata"]["source"] == "flightdeck" and again["samples"] == body["samples"]
 
 
+def test_query_of_the_last_days_ending_now_is_a_hit_when_repeated_within_the_tail_ttl(api, deferred, flightdeck):
+    params = app_params(start=NOW_MS - 2 * 86_400_000, end=NOW_MS)
+    _, body = call(api, "GET", "/timeseries/query", params)
+    asyncio.run(deferred.drain())
+    flightdeck.calls.clear()
+    second, again = call(api, "GET", "/timeseries/query", params)
+    assert body["metadata"]["source"] == "flightdeck" and again["metadata"]["source"] == "cache"
+    assert second.headers["x-cache-hit"] == "true" and flightdeck.calls == [] and again["samples"] == body["samples"]
+
+
 def test_query_interval_gives_hourly_averages(api):
     _, body = call(api, "GET", "/timeseries/query", app_params(points=POINTS[:1], interval="1hr"))
     raw = truth(POINTS[0], START, START + 6 * HOUR)
