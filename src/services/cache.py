@@ -7,9 +7,9 @@ per object keeps the R2 work of a request at points × months touched (a 50-poin
 at most 100 objects), where a day per object would read 1,500.
 
 An object's metadata says which spans of its month it covers: `covered`, settled spans (older than
-the freshness window when written), and optionally a `tail` from `tailFrom` on that counts as
-covering the rest of the month only until `tailExpires` (RECENT_CACHE_TTL_SECONDS after it was
-fetched). The tail is never merged into the settled spans: once it expires it is fetched again.
+the freshness window when written), and optionally a `tail`: an unsettled span fetched recently,
+which counts as covered only until `tailExpires` (RECENT_CACHE_TTL_SECONDS after it was fetched).
+The tail is never merged into the settled spans: once it expires it is fetched again.
 Objects of the earlier set-per-day layout (`timeseries/`) are never read, and the cron sweeps them.
 """
 
@@ -100,15 +100,17 @@ class PointObject:
     month: Span
     samples: PointSeries
     covered: tuple[Span, ...]
-    tail_from: int | None = None
+    tail: Span | None = None
     tail_expires: int = 0
+
+    def live_tail(self, now_ms: int) -> Span | None:
+        """The tail, while it has not expired."""
+        return self.tail if self.tail is not None and now_ms < self.tail_expires else None
 
     def coverage(self, now_ms: int) -> list[Span]:
         """The spans this object answers for at `now_ms`: the settled ones, plus the tail until it expires."""
-        spans = list(self.covered)
-        if self.tail_from is not None and now_ms < self.tail_expires:
-            spans.append(Span(self.tail_from, self.month.end_ms))
-        return merge(spans)
+        tail = self.live_tail(now_ms)
+        return merge([*self.covered, tail] if tail else list(self.covered))
 
     @property
     def key(self) -> str:
@@ -143,11 +145,11 @@ class R2CacheService:
             series = decode(found.body)
             if list(series) != [point] or int(info["monthStart"]) != month.start_ms:
                 raise ValueError("the object holds another point or month")
-            tail = info.get("tailFrom")
+            tail = json.loads(info.get("tail") or "null")
             return PointObject(
                 site=site, point=point, month=month, samples=series[point],
                 covered=tuple(Span(int(s), int(e)) for s, e in json.loads(info["covered"])),
-                tail_from=int(tail) if tail else None, tail_expires=int(info.get("tailExpires") or 0),
+                tail=Span(int(tail[0]), int(tail[1])) if tail else None, tail_expires=int(info.get("tailExpires") or 0),
             )
         except (ValueError, KeyError, TypeError) as exc:
             log_event("cache.decode_failed", key=found.key, error=f"{type(exc).__name__}: {exc}")
@@ -189,8 +191,8 @@ class R2CacheService:
             "codec": encoded.codec,
             "formatVersion": str(FORMAT_VERSION),
         }
-        if obj.tail_from is not None:
-            metadata.update(tailFrom=str(obj.tail_from), tailExpires=str(obj.tail_expires))
+        if obj.tail is not None:
+            metadata.update(tail=f"[{obj.tail.start_ms},{obj.tail.end_ms}]", tailExpires=str(obj.tail_expires))
         await self.store.put(obj.key, encoded.body, metadata)
         await self.meta.upsert(
             CacheEntry(

@@ -254,7 +254,7 @@ class EnhancedTimeseriesService:
 
         Only the leader of coalesced fetches writes, and only points that came back without error.
         What is older than the freshness window joins the settled spans (day-parts holding samples
-        only); a fetch that reached `now` also leaves a tail, valid for RECENT_CACHE_TTL_SECONDS.
+        only); what is newer is kept as the tail, valid for RECENT_CACHE_TTL_SECONDS.
         """
         settled = settled_until(now, self.settings.freshness_seconds)
         for name, spans in fetched_spans.items():
@@ -273,27 +273,33 @@ def _grown(
     site: str, name: str, month: Span, before: PointObject | None, spans: list[Span], fresh: PointSeries,
     settled: int, now: int, tail_seconds: int,
 ) -> PointObject | None:
-    """The point-month object with what was fetched in `spans` added, or None when nothing new can be kept."""
+    """The point-month object with what was fetched in `spans` added, or None when nothing new can be kept.
+
+    Fetched spans older than `settled` join `covered` (day-parts holding samples only); newer ones
+    become the tail, joined to a live tail they touch (keeping its expiry) or replacing it.
+    """
     kept = with_data(clip(spans, Span(month.start_ms, settled)), fresh)
-    tail = next((s for s in spans if s.end_ms >= now and s.end_ms > settled), None)
-    tail_from = max(tail.start_ms, settled) if tail is not None and len(fresh.window(settled, now + 1)) else None
-    old_covered = list(before.covered) if before else []
-    old_tail = before is not None and before.tail_from is not None and now < before.tail_expires
-    if not kept and tail_from is None:
+    unsettled = clip(spans, Span(max(settled, month.start_ms), month.end_ms))
+    old_tail = before.live_tail(now) if before else None
+    tail, expires = (old_tail, before.tail_expires) if old_tail and before else (None, 0)
+    if unsettled:
+        joined = merge([old_tail, *unsettled] if old_tail else unsettled)
+        if old_tail is None or len(joined) > 1:
+            tail, expires = unsettled[-1], now + tail_seconds * 1000
+        else:
+            tail = joined[0]
+    if not kept and not unsettled:
         return None
-    if tail_from is None and old_tail:
-        tail_from, expires = before.tail_from, before.tail_expires  # type: ignore[union-attr]
-    else:
-        expires = now + tail_seconds * 1000
-    covered = merge(old_covered + kept)
-    pieces = merge(covered + ([Span(tail_from, month.end_ms)] if tail_from is not None else []))
+    covered = merge([*(before.covered if before else ()), *kept])
     old_pieces = before.coverage(now) if before else []
     samples = PointSeries()
-    for piece in pieces:
-        for part in _split(piece, old_pieces):
-            source = before.samples if part[1] else fresh  # type: ignore[union-attr]
-            samples.extend(source.window(part[0].start_ms, part[0].end_ms))
-    return PointObject(site, name, month, samples, tuple(covered), tail_from, expires if tail_from else 0)
+    for piece in merge([*covered, tail] if tail else covered):
+        for part, held in _split(piece, old_pieces):
+            source = before.samples if held and before else fresh
+            samples.extend(source.window(part.start_ms, part.end_ms))
+    if not len(samples):
+        return None
+    return PointObject(site, name, month, samples, tuple(covered), tail, expires)
 
 
 def _split(piece: Span, old: list[Span]) -> list[tuple[Span, bool]]:

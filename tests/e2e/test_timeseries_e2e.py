@@ -70,6 +70,25 @@ def test_overlapping_later_range_is_partial_and_fetches_only_the_missing_span(wo
         assert reply.json()["data"][point]["samples"] == simulator.truth(point, later["start_time"], later["end_time"])
 
 
+def test_a_new_point_set_fetches_only_its_uncached_point_and_its_repeat_is_a_hit(worker, simulator):
+    start, end = "2025-09-10T00:00:00Z", "2025-09-12T00:00:00Z"
+    worker.get("/api/timeseries", params([SAT, RAT], start, end, route="cached"))
+    wait_for(lambda: worker.get("/api/timeseries", params([SAT, RAT], start, end, route="cached"))
+             .headers["x-cache-status"] == "hit")
+    simulator.reset()
+    query = params([RAT, MODE], start, end, route="cached")
+    reply = worker.get("/api/timeseries", query)
+    data_calls = [c for c in simulator.api_calls() if "timeseries" in c["path"]]
+    assert reply.headers["x-cache-status"] == "partial"
+    assert data_calls and {name for c in data_calls for name in c["point_names"]} == {MODE}
+    assert sum(c["samples"] for c in data_calls) == reply.json()["data"][MODE]["count"]
+    for point in (RAT, MODE):
+        assert reply.json()["data"][point]["samples"] == simulator.truth(point, start, end)
+    wait_for(lambda: worker.get("/api/timeseries", query).headers["x-cache-status"] == "hit")
+    simulator.reset()
+    assert worker.get("/api/timeseries", query).headers["x-cache-status"] == "hit" and simulator.api_calls() == []
+
+
 def test_the_newest_window_is_not_frozen(worker, simulator):
     from datetime import UTC, datetime, timedelta
 

@@ -95,7 +95,8 @@ def test_the_newest_window_is_never_stored_as_settled(api, deferred, clock, stor
     settled = clock.now_ms - 600_000
     assert len(store.objects) == 3
     for obj in store.objects.values():
-        assert json.loads(obj.metadata["covered"])[-1][1] == settled and int(obj.metadata["tailFrom"]) == settled
+        assert json.loads(obj.metadata["covered"])[-1][1] == settled
+        assert json.loads(obj.metadata["tail"]) == [settled, parse_iso("2025-11-24T16:00")]
 
 
 def test_a_repeat_of_a_request_ending_now_is_a_hit_while_the_tail_lasts(api, deferred, clock, flightdeck):
@@ -107,6 +108,19 @@ def test_a_repeat_of_a_request_ending_now_is_a_hit_while_the_tail_lasts(api, def
     response, second = call(api, "GET", "/api/timeseries", params)
     assert response.headers["x-cache-status"] == "hit" and flightdeck.calls == []
     assert second["data"] == first["data"]
+
+
+def test_a_later_end_within_the_tail_ttl_fetches_only_what_follows_the_tail(api, deferred, clock, flightdeck):
+    end = parse_iso("2025-11-24T16:00")
+    call(api, "GET", "/api/timeseries", series_params(POINTS, start="2025-11-24T00:00:00Z",
+                                                      end="2025-11-24T15:55:00Z", route="cached"))
+    drain(deferred)
+    flightdeck.calls.clear()
+    response, body = call(api, "GET", "/api/timeseries", series_params(POINTS, start="2025-11-24T00:00:00Z",
+                                                                       end="2025-11-24T16:00:00Z", route="cached"))
+    assert response.headers["x-cache-status"] == "partial"
+    assert [(s, e) for _, s, e in flightdeck.calls] == [(end - 300_000, end)]
+    assert body["data"][POINTS[0]]["samples"] == truth(POINTS[0], parse_iso("2025-11-24"), end)
 
 
 def test_an_expired_tail_is_fetched_again_from_the_settled_end(api, deferred, clock, flightdeck):
