@@ -720,7 +720,8 @@ def run(args, tmp: Path) -> dict:
                  lambda: scenario_overlap(b, hm_names[-(OVERLAP_KEPT + OVERLAP_NEW):], others,
                                           (overlap_end - 7 * DAY, overlap_end)))
         wide_end = overlap_end - 7 * DAY
-        sparse = sorted(all_points, key=lambda p: (-p["collect_interval"], p["name"]))[:WIDE_POINTS]
+        enabled = [p for p in all_points if p.get("collect_enabled", True)]  # a point without data is never a hit
+        sparse = sorted(enabled, key=lambda p: (-p["collect_interval"], p["name"]))[:WIDE_POINTS]
         scenario(figures, "wide_hit",
                  lambda: scenario_wide_hit(b, [p["name"] for p in sparse], (wide_end - WIDE_DAYS * DAY, wide_end),
                                            hits))

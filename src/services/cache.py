@@ -7,9 +7,10 @@ per object keeps the R2 work of a request at points × months touched (a 50-poin
 at most 100 objects), where a day per object would read 1,500.
 
 An object's metadata says which spans of its month it covers: `covered`, settled spans (older than
-the freshness window when written), and optionally a `tail`: an unsettled span fetched recently,
-which counts as covered only until `tailExpires` (RECENT_CACHE_TTL_SECONDS after it was fetched).
-The tail is never merged into the settled spans: once it expires it is fetched again.
+the freshness window when written, and holding samples), and `recent`, spans fetched lately that
+are either unsettled (the tail of a request ending now) or settled but empty: they count as covered
+only until `recentExpires` (RECENT_CACHE_TTL_SECONDS after the first of them was fetched), never
+join `covered`, and are fetched again once expired.
 Objects of the earlier set-per-day layout (`timeseries/`) are never read, and the cron sweeps them.
 """
 
@@ -93,24 +94,23 @@ def point_key(site: str, point: str, month: Span) -> str:
 
 @dataclass(frozen=True)
 class PointObject:
-    """A point's samples in one month: complete over `covered`, and over the tail while it lasts."""
+    """A point's samples in one month: complete over `covered`, and over `recent` while it lasts."""
 
     site: str
     point: str
     month: Span
     samples: PointSeries
     covered: tuple[Span, ...]
-    tail: Span | None = None
-    tail_expires: int = 0
+    recent: tuple[Span, ...] = ()
+    recent_expires: int = 0
 
-    def live_tail(self, now_ms: int) -> Span | None:
-        """The tail, while it has not expired."""
-        return self.tail if self.tail is not None and now_ms < self.tail_expires else None
+    def live_recent(self, now_ms: int) -> list[Span]:
+        """The recent spans, while they have not expired."""
+        return list(self.recent) if now_ms < self.recent_expires else []
 
     def coverage(self, now_ms: int) -> list[Span]:
-        """The spans this object answers for at `now_ms`: the settled ones, plus the tail until it expires."""
-        tail = self.live_tail(now_ms)
-        return merge([*self.covered, tail] if tail else list(self.covered))
+        """The spans this object answers for at `now_ms`: the settled ones, plus the recent ones until they expire."""
+        return merge([*self.covered, *self.live_recent(now_ms)])
 
     @property
     def key(self) -> str:
@@ -145,11 +145,10 @@ class R2CacheService:
             series = decode(found.body)
             if list(series) != [point] or int(info["monthStart"]) != month.start_ms:
                 raise ValueError("the object holds another point or month")
-            tail = json.loads(info.get("tail") or "null")
             return PointObject(
                 site=site, point=point, month=month, samples=series[point],
-                covered=tuple(Span(int(s), int(e)) for s, e in json.loads(info["covered"])),
-                tail=Span(int(tail[0]), int(tail[1])) if tail else None, tail_expires=int(info.get("tailExpires") or 0),
+                covered=_spans(info["covered"]), recent=_spans(info.get("recent") or "[]"),
+                recent_expires=int(info.get("recentExpires") or 0),
             )
         except (ValueError, KeyError, TypeError) as exc:
             log_event("cache.decode_failed", key=found.key, error=f"{type(exc).__name__}: {exc}")
@@ -176,7 +175,7 @@ class R2CacheService:
         now = self.now_ms()
         encoded = encode({obj.point: obj.samples})
         original = encoded.raw_size
-        # Only the tail (or nothing settled) is asked again soon; settled spans keep the long TTL.
+        # Only recent spans (nothing settled) are asked again soon; settled spans keep the long TTL.
         ttl = self.settings.cache_ttl_seconds if obj.covered else self.settings.recent_cache_ttl_seconds
         metadata = {
             "site": obj.site,
@@ -184,15 +183,15 @@ class R2CacheService:
             "samples": str(encoded.samples),
             "generated": to_iso(now),
             "monthStart": str(obj.month.start_ms),
-            "covered": json.dumps([[s.start_ms, s.end_ms] for s in obj.covered], separators=(",", ":")),
+            "covered": _spans_text(obj.covered),
             "rawSize": str(original),
             "compressedSize": str(len(encoded.body)),
             "ratio": f"{len(encoded.body) / original:.6f}" if original else "0",
             "codec": encoded.codec,
             "formatVersion": str(FORMAT_VERSION),
         }
-        if obj.tail is not None:
-            metadata.update(tail=f"[{obj.tail.start_ms},{obj.tail.end_ms}]", tailExpires=str(obj.tail_expires))
+        if obj.recent:
+            metadata.update(recent=_spans_text(obj.recent), recentExpires=str(obj.recent_expires))
         await self.store.put(obj.key, encoded.body, metadata)
         await self.meta.upsert(
             CacheEntry(
@@ -253,3 +252,11 @@ def with_data(spans: Sequence[Span], samples: PointSeries) -> list[Span]:
             if len(samples.window(day.start_ms, day.end_ms)):
                 kept.append(day)
     return merge(kept)
+
+
+def _spans(text: str) -> tuple[Span, ...]:
+    return tuple(Span(int(start), int(end)) for start, end in json.loads(text))
+
+
+def _spans_text(spans: Sequence[Span]) -> str:
+    return json.dumps([[s.start_ms, s.end_ms] for s in spans], separators=(",", ":"))

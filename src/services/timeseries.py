@@ -196,8 +196,8 @@ class EnhancedTimeseriesService:
                 self._fetch_coalesced(replace(query, points=tuple(names)), list(spans), timeout, per_day, budget)
                 for spans, names in groups.items()))
             timings["upstream"] = self.clock() - started
-            for part, _ in parts:
-                fetched = _join(fetched, part)
+            for part, _ in parts:  # the groups hold disjoint points: no sample is copied
+                fetched = FetchResult({**fetched.series, **part.series}, {**fetched.errors, **part.errors})
             led_spans = {name: list(spans) for (spans, names), (_, led) in zip(groups.items(), parts) if led
                          for name in names}
             self.defer(self._store_points(query.site, cached, fetched, led_spans, now))
@@ -254,7 +254,7 @@ class EnhancedTimeseriesService:
 
         Only the leader of coalesced fetches writes, and only points that came back without error.
         What is older than the freshness window joins the settled spans (day-parts holding samples
-        only); what is newer is kept as the tail, valid for RECENT_CACHE_TTL_SECONDS.
+        only); what is newer, or empty, is kept as `recent`, valid for RECENT_CACHE_TTL_SECONDS.
         """
         settled = settled_until(now, self.settings.freshness_seconds)
         for name, spans in fetched_spans.items():
@@ -271,35 +271,32 @@ class EnhancedTimeseriesService:
 
 def _grown(
     site: str, name: str, month: Span, before: PointObject | None, spans: list[Span], fresh: PointSeries,
-    settled: int, now: int, tail_seconds: int,
+    settled: int, now: int, recent_seconds: int,
 ) -> PointObject | None:
     """The point-month object with what was fetched in `spans` added, or None when nothing new can be kept.
 
-    Fetched spans older than `settled` join `covered` (day-parts holding samples only); newer ones
-    become the tail, joined to a live tail they touch (keeping its expiry) or replacing it.
+    Settled day-parts holding samples join `covered`; empty settled day-parts and unsettled spans
+    join `recent`, which expires RECENT_CACHE_TTL_SECONDS after its oldest part was fetched.
     """
-    kept = with_data(clip(spans, Span(month.start_ms, settled)), fresh)
-    unsettled = clip(spans, Span(max(settled, month.start_ms), month.end_ms))
-    old_tail = before.live_tail(now) if before else None
-    tail, expires = (old_tail, before.tail_expires) if old_tail and before else (None, 0)
-    if unsettled:
-        joined = merge([old_tail, *unsettled] if old_tail else unsettled)
-        if old_tail is None or len(joined) > 1:
-            tail, expires = unsettled[-1], now + tail_seconds * 1000
-        else:
-            tail = joined[0]
-    if not kept and not unsettled:
+    settled_part = clip(spans, Span(month.start_ms, settled))
+    kept = with_data(settled_part, fresh)
+    fetched_recent = merge([*(gap for part in settled_part for gap in subtract(part, kept)),
+                            *clip(spans, Span(max(settled, month.start_ms), month.end_ms))])
+    if not kept and not fetched_recent:
         return None
+    old_recent = before.live_recent(now) if before else []
+    expires = before.recent_expires if old_recent and before else now + recent_seconds * 1000
+    recent = merge([*old_recent, *fetched_recent])
     covered = merge([*(before.covered if before else ()), *kept])
     old_pieces = before.coverage(now) if before else []
     samples = PointSeries()
-    for piece in merge([*covered, tail] if tail else covered):
+    for piece in merge([*covered, *recent]):
         for part, held in _split(piece, old_pieces):
             source = before.samples if held and before else fresh
             samples.extend(source.window(part.start_ms, part.end_ms))
     if not len(samples):
         return None
-    return PointObject(site, name, month, samples, tuple(covered), tail, expires)
+    return PointObject(site, name, month, samples, tuple(covered), tuple(recent), expires if recent else 0)
 
 
 def _split(piece: Span, old: list[Span]) -> list[tuple[Span, bool]]:

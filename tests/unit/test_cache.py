@@ -13,7 +13,7 @@ POINT = "acme/demo-hq/ahu-1:cooling-valve"
 
 def test_put_then_read_returns_the_same_point_month(services):
     obj = PointObject("demo-hq", POINT, MONTH, PointSeries([DAY.start_ms, DAY.start_ms + 60_000], [21.5, "fault"]),
-                      (DAY,), Span(DAY.end_ms, DAY.end_ms + 60_000), DAY.end_ms + 300_000)
+                      (DAY,), (Span(DAY.end_ms, DAY.end_ms + 60_000),), DAY.end_ms + 300_000)
     asyncio.run(services.cache.put(obj))
     assert asyncio.run(services.cache.read("demo-hq", POINT, MONTH)) == obj
 
@@ -34,9 +34,9 @@ def test_an_object_holding_another_point_is_never_read_as_this_one(services, sto
     assert asyncio.run(services.cache.read("demo-hq", "other", MONTH)) is None
 
 
-def test_the_tail_counts_as_covered_only_until_it_expires():
+def test_recent_spans_count_as_covered_only_until_they_expire():
     tail = Span(DAY.end_ms + 60_000, DAY.end_ms + 120_000)
-    obj = PointObject("demo-hq", POINT, MONTH, PointSeries(), (DAY,), tail, 1_000)
+    obj = PointObject("demo-hq", POINT, MONTH, PointSeries(), (DAY,), (tail,), 1_000)
     assert obj.coverage(999) == [DAY, tail]
     assert obj.coverage(1_000) == [DAY]
 

@@ -96,7 +96,7 @@ def test_the_newest_window_is_never_stored_as_settled(api, deferred, clock, stor
     assert len(store.objects) == 3
     for obj in store.objects.values():
         assert json.loads(obj.metadata["covered"])[-1][1] == settled
-        assert json.loads(obj.metadata["tail"]) == [settled, parse_iso("2025-11-24T16:00")]
+        assert json.loads(obj.metadata["recent"]) == [[settled, parse_iso("2025-11-24T16:00")]]
 
 
 def test_a_repeat_of_a_request_ending_now_is_a_hit_while_the_tail_lasts(api, deferred, clock, flightdeck):
@@ -407,6 +407,21 @@ def test_a_point_with_no_samples_stores_no_object_while_the_others_are_stored(ap
     rows = asyncio.run(db.all("SELECT points_hash FROM cache_metadata"))
     assert len(store.objects) == len(rows) == 2
     assert points_hash([POINTS[1]]) not in {row["points_hash"] for row in rows}
+
+
+def test_an_empty_day_of_a_point_with_data_is_kept_only_the_short_ttl(api, flightdeck, deferred, clock):
+    call(api, "GET", "/api/timeseries", series_params(POINTS[:1], end="2025-11-11T00:00:00Z", route="cached"))
+    drain(deferred)
+    flightdeck.empty = {POINTS[0]}
+    params = series_params(POINTS[:1], end="2025-11-12T00:00:00Z", route="cached")
+    call(api, "GET", "/api/timeseries", params)
+    drain(deferred)
+    flightdeck.calls.clear()
+    within, _ = call(api, "GET", "/api/timeseries", params)
+    clock.now_ms += 300_000
+    after, _ = call(api, "GET", "/api/timeseries", params)
+    assert (within.headers["x-cache-status"], after.headers["x-cache-status"]) == ("hit", "partial")
+    assert [(s, e) for _, s, e in flightdeck.calls] == [(parse_iso("2025-11-11"), parse_iso("2025-11-12"))]
 
 
 def test_a_404_on_the_access_check_is_not_remembered_as_a_refusal(api, flightdeck, db):
