@@ -252,11 +252,14 @@ class EnhancedTimeseriesService:
     ) -> None:
         """Write each point-month whose coverage grew; runs after the response, via waitUntil.
 
-        Only the leader of coalesced fetches writes, and only points that came back without error.
+        Only the leader of coalesced fetches writes, and only points that came back without error; a
+        point with no sample where others have some is kept as `recent` only (the short TTL).
         What is older than the freshness window joins the settled spans (day-parts holding samples
         only); what is newer, or empty, is kept as `recent`, valid for RECENT_CACHE_TTL_SECONDS.
         """
         settled = settled_until(now, self.settings.freshness_seconds)
+        if not any(len(fetched.series.get(name, ())) for name in fetched_spans):
+            return  # an answer with no sample at all (a transient 404, no data yet) is not stored
         for name, spans in fetched_spans.items():
             if name in fetched.errors:
                 continue
@@ -294,8 +297,6 @@ def _grown(
         for part, held in _split(piece, old_pieces):
             source = before.samples if held and before else fresh
             samples.extend(source.window(part.start_ms, part.end_ms))
-    if not len(samples):
-        return None
     return PointObject(site, name, month, samples, tuple(covered), tuple(recent), expires if recent else 0)
 
 

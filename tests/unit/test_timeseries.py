@@ -19,7 +19,7 @@ from services.codec import decode
 from services.ports import ApiRequest
 from services.query import Priority
 from services.series import PointSeries
-from services.timerange import Span, parse_iso
+from services.timerange import Span, db_time, parse_iso
 from tests.fakeflightdeck import CATALOG, LAB_POINTS, POINTS, respond, truth
 from tests.unit.helpers import call, series_params
 
@@ -399,21 +399,22 @@ def test_a_transient_404_on_data_is_not_stored_and_the_next_request_fetches_agai
     assert second.headers["x-cache-status"] == "miss" and body["data"][HQ_POINT]["count"] == 288
 
 
-def test_a_point_with_no_samples_stores_no_object_while_the_others_are_stored(api, flightdeck, deferred, store, db):
+def test_a_point_with_no_samples_beside_others_lives_only_the_short_ttl(api, flightdeck, deferred, db, clock):
     warm_up(api)
     flightdeck.empty = {POINTS[1]}
     call(api, "GET", "/api/timeseries", series_params(POINTS, route="cached"))
     drain(deferred)
-    rows = asyncio.run(db.all("SELECT points_hash FROM cache_metadata"))
-    assert len(store.objects) == len(rows) == 2
-    assert points_hash([POINTS[1]]) not in {row["points_hash"] for row in rows}
+    row = asyncio.run(db.first("SELECT expires_at, samples_count FROM cache_metadata WHERE points_hash = ?",
+                               (points_hash([POINTS[1]]),)))
+    assert row["samples_count"] == 0
+    assert row["expires_at"] == db_time(clock.now_ms + api.settings.recent_cache_ttl_seconds * 1000)
 
 
 def test_an_empty_day_of_a_point_with_data_is_kept_only_the_short_ttl(api, flightdeck, deferred, clock):
-    call(api, "GET", "/api/timeseries", series_params(POINTS[:1], end="2025-11-11T00:00:00Z", route="cached"))
+    call(api, "GET", "/api/timeseries", series_params(POINTS[:2], end="2025-11-11T00:00:00Z", route="cached"))
     drain(deferred)
     flightdeck.empty = {POINTS[0]}
-    params = series_params(POINTS[:1], end="2025-11-12T00:00:00Z", route="cached")
+    params = series_params(POINTS[:2], end="2025-11-12T00:00:00Z", route="cached")
     call(api, "GET", "/api/timeseries", params)
     drain(deferred)
     flightdeck.calls.clear()
@@ -421,7 +422,7 @@ def test_an_empty_day_of_a_point_with_data_is_kept_only_the_short_ttl(api, fligh
     clock.now_ms += 300_000
     after, _ = call(api, "GET", "/api/timeseries", params)
     assert (within.headers["x-cache-status"], after.headers["x-cache-status"]) == ("hit", "partial")
-    assert [(s, e) for _, s, e in flightdeck.calls] == [(parse_iso("2025-11-11"), parse_iso("2025-11-12"))]
+    assert flightdeck.calls == [(POINTS[0], parse_iso("2025-11-11"), parse_iso("2025-11-12"))]
 
 
 def test_a_404_on_the_access_check_is_not_remembered_as_a_refusal(api, flightdeck, db):
