@@ -96,7 +96,14 @@ export function loadWranglerConfig(configPath) {
   const d1 = (raw.d1_databases ?? []).map((d, i) => {
     need(d.binding, `${file}: d1_databases[${i}] needs binding`);
     // Same id derivation as `wrangler dev` / `wrangler d1 execute --local`, so both see one SQLite file.
-    return { binding: d.binding, name: d.database_name, id: d.preview_database_id ?? d.database_id ?? d.binding };
+    return {
+      binding: d.binding,
+      name: d.database_name,
+      id: d.preview_database_id ?? d.database_id ?? d.binding,
+      // wrangler's defaults for `d1 migrations apply`.
+      migrationsDir: path.resolve(root, d.migrations_dir ?? "migrations"),
+      migrationsTable: d.migrations_table ?? "d1_migrations",
+    };
   });
   const queues = raw.queues ?? {};
   const producers = (queues.producers ?? []).map((p, i) => {

@@ -12,7 +12,7 @@ import { scheduleCrons } from "./cron.mjs";
 import { startWatchdog } from "./process.mjs";
 import { PythonWorker, StartupError, briefError, describeError, installedPyodideVersion } from "./python.mjs";
 import { jsonResponse, platformRequest, writeResponse } from "./http.mjs";
-import { applySchema } from "./schema.mjs";
+import { applyMigrations } from "./schema.mjs";
 import { Invocation, countGlobalFetch, countSubrequest, resolveLimits, within } from "./limits.mjs";
 import { SdkError, pinnedWheel } from "./sdk.mjs";
 import { CompatError, eventArgs, selectPyodideVersion } from "./workerd.mjs";
@@ -102,18 +102,7 @@ class Runtime {
       log(`warning: ${problem}; workerd calls it with (event, env, ctx), so every such event fails (as on Cloudflare)`);
     }
 
-    const schemaPath = path.join(config.root, "schema.sql");
-    const db = this.env.DB;
-    if (!existsSync(schemaPath)) log(`warning: ${schemaPath} not found; schema not applied`);
-    else if (!db) log("warning: no D1 binding named DB; schema.sql not applied");
-    else {
-      try {
-        const count = await applySchema(db, schemaPath);
-        log(`schema.sql applied to DB (${count} statements)`);
-      } catch (err) {
-        throw new StartupError(`applying ${schemaPath} to DB failed: ${err.message}`);
-      }
-    }
+    for (const d1 of config.d1) await this.#migrate(d1);
 
     if (opts.crons && config.crons.length) {
       try {
@@ -125,6 +114,21 @@ class Runtime {
     log(`Python ${this.python.pythonVersion} (Pyodide ${this.python.version}), workers-runtime-sdk ${this.python.sdkVersion}, entrypoint ${mainModule}.${this.python.entrypointName}, ` +
       `state in ${persistRoot}`);
     process.stdout.write(`READY http://${opts.host}:${url.port}\n`);
+  }
+
+  /** Bring one D1 binding up to date as `wrangler d1 migrations apply --local` would. */
+  async #migrate(d1) {
+    const db = this.env[d1.binding];
+    if (!existsSync(d1.migrationsDir)) {
+      log(`warning: ${d1.migrationsDir} not found; no migrations applied to ${d1.binding}`);
+      return;
+    }
+    try {
+      const applied = await applyMigrations(db, d1.migrationsDir, d1.migrationsTable);
+      log(`${d1.binding}: ${applied.length ? `applied ${applied.join(", ")}` : "no migrations to apply"}`);
+    } catch (err) {
+      throw new StartupError(`applying ${d1.migrationsDir} to ${d1.binding} failed: ${err.message}`);
+    }
   }
 
   #miniflareOptions(config, persistRoot) {

@@ -146,7 +146,7 @@ def d1_statements(persist: Path, sql: str) -> list[list[dict]]:
     """Run SQL statements on the runtime's persisted D1 with wrangler (what `wrangler d1 execute --local`
     reads): each statement's rows."""
     command = ["npx", "--no-install", "wrangler", "d1", "execute", "building-vitals-db", "--local",
-               "--persist-to", str(persist), "--json", "--command", sql]
+               "--persist-to", str(persist), "--json", f"--command={sql}"]  # one argument, even when sql starts with --
     error = ""
     for _ in range(D1_ATTEMPTS):  # the runtime may hold a write lock for a moment
         done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=D1_TIMEOUT_S)
