@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import time
 import traceback
 import uuid
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from urllib.parse import parse_qs, urlsplit
 
@@ -16,7 +18,7 @@ from .appengine import path_site
 from .apppages import handle_paginated
 from .appproxy import forward_configured_points, forward_sites
 from .appquery import handle_query
-from .errors import NotFound, ServiceError, Unauthorized
+from .errors import ClientClosedRequest, NotFound, ServiceError, Unauthorized
 from .events import seen_outcome
 from .formats import CONTENT_TYPES, Format, choose_format, render_as, stream_as, writer_for
 from .jobs import JobTicket
@@ -65,6 +67,25 @@ ROUTES: list[tuple[str, re.Pattern, str]] = [
 ]
 
 
+async def unless_gone(work: Awaitable[ApiResponse], gone: asyncio.Event) -> ApiResponse:
+    """Await `work`, cancelling it the moment the client disconnects: cancellation reaches every
+    upstream call under it (the transport aborts its fetch) and stops any not yet started."""
+    task = asyncio.ensure_future(work)
+    watcher = asyncio.ensure_future(gone.wait())
+    try:
+        await asyncio.wait({task, watcher}, return_when=asyncio.FIRST_COMPLETED)
+    except asyncio.CancelledError:
+        task.cancel()
+        raise
+    finally:
+        watcher.cancel()
+    if not task.done():
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        raise ClientClosedRequest("The client disconnected before the answer was ready")
+    return task.result()
+
+
 class Api:
     """Dispatches requests to handlers; errors become JSON in one place."""
 
@@ -83,7 +104,7 @@ class Api:
             return preflight(origin, self.settings.allowed_origins)
         call = Call(request, path, params, request_id)
         try:
-            response = await self._dispatch(call)
+            response = await unless_gone(self._dispatch(call), request.gone)
         except ServiceError as exc:
             response = error_response(exc)
             call.record["error"] = exc.code

@@ -1,12 +1,15 @@
 """The API's edges: auth, CORS, unknown routes and methods, health."""
 
 import asyncio
+import json
 import tomllib
 from pathlib import Path
+from urllib.parse import urlencode
 
 import pytest
 
 from services.config import Settings
+from services.ports import ApiRequest
 from services.query import Priority
 from tests.fakeflightdeck import POINTS
 from tests.unit.helpers import call, series_params
@@ -166,3 +169,26 @@ def test_row_formats_stream_while_json_is_rendered_whole(api):
     as_csv, body = call(api, "GET", "/api/timeseries", dict(params, format="csv"))
     assert isinstance(as_json.body, bytes) and not isinstance(as_csv.body, bytes)
     assert body.decode().startswith("point,timestamp,value\r\n")
+
+
+def test_a_client_that_goes_cancels_its_upstream_calls_and_stores_nothing(api, transport, store, db):
+    params = series_params(POINTS[:2], route="cached")
+    request = ApiRequest("GET", f"https://worker.test/api/timeseries?{urlencode(params)}", {"x-ace-token": "good"})
+    answer, cancelled = transport.handler, []
+
+    async def slow_data(sent):
+        if "timeseries" not in sent.url:
+            return answer(sent)
+        request.gone.set()  # the client disconnects while FlightDeck is still answering
+        try:
+            await asyncio.sleep(60)
+        except asyncio.CancelledError:
+            cancelled.append(sent.url)
+            raise
+
+    transport.handler = slow_data
+    response = asyncio.run(api.handle(request))
+    data_calls = [sent.url for sent in transport.requests if "timeseries" in sent.url]
+    assert (response.status, json.loads(response.body)["error"]["code"]) == (499, "client_closed_request")
+    assert data_calls and cancelled == data_calls
+    assert store.objects == {} and asyncio.run(db.all("SELECT cache_key FROM cache_metadata")) == []
