@@ -14,6 +14,7 @@ from .app import Services
 from .errors import BadRequest, NotFound, ServiceError
 from .jobs import JobTicket
 from .log import log_event
+from .openapi import document
 from .ports import ApiRequest, ApiResponse
 from .query import parse_optional_span, parse_points, parse_series_query
 from .render import render_body
@@ -37,10 +38,12 @@ class Call:
 
 
 ROUTES: list[tuple[str, re.Pattern, str]] = [
+    ("GET", re.compile(r"/openapi.json"), "openapi"),
     ("GET", re.compile(r"/api/health"), "health"),
     ("GET", re.compile(r"/api/stats"), "stats"),
     ("GET", re.compile(r"/api/timeseries"), "timeseries"),
     ("DELETE", re.compile(r"/api/cache"), "invalidate"),
+    ("GET", re.compile(r"/api/jobs"), "job_list"),
     ("GET", re.compile(r"/api/jobs/(?P<job>[^/]+)"), "job_status"),
     ("GET", re.compile(r"/api/jobs/(?P<job>[^/]+)/result"), "job_result"),
     ("DELETE", re.compile(r"/api/jobs/(?P<job>[^/]+)"), "job_cancel"),
@@ -116,6 +119,9 @@ class Api:
             log_event("analytics.write_failed", requestId=analytics.request_id, error=str(exc))
 
     # -- handlers ------------------------------------------------------------------------------
+
+    async def openapi(self, call: Call) -> ApiResponse:
+        return json_response(200, document(self.settings.version), {"cache-control": "public, max-age=300"})
 
     async def health(self, call: Call) -> ApiResponse:
         deep = call.params.get("deep", "").lower() in ("1", "true", "yes")
@@ -194,6 +200,10 @@ class Api:
         dropped = await self.services.cache.invalidate(site, points, span)
         call.record.update(site=site, invalidated=dropped)
         return json_response(200, {"success": True, "deleted": dropped, "site": site})
+
+    async def job_list(self, call: Call) -> ApiResponse:
+        jobs = self.services.jobs(caller_token(call.request))
+        return json_response(200, {"jobs": await jobs.list_jobs()})
 
     async def job_status(self, call: Call) -> ApiResponse:
         jobs = self.services.jobs(caller_token(call.request))

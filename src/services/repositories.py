@@ -66,6 +66,11 @@ class JobRepository:
     async def get(self, job_id: str) -> Row | None:
         return await self.db.first("SELECT * FROM queue_jobs WHERE id = ?", (job_id,))
 
+    async def for_owner(self, owner_hash: str, limit: int) -> list[Row]:
+        return await self.db.all(
+            "SELECT * FROM queue_jobs WHERE owner_hash = ? ORDER BY created_at DESC, id LIMIT ?", (owner_hash, limit)
+        )
+
     async def archive(self, job_id: str, now_ms: int) -> None:
         await self.db.run(
             "UPDATE queue_jobs SET archived = 1, updated_at = ? WHERE id = ?", (db_time(now_ms), job_id)

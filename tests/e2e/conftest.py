@@ -7,7 +7,8 @@ from urllib.parse import urlencode
 
 import pytest
 
-from tests.servers import Reply, request, start_simulator, start_worker
+from tests.contract import Contract
+from tests.servers import Reply, request, start_simulator, start_worker, unwatch, watch
 
 TOKEN = {"X-ACE-Token": "dev-token"}
 UPSTREAM_TIMEOUT_S = 4
@@ -96,8 +97,11 @@ def worker(simulator, state_dir):
     server = start_worker(simulator.url, state_dir, UPSTREAM_TIMEOUT_SECONDS=str(UPSTREAM_TIMEOUT_S),
                           ALLOWED_ORIGINS="https://app.buildingvitals.example")
     try:
+        document = request("GET", f"{server.url}/openapi.json").json()
+        watch(server.url, Contract(document).check)  # every answer the tests receive must be in the document
         yield Worker(server.url, server)
     finally:
+        unwatch(server.url)
         server.stop()
 
 
