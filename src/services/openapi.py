@@ -51,8 +51,7 @@ def errors(*statuses: int) -> dict:
 def operation(summary: str, tag: str, responses: dict, *, parameters: tuple[dict, ...] = (),
               secured: bool = True, description: str = "") -> dict:
     """One operation; `secured` ones take the caller's FlightDeck token and may answer 401."""
-    if secured:
-        responses = {**responses, **errors(401)}
+    responses = {**responses, **errors(*((401,) if secured else ()))}
     entry: dict = {"summary": summary, "tags": [tag], "parameters": list(parameters),
                    "responses": dict(sorted(responses.items()))}
     if description:
