@@ -4,12 +4,13 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
+ASSETS_STAMP := node_modules/.assets-copied
 SIM_PORT ?= 8788
 WORKER_PORT ?= 8787
 
 .PHONY: install dev test lint bench clean
 
-install: $(PY_STAMP) $(NODE_STAMP)
+install: $(PY_STAMP) $(NODE_STAMP) $(ASSETS_STAMP)
 
 $(PY_STAMP): requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +19,10 @@ $(PY_STAMP): requirements-dev.txt
 
 $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+$(ASSETS_STAMP): $(NODE_STAMP) scripts/vendor-assets.mjs
+	node scripts/vendor-assets.mjs
 	touch $@
 
 lint: install

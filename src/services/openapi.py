@@ -48,11 +48,11 @@ def errors(*statuses: int) -> dict:
             for status in (*statuses, 500)}
 
 
-def operation(summary: str, tag: str, responses: dict, *, parameters: tuple[dict, ...] = (),
+def operation(operation_id: str, summary: str, tag: str, responses: dict, *, parameters: tuple[dict, ...] = (),
               secured: bool = True, description: str = "") -> dict:
     """One operation; `secured` ones take the caller's FlightDeck token and may answer 401."""
     responses = {**responses, **errors(*((401,) if secured else ()))}
-    entry: dict = {"summary": summary, "tags": [tag], "parameters": list(parameters),
+    entry: dict = {"operationId": operation_id, "summary": summary, "tags": [tag], "parameters": list(parameters),
                    "responses": dict(sorted(responses.items()))}
     if description:
         entry["description"] = description
@@ -60,10 +60,10 @@ def operation(summary: str, tag: str, responses: dict, *, parameters: tuple[dict
     return entry
 
 
-def static_page(summary: str, description: str) -> dict:
+def static_page(operation_id: str, summary: str, description: str) -> dict:
     """A page served from the Worker's static assets (`[assets]` in wrangler.toml), not by `api.py`."""
-    return {"get": {"summary": summary, "description": description, "tags": ["pages"], "security": [],
-                    "x-static-asset": True,
+    return {"get": {"operationId": operation_id, "summary": summary, "description": description,
+                    "tags": ["pages"], "security": [], "x-static-asset": True,
                     "responses": {"200": {"description": "the page",
                                           "content": {"text/html": {"schema": {"type": "string"}}}}}}}
 
@@ -87,22 +87,22 @@ SERIES_EXAMPLE = {
 def paths() -> dict:
     """Every route: one entry each."""
     return {
-        "/": static_page("Operations page", "Health, cache and job figures, your jobs, and a query form "
-                         "that plots the answer."),
-        "/docs": static_page("Interactive documentation", "Swagger UI on /openapi.json."),
-        "/openapi.json": {"get": operation("This document", "meta", {
+        "/": static_page("operationsPage", "Operations page",
+                         "Health, cache and job figures, your jobs, and a query form that plots the answer."),
+        "/docs": static_page("docsPage", "Interactive documentation", "Swagger UI on /openapi.json."),
+        "/openapi.json": {"get": operation("getOpenApi", "This document", "meta", {
             "200": {"description": "the OpenAPI 3.1 document", "content": json_content({"type": "object"})},
         }, secured=False)},
-        "/api/health": {"get": operation("Health of R2, D1 and the queue", "operations", {
+        "/api/health": {"get": operation("getHealth", "Health of R2, D1 and the queue", "operations", {
             "200": {"description": "every check passed", "content": json_content(ref("Health"))},
             "503": {"description": "a check failed; its entry says why", "content": json_content(ref("Health"))},
         }, parameters=(query("deep", "also call FlightDeck", {"type": "string", "enum": ["0", "1"]}),),
             secured=False)},
-        "/api/stats": {"get": operation("Cache, job and request figures (last 24 h)", "operations", {
+        "/api/stats": {"get": operation("getStats", "Cache, job and request figures (last 24 h)", "operations", {
             "200": {"description": "the figures", "content": json_content(ref("Stats"))},
         }, secured=False)},
         "/api/timeseries": {"get": operation(
-            "Samples of some points of a site over a time range", "timeseries", {
+            "getTimeseries", "Samples of some points of a site over a time range", "timeseries", {
                 "200": {"description": "the samples (routes `direct` and `cached`)",
                         "headers": {name: {"$ref": f"#/components/headers/{name}"}
                                     for name in ("X-Route-Type", "X-Cache-Status", "Server-Timing")},
@@ -121,7 +121,7 @@ def paths() -> dict:
             description="Routed by the estimate `points × days × SAMPLES_PER_POINT_PER_DAY`: under "
                         "DIRECT_MAX_SAMPLES fetched now, up to CACHED_MAX_SAMPLES served from the R2 cache, "
                         "above that queued as a job (202).")},
-        "/api/cache": {"delete": operation("Drop cached objects of a site", "operations", {
+        "/api/cache": {"delete": operation("invalidateCache", "Drop cached objects of a site", "operations", {
             "200": {"description": "what was dropped", "content": json_content(ref("Invalidated"))},
             **errors(400, 403, 502, 504),
         }, parameters=(query("site", "the site", required=True, example=EXAMPLE_SITE),
@@ -130,20 +130,20 @@ def paths() -> dict:
                              {"type": "string", "format": "date-time"}, example="2025-11-10T00:00:00Z"),
                        query("end_time", "with start_time", {"type": "string", "format": "date-time"},
                              example="2025-11-11T00:00:00Z")))},
-        "/api/jobs": {"get": operation("Your most recent jobs, newest first", "jobs", {
+        "/api/jobs": {"get": operation("listJobs", "Your most recent jobs, newest first", "jobs", {
             "200": {"description": "the caller's jobs", "content": json_content(ref("JobList"))},
         })},
         "/api/jobs/{job}": {
-            "get": operation("Status and progress of your job", "jobs", {
+            "get": operation("getJob", "Status and progress of your job", "jobs", {
                 "200": {"description": "the job", "content": json_content(ref("JobStatus"))},
                 **errors(404),
             }, parameters=(job_id_parameter(),)),
-            "delete": operation("Cancel your job", "jobs", {
+            "delete": operation("cancelJob", "Cancel your job", "jobs", {
                 "200": {"description": "cancelled", "content": json_content(ref("Cancelled"))},
                 **errors(404, 409),
             }, parameters=(job_id_parameter(),)),
         },
-        "/api/jobs/{job}/result": {"get": operation("The finished job's samples", "jobs", {
+        "/api/jobs/{job}/result": {"get": operation("getJobResult", "The finished job's samples", "jobs", {
             "200": {"description": "same shape as a 200 of /api/timeseries, streamed",
                     "content": json_content(ref("SeriesResponse"))},
             **errors(404, 409),
