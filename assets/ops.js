@@ -125,8 +125,8 @@ function drawMix(requests) {
     scales: { x: { time: false, range: [-0.5, Math.max(routes.length - 0.5, 0.5)] } },
     axes: [{ values: (_, ticks) => ticks.map((tick) => routes[tick] ?? "") }, {}],
     series: [{ label: "route", value: (_, index) => routes[index] ?? "" },
-      { label: "requests", fill: "#1f77b4aa", stroke: "#1f77b4", paths: bars },
-      { label: "cache hits", fill: "#2ca02caa", stroke: "#2ca02c", paths: bars }],
+      { label: "requests", fill: "#1f77b4aa", stroke: "#1f77b4", paths: bars, points: { show: false } },
+      { label: "cache hits", fill: "#2ca02caa", stroke: "#2ca02c", paths: bars, points: { show: false } }],
   }, data);
 }
 
@@ -135,7 +135,8 @@ function drawHitRate(rate) {
   hitRates[1].push(rate === null || rate === undefined ? null : rate * 100);
   drawChart($("hitrate-chart"), {
     height: 180,
-    scales: { y: { range: [0, 100] } },
+    // At least the last ten minutes on the x axis, so the first samples do not stretch over years.
+    scales: { x: { range: (_, min, max) => [Math.min(min, max - 600), max + 30] }, y: { range: [0, 100] } },
     series: [{}, { label: "hit rate %", stroke: "#2ca02c", width: 2, spanGaps: true,
       points: { show: hitRates[0].length < 30 } }],
   }, hitRates);
