@@ -8,7 +8,7 @@ ASSETS_STAMP := node_modules/.assets-copied
 SIM_PORT ?= 8788
 WORKER_PORT ?= 8787
 
-.PHONY: install dev test lint bench clean
+.PHONY: install dev test lint bench clean browser
 
 install: $(PY_STAMP) $(NODE_STAMP) $(ASSETS_STAMP)
 
@@ -28,7 +28,18 @@ $(ASSETS_STAMP): $(NODE_STAMP) scripts/vendor-assets.mjs
 lint: install
 	$(PY) -m ruff check src tests simulator $(wildcard bench)
 
-test: install lint
+# The browser tests drive Debian's chromium (Playwright's own download is not reachable offline).
+browser:
+	@command -v chromium >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing Debian's chromium for the browser tests"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else \
+	    echo "The browser tests need Chromium: run  sudo apt-get update && sudo apt-get install -y chromium  and make test again"; \
+	    exit 1; \
+	  fi; }
+
+test: install lint browser
 	node --test runtime/smoke/
 	$(PY) -m pytest
 
