@@ -57,7 +57,7 @@ CREATE TABLE IF NOT EXISTS request_analytics (
   request_id        TEXT NOT NULL,
   method            TEXT NOT NULL,
   path              TEXT NOT NULL,
-  route_type        TEXT CHECK (route_type IN ('direct', 'cached', 'queued')),
+  route_type        TEXT CHECK (route_type IN ('direct', 'cached', 'queued', 'query', 'paginated')),
   cache_status      TEXT CHECK (cache_status IN ('hit', 'partial', 'miss', 'bypass')),
   site              TEXT,
   points_count      INTEGER,

@@ -1,7 +1,7 @@
 """`make bench`: the service's figures, measured end to end on loopback.
 
 Starts the FlightDeck simulator (with a per-call latency) and the local runtime on a fresh
-persist dir, runs five scenarios, prints a table and, as the last line, one JSON object.
+persist dir, runs six scenarios, prints a table and, as the last line, one JSON object.
 
   .venv/bin/python bench/run.py [--quick] [--latency-ms N] [--misses N] [--hits N]
 
@@ -68,6 +68,9 @@ JOB_SAMPLES = 1_000_000
 JOB_SAMPLES_QUICK = 250_000
 JOB_INTERVAL_S = 60
 JOB_OUTAGE_MARGIN = 1.1  # about one point in eight has multi-hour outages
+APP_SITE = "demo-tower"  # long, spaced names; 5-minute data for most points, as FlightDeck serves
+APP_POINTS = 100
+APP_DAYS = 7
 
 FULL = {"misses": 5, "hits": 7, "floor_repeat": 7}
 QUICK = {"misses": 2, "hits": 3, "floor_repeat": 3}
@@ -257,6 +260,32 @@ def scenario_hit_miss(b: Bench, points: list[str], spans: list, hits: int) -> di
 def wait_hit(b: Bench, points: list[str], span) -> None:
     """Bounded: retry until the deferred cache writes make the request a full hit."""
     wait_for(lambda: b.series(points, span).headers.get("x-cache-status") == "hit", CACHE_WRITE_TIMEOUT_S, POLL_S)
+
+
+def scenario_app_query(b: Bench, span, hits: int) -> dict:
+    """The app's `/timeseries/query`: 100 points over 7 days in epoch ms, cold, then warm from the cache."""
+    reply = http("GET", f"{b.sim}/api/sites/{APP_SITE}/points?per_page=1000", {"authorization": f"Bearer {TOKEN}"})
+    names = sorted(p["name"] for p in reply.json()["items"])[:APP_POINTS]
+    query = urllib.parse.urlencode({
+        "site_name": APP_SITE, "point_names": ",".join(names),
+        "start_time": int(span[0].timestamp() * 1000), "end_time": int(span[1].timestamp() * 1000),
+    })
+    url = f"{b.worker}/timeseries/query?{query}"
+    headers = {"x-ace-token": TOKEN, "accept": "application/json"}
+    cold = http("GET", url, headers)
+    if cold.status != 200 or cold.headers.get("x-cache-hit") != "false":
+        raise RuntimeError(f"expected a cold 200: {cold.status} {cold.body[:200]!r}")
+    wait_for(lambda: http("GET", url, headers).headers.get("x-cache-hit") == "true", CACHE_WRITE_TIMEOUT_S, POLL_S)
+    warm = [http("GET", url, headers) for _ in range(hits)]
+    if any(r.headers.get("x-cache-hit") != "true" for r in warm):
+        raise RuntimeError("a warm query was not a cache hit")
+    meta = cold.json()["metadata"]
+    return {
+        "points": len(names), "days": APP_DAYS, "url_bytes": len(url), "samples": meta["sample_count"],
+        "response_bytes": len(cold.body), "cold_ms": cold.seconds * 1000,
+        "cold_query_time_ms": meta["query_time_ms"], "warm_ms": median([r.seconds for r in warm]) * 1000,
+        "warm_query_time_ms": median([int(r.headers["x-query-time-ms"]) for r in warm]), "hits": len(warm),
+    }
 
 
 def scenario_coalescing(b: Bench, points: list[str], span, one_request_calls: float) -> dict:
@@ -469,6 +498,7 @@ def run(args, tmp: Path) -> dict:
             one = len(b.upstream_calls())
         scenario(figures, "coalescing", lambda: scenario_coalescing(b, hm_names, week(misses + 2), one))
         scenario(figures, "partial", lambda: scenario_partial(b, hm_names, week(misses + 3)[0]))
+        scenario(figures, "app_query", lambda: scenario_app_query(b, (anchor - APP_DAYS * DAY, anchor), hits))
         # The site's 1-minute points: all 182 names do not fit in one URL (the runtime answers 431).
         job_points = [
             p for p in all_points if p["collect_interval"] == JOB_INTERVAL_S and p.get("collect_enabled", True)
@@ -577,10 +607,22 @@ def print_table(f: dict) -> None:
             f"{pa['fetched_samples']:,} / {pa['returned_samples']:,} = {pa['fetched_over_returned']:.2f}",
             f"fetched <= uncached {pa['uncached_samples']:,} {ok(pa['met'])}",
         )
+    aq = f.get("app_query", {})
+    if "cold_ms" in aq:
+        add(
+            "5 app /timeseries/query: points x days, samples",
+            f"{aq['points']} x {aq['days']} d, {aq['samples']:,} ({aq['response_bytes']:,} bytes, "
+            f"URL {aq['url_bytes']:,} bytes)",
+        )
+        add(
+            "  cold / warm (ms)",
+            f"{aq['cold_ms']:.0f} / {aq['warm_ms']:.0f}  (query_time_ms {aq['cold_query_time_ms']} / "
+            f"{aq['warm_query_time_ms']:.0f}, {aq['hits']} warm)",
+        )
     jb = f.get("job", {})
     if "wall_s" in jb:
         add(
-            "5 job: samples, wall",
+            "6 job: samples, wall",
             f"{jb['samples']:,} in {jb['wall_s']:.1f} s ({jb['points']} pts x {jb['days']} d)",
             ok(jb["met"]),
         )
@@ -591,7 +633,7 @@ def print_table(f: dict) -> None:
             f"VmHWM {jb['node_vmhwm_mb']:.0f}); workerd {jb['workerd_peak_rss_mb']:.0f}",
         )
         add("  result download", f"{jb['result_bytes']:,} bytes in {jb['result_s']:.1f} s")
-    for name in ("compression", "hit_miss", "coalescing", "partial", "job", "hit_floor"):
+    for name in ("compression", "hit_miss", "coalescing", "partial", "app_query", "job", "hit_floor"):
         if "error" in f.get(name, {}):
             add(f"{name} FAILED", f[name]["error"][:100])
     width = max(len(r[0]) for r in rows) if rows else 10
@@ -644,7 +686,7 @@ def main(argv: list[str] | None = None) -> int:
     print(json.dumps(figures, separators=(",", ":"), default=str))
     failed = any(
         "error" in (figures.get(n) or {})
-        for n in ("compression", "hit_miss", "coalescing", "partial", "job", "hit_floor")
+        for n in ("compression", "hit_miss", "coalescing", "partial", "app_query", "job", "hit_floor")
     )
     return 1 if failed else 0
 

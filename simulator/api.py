@@ -94,6 +94,8 @@ class Api:
                 return "GET", self.sites, ()
             case ["", "api", "sites", site, "points"]:
                 return "GET", self.points, (unquote(site),)
+            case ["", "api", "sites", site, "configured_points"]:
+                return "GET", self.configured_points, (unquote(site),)
             case ["", "api", "sites", site, "timeseries", "paginated"]:
                 return "GET", self.paginated, (unquote(site),)
             case ["", "api", "points", "get_timeseries"]:
@@ -129,6 +131,12 @@ class Api:
         req.site = site_name
         self._check_site(req, site_name)
         return _page([p.to_json() for p in catalog.site_points(site_name)], req.query)
+
+    def configured_points(self, req: Request, site_name: str) -> Reply:
+        """`GET /api/sites/{site}/configured_points`: the points configured for collection (not in the spec copy)."""
+        req.site = site_name
+        self._check_site(req, site_name)
+        return _page([p.to_json() for p in catalog.site_points(site_name) if p.collect_enabled], req.query)
 
     def paginated(self, req: Request, site_name: str) -> Reply:
         """`GET /api/sites/{site}/timeseries/paginated`, ordered by (time, name)."""

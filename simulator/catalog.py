@@ -117,6 +117,7 @@ _SITES = (
         -5,
         (("2025-06-01T00:00:00Z", "2025-06-03T00:00:00Z"),),
     ),
+    Site(4, "demo-tower", "Demo Office Tower", "500 Lake Shore Dr, Chicago", 41.89, -87.61, -6),
 )
 
 # (suffix, kind, interval s, unit, resolution, base, markers)
@@ -199,6 +200,12 @@ def _vav_specs(floor: int, index: int) -> tuple[_Spec, ...]:
     )
 
 
+def _tower_device(floor: int, index: int) -> str:
+    """A long, human-written BACnet device path, as real sites have: spaces, dots, a colon, a slash."""
+    return (f"Tower A.Level {floor:02d}/VAV {floor}-{index:02d} Terminal with Reheat"
+            f" (Open Office Zone {floor}{index:02d} North):Controller {floor * 100 + index}")
+
+
 def _object_tags(suffix: str) -> tuple[tuple[str, str], ...]:
     """BACnet object type and instance, for names like `/analogValue/13`."""
     _, object_type, instance = suffix.split("/")
@@ -231,6 +238,11 @@ def _build() -> tuple[dict[str, Site], dict[str, tuple[Point, ...]], dict[str, P
         ("/ahu-3:supply-air-temp", "supply_temp", 60, "degF", 0.1, 55, ("discharge", "air", "temp", "sensor")),
     )
     rows.extend(("demo-hq", _device(spec[0]), spec[0], spec, (), False) for spec in retired)
+    for floor in range(5, 11):
+        for index in range(1, 5):
+            device = _tower_device(floor, index)
+            for spec in _vav_specs(floor, index):
+                rows.append(("demo-tower", device, f"/{device}{spec[0]}", spec, _object_tags(spec[0]), True))
 
     points: list[Point] = []
     for number, (site_name, device, suffix, spec, tags, enabled) in enumerate(rows, start=1001):

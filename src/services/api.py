@@ -11,6 +11,10 @@ from urllib.parse import parse_qs, urlsplit
 
 from .access import token_hash
 from .app import Services
+from .appengine import path_site
+from .apppages import handle_paginated
+from .appproxy import forward_configured_points, forward_sites
+from .appquery import handle_query
 from .errors import BadRequest, NotFound, ServiceError
 from .jobs import JobTicket
 from .log import log_event
@@ -47,6 +51,12 @@ ROUTES: list[tuple[str, re.Pattern, str]] = [
     ("GET", re.compile(r"/api/jobs/(?P<job>[^/]+)"), "job_status"),
     ("GET", re.compile(r"/api/jobs/(?P<job>[^/]+)/result"), "job_result"),
     ("DELETE", re.compile(r"/api/jobs/(?P<job>[^/]+)"), "job_cancel"),
+    # The Building Vitals app's own paths (appquery, apppages, appproxy).
+    ("GET", re.compile(r"/health"), "app_health"),
+    ("GET", re.compile(r"/timeseries/query"), "app_query"),
+    ("GET", re.compile(r"/api/sites/(?P<site>[^/]+)/timeseries/paginated"), "app_paginated"),
+    ("GET", re.compile(r"/api/sites"), "app_sites"),
+    ("GET", re.compile(r"/api/sites/(?P<site>[^/]+)/configured_points"), "app_configured_points"),
 ]
 
 
@@ -226,3 +236,22 @@ class Api:
             "content-type": "application/json; charset=utf-8", "x-route-type": "queued",
             "x-cache-status": "bypass",
         })
+
+    # -- the Building Vitals app's paths ---------------------------------------------------------
+
+    async def app_health(self, call: Call) -> ApiResponse:
+        healthy, _ = await self.services.health().check(False)
+        return json_response(200 if healthy else 503, {"status": "healthy" if healthy else "unhealthy"})
+
+    async def app_query(self, call: Call) -> ApiResponse:
+        return await handle_query(self.services, call.request, call.params, call.request_id, call.record)
+
+    async def app_paginated(self, call: Call) -> ApiResponse:
+        site = path_site(call.args["site"])
+        return await handle_paginated(self.services, call.request, site, call.params, call.request_id, call.record)
+
+    async def app_sites(self, call: Call) -> ApiResponse:
+        return await forward_sites(self.services, call.request, call.params)
+
+    async def app_configured_points(self, call: Call) -> ApiResponse:
+        return await forward_configured_points(self.services, call.request, path_site(call.args["site"]), call.params)

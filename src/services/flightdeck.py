@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from urllib.parse import quote, urlencode
 
 from .config import Settings
-from .errors import Forbidden, RateLimited, ServiceError, Unauthorized, UpstreamError, UpstreamTimeout
+from .errors import Forbidden, NotFound, RateLimited, ServiceError, Unauthorized, UpstreamError, UpstreamTimeout
 from .planning import PerDay, SampleBudget, plan_calls
 from .ports import HttpRequest, HttpResponse, Transport, TransportError
 from .series import PointSeries, Series, parse_value
@@ -102,6 +102,13 @@ class FlightDeckClient:
         except (Forbidden, _NoData):
             return False
         return True
+
+    async def get_json(self, path: str, query: dict) -> object:
+        """One read-only GET under the base URL (retried like every call); FlightDeck's 404 is NotFound."""
+        try:
+            return await self._request("GET", path, query)
+        except _NoData as exc:
+            raise NotFound(f"FlightDeck has nothing at {path}") from exc
 
     async def samples_per_day(self, site: str) -> dict[str, int]:
         """Each point's samples a day from its `collect_interval` (one call per 10,000 points)."""

@@ -10,18 +10,24 @@ from .series import PointSeries
 CHUNK_SAMPLES = 20_000
 
 
-def pairs_json(times: list[int], values: list) -> str:
-    """`[t,v],[t,v],…` for the samples, without the outer brackets.
+def json_columns(times: list[int], values: list) -> tuple[list[str], list[str]]:
+    """Each timestamp and each value as JSON text.
 
-    Two flat `json.dumps` calls and a join run in C and beat dumping a list of pairs; when a text
-    value holds a comma the split count gives it away and the plain way is used.
+    Two flat `json.dumps` calls split on commas run in C and beat dumping sample by sample; when a
+    text value holds a comma the split count gives it away and the values are dumped one by one.
     """
-    if not times:
-        return ""
     stamps = json.dumps(times, separators=(",", ":"))[1:-1].split(",")
     rendered = json.dumps(values, separators=(",", ":"))[1:-1].split(",")
     if len(rendered) != len(times):
-        return json.dumps(list(zip(times, values)), separators=(",", ":"))[1:-1]
+        rendered = [json.dumps(value) for value in values]
+    return stamps, rendered
+
+
+def pairs_json(times: list[int], values: list) -> str:
+    """`[t,v],[t,v],…` for the samples, without the outer brackets."""
+    if not times:
+        return ""
+    stamps, rendered = json_columns(times, values)
     return "[" + "],[".join(map(",".join, zip(stamps, rendered))) + "]"
 
 

@@ -232,11 +232,11 @@ class AnalyticsRepository:
         )
 
     async def cache_lookups(self, since_ms: int) -> Row:
-        """Cached-route requests since `since_ms`: how many, how many hit, how many hit in part."""
+        """Requests that looked in the cache since `since_ms`, on any path: how many, how many hit, in part."""
         return await self.db.first(
             "SELECT COUNT(*) AS lookups, COALESCE(SUM(cache_status = 'hit'), 0) AS hits,"
             " COALESCE(SUM(cache_status = 'partial'), 0) AS partial FROM request_analytics"
-            " WHERE route_type = 'cached' AND created_at >= ?", (db_time(since_ms),)
+            " WHERE cache_status IN ('hit', 'partial', 'miss') AND created_at >= ?", (db_time(since_ms),)
         ) or {}
 
     async def by_route(self, since_ms: int) -> list[Row]:

@@ -10,7 +10,8 @@ from .ports import ApiRequest, ApiResponse
 JSON = "application/json; charset=utf-8"
 ALLOW_METHODS = "GET, DELETE, OPTIONS"
 ALLOW_HEADERS = "X-ACE-Token, Authorization, Content-Type"
-EXPOSE_HEADERS = "X-Request-Id, X-Route-Type, X-Cache-Status, Server-Timing, Location, Retry-After"
+EXPOSE_HEADERS = ("X-Request-Id, X-Route-Type, X-Cache-Status, Server-Timing, Location, Retry-After,"
+                  " X-Query-Time-Ms, X-Cache-Hit")
 
 
 def json_response(status: int, payload: object, headers: dict[str, str] | None = None) -> ApiResponse:

@@ -95,7 +95,7 @@ def state_dir(tmp_path_factory):
 @pytest.fixture(scope="session")
 def worker(simulator, state_dir):
     server = start_worker(simulator.url, state_dir, UPSTREAM_TIMEOUT_SECONDS=str(UPSTREAM_TIMEOUT_S),
-                          ALLOWED_ORIGINS="https://app.buildingvitals.example")
+                          ALLOWED_ORIGINS="https://app.buildingvitals.example,https://building-vitals.web.app")
     try:
         document = request("GET", f"{server.url}/openapi.json").json()
         watch(server.url, Contract(document).check)  # every answer the tests receive must be in the document

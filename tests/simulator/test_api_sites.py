@@ -12,13 +12,13 @@ def test_sites_list_matches_schema(sim: Sim, validate: Any) -> None:
     resp = sim.get("/api/sites/")
     assert resp.status == 200 and resp.headers["Content-Type"] == "application/json"
     validate(resp.json(), "Page of sites")
-    assert [s["name"] for s in resp.json()["items"]] == ["demo-hq", "demo-lab", "demo-plant"]
+    assert [s["name"] for s in resp.json()["items"]] == ["demo-hq", "demo-lab", "demo-plant", "demo-tower"]
 
 
 def test_sites_list_pages(sim: Sim) -> None:
     body = sim.get("/api/sites/", per_page=2, page=2).json()
-    assert (body["page"], body["pages"], body["per_page"], body["total"]) == (2, 2, 2, 3)
-    assert [s["name"] for s in body["items"]] == ["demo-plant"]
+    assert (body["page"], body["pages"], body["per_page"], body["total"]) == (2, 2, 2, 4)
+    assert [s["name"] for s in body["items"]] == ["demo-plant", "demo-tower"]
 
 
 def test_sites_per_page_outside_enum_is_400(sim: Sim) -> None:

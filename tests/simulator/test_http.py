@@ -17,7 +17,7 @@ def test_http_keep_alive_serves_several_requests_on_one_connection(sim: Sim) -> 
         for _ in range(3):
             conn.request("GET", "/api/sites/", headers=AUTH)
             resp = conn.getresponse()
-            assert resp.status == 200 and json.loads(resp.read())["total"] == 3
+            assert resp.status == 200 and json.loads(resp.read())["total"] == 4
     finally:
         conn.close()
 

@@ -1,5 +1,9 @@
 """The API's edges: auth, CORS, unknown routes and methods, health."""
 
+import tomllib
+from pathlib import Path
+
+from services.config import Settings
 from tests.fakeflightdeck import POINTS
 from tests.unit.helpers import call, series_params
 
@@ -67,3 +71,19 @@ def test_an_unexpected_error_is_a_json_500_without_internals(api, db):
     response, body = call(api, "GET", "/api/stats", token=None)
     assert response.status == 500 and body["error"]["code"] == "internal"
     assert "queue_jobs" not in body["error"]["message"] and body["error"]["requestId"]
+
+
+def test_app_health_answers_healthy_without_a_token(api):
+    response, body = call(api, "GET", "/health", token=None)
+    assert (response.status, body) == (200, {"status": "healthy"})
+
+
+def test_default_allowed_origins_include_the_building_vitals_app():
+    variables = tomllib.loads((Path(__file__).parents[2] / "wrangler.toml").read_text())["vars"]
+    assert "https://building-vitals.web.app" in Settings.from_env(variables).allowed_origins
+
+
+def test_preflight_for_the_app_query_allows_x_ace_token(api):
+    response, _ = call(api, "OPTIONS", "/timeseries/query", token=None, headers={
+        "origin": ORIGIN, "access-control-request-method": "GET", "access-control-request-headers": "x-ace-token"})
+    assert response.status == 204 and "X-ACE-Token" in response.headers["access-control-allow-headers"]

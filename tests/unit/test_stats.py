@@ -49,3 +49,12 @@ def test_stats_of_an_empty_service_are_zero_not_errors(api):
     _, stats = call(api, "GET", "/api/stats", token=None)
     assert stats["cache"]["totalObjects"] == 0 and stats["cache"]["hitRate"] is None
     assert stats["jobs"]["total_jobs"] == 0 and stats["requests"] == []
+
+
+def test_stats_hit_rate_counts_cache_lookups_from_the_apps_paths(api, services):
+    record(services, "query", "hit", 10)
+    record(services, "paginated", "miss", 30)
+    record(services, "query", "hit", 20)
+    _, stats = call(api, "GET", "/api/stats", token=None)
+    assert (stats["cache"]["lookups24h"], stats["cache"]["hitRate"]) == (3, 0.6667)
+    assert [(row["route_type"], row["count"]) for row in stats["requests"]] == [("paginated", 1), ("query", 2)]
