@@ -133,10 +133,13 @@ function drawMix(requests) {
 function drawHitRate(rate) {
   hitRates[0].push(Date.now() / 1000);
   hitRates[1].push(rate === null || rate === undefined ? null : rate * 100);
+  if (hitRates[0].length < 2) {
+    $("hitrate-chart").replaceChildren(element("p", "collecting: a sample every 15 s", "muted"));
+    return;
+  }
   drawChart($("hitrate-chart"), {
     height: 180,
-    // At least the last ten minutes on the x axis, so the first samples do not stretch over years.
-    scales: { x: { range: (_, min, max) => [Math.min(min, max - 600), max + 30] }, y: { range: [0, 100] } },
+    scales: { y: { range: [0, 100] } },
     series: [{}, { label: "hit rate %", stroke: "#2ca02c", width: 2, spanGaps: true,
       points: { show: hitRates[0].length < 30 } }],
   }, hitRates);
@@ -295,6 +298,7 @@ async function runQuery(event) {
       plotSeries(body);
       say("query-state", "");
     }
+    refreshStats();
   } catch (error) {
     say("query-state", `${error.status ?? ""} ${error.message}`.trim(), true);
   } finally {

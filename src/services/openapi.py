@@ -1,7 +1,8 @@
 """The OpenAPI 3.1 document of the whole API, served at `GET /openapi.json`.
 
-Each route is one entry of `paths()`, built from the small helpers above it: adding a route is
-adding one entry (and its response schema under `SCHEMAS` when it has a new shape). A unit test
+Each route is one entry of `paths()` (the app's own paths: `app_paths()`), built from the small
+helpers above it: adding a route is adding one entry, plus its response schema in `apischemas.py`
+when it has a new shape. A unit test
 checks that the entries and `api.ROUTES` name the same paths, and the end-to-end tests validate
 every response they receive against this document.
 """
@@ -10,15 +11,11 @@ from __future__ import annotations
 
 from functools import cache
 
+from .apischemas import ref, schemas
+
 EXAMPLE_SITE = "demo-hq"
 EXAMPLE_POINT = "acme/demo-hq/ahu-1:supply-air-temp"
 EXAMPLE_JOB = "3f2b8c1d9e4a5b6c7d8e9f0a1b2c3d4e"
-JOB_STATUSES = ["queued", "processing", "completed", "failed", "retrying", "cancelled"]
-NULLABLE_TIME = {"type": ["string", "null"], "description": "UTC, `YYYY-MM-DD HH:MM:SS`"}
-
-
-def ref(name: str) -> dict:
-    return {"$ref": f"#/components/schemas/{name}"}
 
 
 def json_content(schema: dict, example: object = None) -> dict:
@@ -51,7 +48,7 @@ def errors(*statuses: int) -> dict:
 def operation(operation_id: str, summary: str, tag: str, responses: dict, *, parameters: tuple[dict, ...] = (),
               secured: bool = True, description: str = "") -> dict:
     """One operation; `secured` ones take the caller's FlightDeck token and may answer 401."""
-    responses = {**responses, **errors(*((401,) if secured else ()))}
+    responses = {**errors(*((401,) if secured else ())), **responses}
     entry: dict = {"operationId": operation_id, "summary": summary, "tags": [tag], "parameters": list(parameters),
                    "responses": dict(sorted(responses.items()))}
     if description:
@@ -111,7 +108,7 @@ def paths() -> dict:
                         "headers": {"Location": {"schema": {"type": "string"}},
                                     "Retry-After": {"schema": {"type": "string"}}},
                         "content": json_content(ref("JobTicket"))},
-                **errors(400, 403, 404, 413, 502, 504),
+                **errors(400, 403, 404, 409, 413, 429, 502, 504),
             },
             parameters=(*SERIES_PARAMETERS,
                         query("route", "force a route instead of the estimate's choice",
@@ -123,7 +120,7 @@ def paths() -> dict:
                         "above that queued as a job (202).")},
         "/api/cache": {"delete": operation("invalidateCache", "Drop cached objects of a site", "operations", {
             "200": {"description": "what was dropped", "content": json_content(ref("Invalidated"))},
-            **errors(400, 403, 502, 504),
+            **errors(400, 403, 429, 502, 504),
         }, parameters=(query("site", "the site", required=True, example=EXAMPLE_SITE),
                        query("points", "only these points (comma-separated)", example=EXAMPLE_POINT),
                        query("start_time", "with end_time: only days in this range",
@@ -148,91 +145,74 @@ def paths() -> dict:
                     "content": json_content(ref("SeriesResponse"))},
             **errors(404, 409),
         }, parameters=(job_id_parameter(),))},
+        **app_paths(),
     }
 
 
-def error_schema() -> dict:
-    return {"type": "object", "required": ["error"], "properties": {"error": {
-        "type": "object", "required": ["code", "message"],
-        "properties": {"code": {"type": "string"}, "message": {"type": "string"},
-                       "field": {"type": "string", "description": "the parameter at fault"},
-                       "requestId": {"type": "string"}},
-    }}}
+def app_errors(*statuses: int) -> dict:
+    """The app's own error shape on /timeseries/query."""
+    return {str(status): {"description": ERROR_RESPONSES[status][1], "content": json_content(ref("AppError"))}
+            for status in statuses}
 
 
-def job_status_schema() -> dict:
-    nullable_int = {"type": ["integer", "null"]}
-    return {"type": "object", "required": ["jobId", "status", "progress", "createdAt", "startedAt", "completedAt",
-                                           "estimatedSize", "samplesCount", "error", "resultUrl"],
-            "properties": {
-                "jobId": {"type": "string"}, "status": {"type": "string", "enum": JOB_STATUSES},
-                "progress": {"type": "number", "minimum": 0, "maximum": 100}, "priority": {"type": "string"},
-                "site": {"type": "string"}, "pointsCount": {"type": "integer"},
-                "startTime": {"type": "string"}, "endTime": {"type": "string"},
-                "createdAt": {"type": "string"}, "startedAt": NULLABLE_TIME, "completedAt": NULLABLE_TIME,
-                "expiresAt": NULLABLE_TIME, "estimatedSize": {"type": "integer"}, "samplesCount": nullable_int,
-                "totalBatches": {"type": "integer"}, "completedBatches": nullable_int, "retries": nullable_int,
-                "error": {"type": ["string", "null"]}, "resultUrl": {"type": ["string", "null"]},
-            }}
+def site_parameter() -> dict:
+    return {"name": "site", "in": "path", "required": True, "description": "the FlightDeck site",
+            "schema": {"type": "string"}, "example": EXAMPLE_SITE}
 
 
-def series_schema() -> dict:
-    sample = {"type": "array", "prefixItems": [{"type": "integer", "description": "epoch ms"},
-                                               {"type": ["number", "string", "boolean", "null"]}],
-              "minItems": 2, "maxItems": 2}
-    point = {"type": "object", "required": ["samples", "count", "error"],
-             "properties": {"samples": {"type": "array", "items": sample}, "count": {"type": "integer"},
-                            "error": {"type": ["string", "null"]}}}
-    meta = {"type": "object", "required": ["requestId", "routeType", "cacheHit"],
-            "properties": {"requestId": {"type": "string"},
-                           "routeType": {"type": "string", "enum": ["direct", "cached", "queued"]},
-                           "cacheHit": {"type": "boolean"},
-                           "cacheStatus": {"type": "string", "enum": ["hit", "partial", "miss", "bypass"]},
-                           "duration": {"type": "number"}}}
-    return {"type": "object", "required": ["data", "_meta"],
-            "properties": {"data": {"type": "object", "additionalProperties": point}, "_meta": meta}}
+def paging_parameters() -> tuple[dict, ...]:
+    per_page = [2, 10, 20, 30, 40, 50, 100, 500, 1000, 5000, 10000, 100000]
+    return (query("page", "page number, from 1", {"type": "integer", "minimum": 1}, example=1),
+            query("per_page", "items a page", {"type": "integer", "enum": per_page}))
 
 
-def stats_schema() -> dict:
-    count = {"type": "integer", "minimum": 0}
-    cache = {"type": "object", "required": ["totalObjects", "totalSizeMB", "oldestEntry", "newestEntry"],
-             "properties": {"totalObjects": count, "totalSizeMB": {"type": "number"},
-                            "oldestEntry": NULLABLE_TIME, "newestEntry": NULLABLE_TIME,
-                            "hitRate": {"type": ["number", "null"], "minimum": 0, "maximum": 1}}}
-    jobs = {"type": "object", "required": ["total_jobs", "completed", "failed", "active"],
-            "properties": {name: count for name in ("total_jobs", "completed", "failed", "active")}}
-    request = {"type": "object", "required": ["route_type", "count", "avg_duration", "cache_hits"],
-               "properties": {"route_type": {"type": ["string", "null"]}, "count": count,
-                              "avg_duration": {"type": "number"}, "cache_hits": {"type": ["integer", "null"]}}}
-    return {"type": "object", "required": ["cache", "jobs", "requests"],
-            "properties": {"cache": cache, "jobs": jobs, "requests": {"type": "array", "items": request}}}
-
-
-def schemas() -> dict:
-    check = {"type": "object", "required": ["ok"], "properties": {
-        "ok": {"type": "boolean"}, "ms": {"type": "number"}, "error": {"type": "string"}}}
+def app_paths() -> dict:
+    """The Building Vitals app's own paths, in its shapes (README: Using it from the Building Vitals app)."""
+    epoch_or_iso = {"type": "string", "description": "epoch milliseconds or ISO 8601"}
     return {
-        "Error": error_schema(),
-        "SeriesResponse": series_schema(),
-        "JobTicket": {"type": "object", "required": ["status", "jobId", "message", "statusUrl", "pollInterval"],
-                      "properties": {"status": {"type": "string", "enum": JOB_STATUSES}, "jobId": {"type": "string"},
-                                     "message": {"type": "string"}, "statusUrl": {"type": "string"},
-                                     "pollInterval": {"type": "integer"}, "resultUrl": {"type": "string"},
-                                     "estimatedSize": {"type": "integer"}}},
-        "JobStatus": job_status_schema(),
-        "JobList": {"type": "object", "required": ["jobs"],
-                    "properties": {"jobs": {"type": "array", "items": ref("JobStatus")}}},
-        "Cancelled": {"type": "object", "required": ["success", "message"],
-                      "properties": {"success": {"const": True}, "message": {"type": "string"},
-                                     "jobId": {"type": "string"}}},
-        "Invalidated": {"type": "object", "required": ["success", "deleted", "site"],
-                        "properties": {"success": {"const": True}, "deleted": {"type": "integer"},
-                                       "site": {"type": "string"}}},
-        "Health": {"type": "object", "required": ["status", "checks"],
-                   "properties": {"status": {"type": "string", "enum": ["healthy", "unhealthy"]},
-                                  "checks": {"type": "object", "additionalProperties": check},
-                                  "versions": {"type": "object"}}},
-        "Stats": stats_schema(),
+        "/health": {"get": operation("getAppHealth", "Health in the app's shape", "app", {
+            "200": {"description": "healthy", "content": json_content(ref("AppHealth"), {"status": "healthy"})},
+            "503": {"description": "unhealthy", "content": json_content(ref("AppHealth"))},
+        }, secured=False)},
+        "/timeseries/query": {"get": operation("getAppQuery", "The app's chart query (never a 202)", "app", {
+            "200": {"description": "samples sorted by point, then time",
+                    "content": json_content(ref("AppQueryResponse"))},
+            **app_errors(400, 401, 403, 404, 413, 429, 502, 504),
+        }, parameters=(
+            query("point_names", "comma-joined point names (at most 100)", required=True, example=EXAMPLE_POINT),
+            query("site_name", "the site; default: the second segment of the first point name", example=EXAMPLE_SITE),
+            query("start_time", "epoch ms or ISO 8601", epoch_or_iso, required=True, example="1762732800000"),
+            query("end_time", "epoch ms or ISO 8601; 1 minute to 365 days after start_time", epoch_or_iso,
+                  required=True, example="1762754400000"),
+            query("interval", "raw samples, or averages over UTC buckets",
+                  {"type": "string", "enum": ["1min", "5min", "1hr", "1day"]}),
+        ))},
+        "/api/sites/{site}/timeseries/paginated": {"get": operation(
+            "getAppPaginated", "FlightDeck's paginated samples of a site", "app", {
+                "200": {"description": "a page, ordered by time then point name",
+                        "content": json_content(ref("PointSamplesPage"))},
+                **errors(400, 403, 404, 413, 429, 502, 504),
+            }, parameters=(
+                site_parameter(),
+                query("start_time", "ISO 8601", {"type": "string", "format": "date-time"}, required=True,
+                      example="2025-11-10T00:00:00.000Z"),
+                query("end_time", "ISO 8601", {"type": "string", "format": "date-time"}, required=True,
+                      example="2025-11-10T01:00:00.000Z"),
+                query("point_names", "only these points (comma-joined)", example=EXAMPLE_POINT),
+                query("raw_data", "false: 5-minute averages", {"type": "string", "enum": ["true", "false"]}),
+                query("page_size", "samples a page", {"type": "integer", "enum": [
+                    3, 10, 50, 100, 500, 1000, 5000, 10000, 50000, 100000, 300000, 500000]}),
+                query("cursor", "next_cursor of the previous page", example="opaque"),
+            ))},
+        "/api/sites": {"get": operation("listSites", "The sites this token may read (FlightDeck's)", "app", {
+            "200": {"description": "a page of sites", "content": json_content(ref("Page"))},
+            **errors(400, 403, 429, 502, 504),
+        }, parameters=paging_parameters())},
+        "/api/sites/{site}/configured_points": {"get": operation(
+            "listConfiguredPoints", "The site's points configured for collection (FlightDeck's)", "app", {
+                "200": {"description": "a page of points", "content": json_content(ref("Page"))},
+                **errors(400, 403, 404, 429, 502, 504),
+            }, parameters=(site_parameter(), *paging_parameters()))},
     }
 
 
@@ -266,7 +246,7 @@ def document(version: str) -> dict:
                                 "medium ones from an R2 cache, large ones as background jobs. Errors are "
                                 '`{"error": {"code", "message"}}`. Try it with the token `dev-token` '
                                 "against `make dev`."},
-        "tags": [{"name": name} for name in ("timeseries", "jobs", "operations", "meta", "pages")],
+        "tags": [{"name": name} for name in ("timeseries", "jobs", "operations", "app", "meta", "pages")],
         "paths": paths(),
         "components": {
             "schemas": schemas(),

@@ -60,9 +60,15 @@ def enter_token(page: Page) -> None:
     page.wait_for_selector("#token-state:has-text('Token set')")
 
 
-def query(page: Page, points: list[str], start: str, end: str, route: str = "") -> None:
+def query(page: Page, points: list[str], start: str, end: str, route: str = "", picked: bool = False) -> None:
+    """Fill the query form and run it; `picked` points are chosen from the site's list, others typed."""
     page.fill("#q-site", "demo-hq")
-    page.fill("#q-points", "\n".join(points))
+    page.press("#q-site", "Tab")  # change: the page loads the site's points
+    if picked:
+        page.wait_for_selector("#q-point-list option", state="attached")
+        page.select_option("#q-point-list", points)
+    else:
+        page.fill("#q-points", "\n".join(points))
     page.fill("#q-start", start)
     page.fill("#q-end", end)
     page.select_option("#q-route", route)
@@ -84,10 +90,10 @@ def series_pixels(page: Page) -> int:
     return sum(count for key, count in counts.items() if tuple(map(int, key.split(","))) in STROKES)
 
 
-def test_the_page_plots_the_samples_the_query_returned(page):
+def test_the_page_plots_the_samples_the_query_returned_for_points_picked_from_the_sites_list(page):
     enter_token(page)
     with page.expect_response(lambda response: "/api/timeseries?" in response.url) as answer:
-        query(page, [POINT, SETPOINT], "2025-11-10T00:00", "2025-11-10T06:00")
+        query(page, [POINT, SETPOINT], "2025-11-10T00:00", "2025-11-10T06:00", picked=True)
     body = answer.value.json()
     returned = sum(len(entry["samples"]) for entry in body["data"].values())
     caption = page.wait_for_selector("#query-caption[data-samples]")
@@ -114,8 +120,8 @@ def test_a_queued_jobs_progress_moves_on_the_page_until_completed(page, simulato
     simulator.faults([], latency_ms=1_500)  # slow FlightDeck, so the page sees the job between batches
     enter_token(page)
     with page.expect_response(lambda response: "/api/timeseries?" in response.url) as answer:
-        query(page, hq_points[:120], "2025-08-04T00:00", "2025-08-05T00:00", route="queued")
-    assert answer.value.status == 202
+        query(page, hq_points[:120], "2025-07-01T00:00", "2025-07-02T00:00", route="queued")
+    assert answer.value.status == 202 and answer.value.json()["status"] == "queued"
     row = f"#jobs-table tr[data-job='{answer.value.json()['jobId']}']"
     seen: list[float] = []
     page.wait_for_selector(row)
