@@ -348,16 +348,30 @@ async function offerMaxPoints() {
   }
 }
 
+/** A link may fill the form (`/?site=&points=a,b&start_time=&end_time=&route=`); the token never comes this way. */
+function prefill() {
+  const given = new URLSearchParams(location.search);
+  if (given.get("site")) $("q-site").value = given.get("site");
+  if (given.get("points")) $("q-points").value = given.get("points").split(",").join("\n");
+  if (given.get("route")) $("q-route").value = given.get("route");
+  for (const [name, id] of [["start_time", "q-start"], ["end_time", "q-end"]]) {
+    const ms = Date.parse(given.get(name) ?? "");
+    if (!Number.isNaN(ms)) $(id).value = utcInputValue(ms);
+  }
+}
+
 function setUpQuery() {
   const end = Math.floor(Date.now() / HOUR_MS) * HOUR_MS - 24 * HOUR_MS;
   $("q-start").value = utcInputValue(end - 6 * HOUR_MS);
   $("q-end").value = utcInputValue(end);
+  prefill();
   $("q-site").addEventListener("change", loadPoints);
   $("query-form").addEventListener("submit", runQuery);
 }
 
 setUpToken();
 setUpQuery();
+loadPoints();
 refreshHealth();
 refreshStats();
 refreshJobs();

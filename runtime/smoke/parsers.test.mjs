@@ -2,7 +2,10 @@
 //   node --test runtime/smoke/parsers.test.mjs
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { selectPyodideVersion } from "../config.mjs";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { loadWranglerConfig, selectPyodideVersion } from "../config.mjs";
 import { nextFireTime, parseCron } from "../cron.mjs";
 import { splitSql } from "../schema.mjs";
 
@@ -50,4 +53,27 @@ test("Pyodide version follows the compatibility date and flags", () => {
   assert.equal(selectPyodideVersion("2026-01-01", ["python_workers", "python_workers_20260610"]), "314.0.6");
   assert.throws(() => selectPyodideVersion("2026-11-01", []), /python_workers/);
   assert.throws(() => selectPyodideVersion("2026-09-01", ["python_workers"]), /not measured/);
+});
+
+function wranglerToml(extra) {
+  const file = path.join(mkdtempSync(path.join(tmpdir(), "bv-config-")), "wrangler.toml");
+  writeFileSync(file, `main = "src/entry.py"\ncompatibility_date = "2026-11-01"\ncompatibility_flags = ["python_workers"]\n${extra}`);
+  return file;
+}
+
+test("[assets]: Miniflare's asset options, the folder resolved next to wrangler.toml", () => {
+  const file = wranglerToml('[assets]\ndirectory = "assets"\nhtml_handling = "auto-trailing-slash"\n');
+  assert.deepEqual(loadWranglerConfig(file).assets, {
+    directory: path.join(path.dirname(file), "assets"),
+    routerConfig: { has_user_worker: true, invoke_user_worker_ahead_of_assets: false },
+    assetConfig: { html_handling: "auto-trailing-slash", not_found_handling: undefined },
+  });
+  assert.equal(loadWranglerConfig(wranglerToml("")).assets, null);
+});
+
+test("[assets]: what the runtime cannot do is refused, naming the key", () => {
+  assert.throws(() => loadWranglerConfig(wranglerToml('[assets]\ndirectory = "a"\nbinding = "ASSETS"\n')),
+    /assets.binding is not implemented/);
+  assert.throws(() => loadWranglerConfig(wranglerToml('[assets]\ndirectory = "a"\nrun_worker_first = ["/api/*"]\n')),
+    /assets.run_worker_first must be true or false/);
 });

@@ -136,12 +136,15 @@ def test_a_queued_jobs_progress_moves_on_the_page_until_completed(page, simulato
     page.screenshot(path=SCREENSHOTS / "operations-job.png", full_page=True)
 
 
-def test_the_operations_page_fits_a_phone_width(page):
+def test_the_readme_link_fills_the_form_and_the_page_fits_a_phone_width(page):
     page.set_viewport_size(PHONE)
     enter_token(page)
-    with page.expect_response(lambda response: "/api/timeseries?" in response.url):
-        query(page, [POINT], "2025-11-10T00:00", "2025-11-10T06:00")
-    page.wait_for_selector("#query-caption[data-samples]")
+    page.goto(f"/?site=demo-hq&points={POINT}&start_time=2025-11-10T00:00:00Z&end_time=2025-11-10T06:00:00Z")
+    assert page.input_value("#q-start") == "2025-11-10T00:00" and page.input_value("#q-points") == POINT
+    with page.expect_response(lambda response: "/api/timeseries?" in response.url) as answer:
+        page.click("#q-run")
+    caption = page.wait_for_selector("#query-caption[data-samples]")
+    assert int(caption.get_attribute("data-samples")) == len(answer.value.json()["data"][POINT]["samples"]) == 360
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     page.screenshot(path=SCREENSHOTS / "operations-phone.png", full_page=True)
 
