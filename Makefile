@@ -5,12 +5,15 @@ PY := $(VENV)/bin/python
 PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 ASSETS_STAMP := node_modules/.assets-copied
+SDK_STAMP := node_modules/.cache/workers-runtime-sdk/.installed
 SIM_PORT ?= 8788
 WORKER_PORT ?= 8787
+# Local stand-in for the WARMING_KEY Worker secret (production: `npx wrangler secret put WARMING_KEY`).
+DEV_WARMING_KEY ?= local-dev-only-warming-key
 
 .PHONY: install dev test lint bench clean browser
 
-install: $(PY_STAMP) $(NODE_STAMP) $(ASSETS_STAMP)
+install: $(PY_STAMP) $(NODE_STAMP) $(SDK_STAMP) $(ASSETS_STAMP)
 
 $(PY_STAMP): requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +26,11 @@ $(NODE_STAMP): package.json package-lock.json
 
 $(ASSETS_STAMP): $(NODE_STAMP) scripts/vendor-assets.mjs
 	node scripts/vendor-assets.mjs
+	touch $@
+
+# The workers SDK wheel pyproject.toml pins, checked against uv.lock, for the local runtime (npm ci empties it).
+$(SDK_STAMP): pyproject.toml uv.lock $(NODE_STAMP) $(PY_STAMP)
+	PYTHON=$(PY) node runtime/fetch-sdk.mjs
 	touch $@
 
 lint: install
@@ -39,8 +47,13 @@ browser:
 	    exit 1; \
 	  fi; }
 
+# The runtime's own tests (its rules checked against wrangler's workerd), the deploy wrangler would
+# do (offline, so a broken wrangler.toml fails here), then every Python test.
 test: install lint browser
 	node --test runtime/smoke/
+	@out=$$(WRANGLER_SEND_METRICS=false npx --no-install wrangler deploy --dry-run 2>&1) \
+	  || { echo "$$out"; echo "wrangler deploy --dry-run failed"; exit 1; }; \
+	  echo "wrangler deploy --dry-run: ok, $$(echo "$$out" | grep -o 'Total ([0-9]* modules)')"
 	$(PY) -m pytest
 
 bench: install
@@ -51,10 +64,11 @@ dev: install
 	@echo "Worker                http://127.0.0.1:$(WORKER_PORT)    (state in .wrangler/state)"
 	@echo "Try:  curl -H 'X-ACE-Token: dev-token' 'http://127.0.0.1:$(WORKER_PORT)/api/timeseries?site=demo-hq&points=acme/demo-hq/ahu-1:supply-air-temp&start_time=2025-11-10T00:00:00Z&end_time=2025-11-10T06:00:00Z'"
 	@echo "      curl http://127.0.0.1:$(WORKER_PORT)/api/health"
+	@echo "Pages:  http://127.0.0.1:$(WORKER_PORT)/ (operations)  http://127.0.0.1:$(WORKER_PORT)/docs  http://127.0.0.1:$(WORKER_PORT)/openapi.json"
 	@trap 'kill 0' INT TERM EXIT; \
 	$(PY) -m simulator --host 127.0.0.1 --port $(SIM_PORT) & \
 	node runtime/main.mjs --host 127.0.0.1 --port $(WORKER_PORT) --persist .wrangler/state \
-	  --var FLIGHTDECK_BASE_URL=http://127.0.0.1:$(SIM_PORT)/api & \
+	  --var FLIGHTDECK_BASE_URL=http://127.0.0.1:$(SIM_PORT)/api --var WARMING_KEY=$(DEV_WARMING_KEY) & \
 	wait
 
 clean:

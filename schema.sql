@@ -128,3 +128,32 @@ SELECT
   MAX(created_at)                            AS newest_entry
 FROM cache_metadata
 GROUP BY site;
+
+-- Cache warming (services/warming.py). request_analytics keeps no point names, so the demand for
+-- each (site, point set) is counted here per UTC day, from requests served on the cached route.
+CREATE TABLE IF NOT EXISTS warming_demand (
+  site        TEXT NOT NULL,
+  points_hash TEXT NOT NULL,                        -- sha256 of the sorted point names (as cache_metadata)
+  day         TEXT NOT NULL,                        -- UTC date of the requests
+  points      TEXT NOT NULL,                        -- JSON array of the sorted point names
+  requests    INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (site, points_hash, day)
+);
+
+-- A token seen to succeed on a site, sealed with AES-GCM under the WARMING_KEY secret: never plaintext.
+CREATE TABLE IF NOT EXISTS warming_tokens (
+  site       TEXT NOT NULL,
+  token_hash TEXT NOT NULL,
+  sealed     TEXT NOT NULL,                         -- base64 of nonce + ciphertext; bound to site and hash
+  seen_at    TEXT NOT NULL,
+  PRIMARY KEY (site, token_hash)
+);
+
+-- Cache objects the cron wrote ahead of demand; their hits are cache_metadata.hit_count.
+CREATE TABLE IF NOT EXISTS warmed_objects (
+  cache_key TEXT PRIMARY KEY,
+  site      TEXT NOT NULL,
+  day       TEXT NOT NULL,
+  warmed_at TEXT NOT NULL,
+  hits_before INTEGER NOT NULL DEFAULT 0            -- hit_count when warmed (a partial object had some)
+);

@@ -5,7 +5,7 @@
 const TOKEN_KEY = "bv-token";
 const STATS_EVERY_MS = 15_000;
 const HEALTH_EVERY_MS = 60_000;
-const JOBS_ACTIVE_EVERY_MS = 1_000;
+const JOBS_ACTIVE_EVERY_MS = 2_000; // 30 a minute on the light rate limit, apart from data requests
 const JOBS_IDLE_EVERY_MS = 10_000;
 const ACTIVE = new Set(["queued", "processing", "retrying"]);
 const COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2"];

@@ -1,10 +1,11 @@
 // Node-side binding objects handed to Python as `env.X`. Their class names are the ones the
-// workers SDK's _EnvWrapper recognises (D1Database, R2Bucket, WorkerQueue), and each call is
-// executed by the bridge worker against Miniflare's real D1, R2 and Queues.
+// workers SDK's _EnvWrapper recognises (D1Database, R2Bucket, WorkerQueue, Ratelimit), and each
+// call is executed by the bridge worker against Miniflare's real D1, R2, Queues and rate limiters.
 // Values given to Python are plain JS values and Uint8Array/ArrayBuffer, never Node Buffers.
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
+import { checkD1Statement, checkQueueSend } from "./limits.mjs";
 import { asBytes, decodeDeep, decodeError, encodeDeep } from "./workers/codec.mjs";
 
 const WORKERS_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), "workers");
@@ -33,6 +34,9 @@ export function bridgeWorkerOptions(config) {
     r2Buckets: Object.fromEntries(config.r2.map((b) => [b.binding, b.id])),
     queueProducers: Object.fromEntries(
       config.producers.map((p) => [p.binding, { queueName: p.queue, deliveryDelay: p.deliveryDelay }]),
+    ),
+    ratelimits: Object.fromEntries(
+      config.ratelimits.map((r) => [r.binding, { namespace_id: r.namespaceId, simple: { limit: r.limit, period: r.period } }]),
     ),
   };
 }
@@ -67,6 +71,7 @@ export class D1PreparedStatement {
   }
 
   _encoded() {
+    checkD1Statement(this.sql, this.params);
     return { sql: this.sql, params: encodeDeep(this.params, "D1PreparedStatement.bind") };
   }
 
@@ -255,19 +260,43 @@ export class WorkerQueue {
     this.#binding = binding;
   }
 
-  send(body, options) {
+  async send(body, options) {
+    const encoded = encodeDeep(body, "WorkerQueue.send body");
+    checkQueueSend([encoded]);
     return this.#bridge.json("/queue", {
-      binding: this.#binding, op: "send",
-      body: encodeDeep(body, "WorkerQueue.send body"), options: encodeDeep(options, "WorkerQueue.send options"),
+      binding: this.#binding, op: "send", body: encoded, options: encodeDeep(options, "WorkerQueue.send options"),
     });
   }
 
-  sendBatch(messages, options) {
+  async sendBatch(messages, options) {
+    const encoded = encodeDeep(Array.from(messages ?? []), "WorkerQueue.sendBatch messages");
+    checkQueueSend(encoded.map((message) => message?.body));
     return this.#bridge.json("/queue", {
-      binding: this.#binding, op: "sendBatch",
-      messages: encodeDeep(Array.from(messages ?? []), "WorkerQueue.sendBatch messages"),
-      options: encodeDeep(options, "WorkerQueue.sendBatch options"),
+      binding: this.#binding, op: "sendBatch", messages: encoded, options: encodeDeep(options, "WorkerQueue.sendBatch options"),
     });
+  }
+}
+
+// ---------------------------------------------------------------- Rate Limiting
+
+const RATELIMIT_OPTION_KEYS = ["key", "limit", "period"];
+
+/** `env.NAME.limit({key})` → `{success}`. Named `Ratelimit`, the class the SDK's _EnvWrapper wraps. */
+export class Ratelimit {
+  #bridge;
+  #binding;
+  constructor(bridge, binding) {
+    this.#bridge = bridge;
+    this.#binding = binding;
+  }
+
+  // Checked here as workerd's binding checks them, before any counting.
+  async limit(options) {
+    if (typeof options !== "object" || options === null) throw new Error("invalid rate limit options");
+    const unknown = Object.keys(options).filter((k) => !RATELIMIT_OPTION_KEYS.includes(k));
+    if (unknown.length) throw new Error(`bad rate limit options: [${unknown.join(",")}]`);
+    if (options.key !== undefined && typeof options.key !== "string") throw new Error(`invalid key: ${options.key}`);
+    return this.#bridge.json("/ratelimit", { binding: this.#binding, options: encodeDeep(options, "Ratelimit.limit options") });
   }
 }
 
@@ -277,5 +306,6 @@ export function buildEnv(config, vars, bridge) {
   for (const { binding } of config.d1) env[binding] = new D1Database(bridge, binding);
   for (const { binding } of config.r2) env[binding] = new R2Bucket(bridge, binding);
   for (const { binding } of config.producers) env[binding] = new WorkerQueue(bridge, binding);
+  for (const { binding } of config.ratelimits) env[binding] = new Ratelimit(bridge, binding);
   return env;
 }

@@ -4,7 +4,8 @@ import path from "node:path";
 import { parse as parseToml } from "smol-toml";
 
 const USAGE = `usage: node runtime/main.mjs [--config wrangler.toml] [--host 127.0.0.1] [--port 8787]
-         [--persist .wrangler/state] [--var KEY=VALUE ...] [--src DIR] [--no-crons]`;
+         [--persist .wrangler/state] [--var KEY=VALUE ...] [--ratelimit NAME=LIMIT ...] [--src DIR] [--no-crons]
+         [--plan paid|free]`;
 
 export class ConfigError extends Error {
   name = "ConfigError";
@@ -12,8 +13,11 @@ export class ConfigError extends Error {
 
 /** Parse argv (without node and script) into options; unknown flags are errors. */
 export function parseArgs(argv) {
-  const opts = { config: "wrangler.toml", host: "127.0.0.1", port: 8787, persist: null, vars: {}, src: null, crons: true };
-  const takesValue = new Set(["--config", "--host", "--port", "--persist", "--var", "--src"]);
+  const opts = {
+    config: "wrangler.toml", host: "127.0.0.1", port: 8787, persist: null, vars: {}, ratelimits: {}, src: null, crons: true,
+    plan: "paid",
+  };
+  const takesValue = new Set(["--config", "--host", "--port", "--persist", "--var", "--ratelimit", "--src", "--plan"]);
   for (let i = 0; i < argv.length; i++) {
     let arg = argv[i];
     let value;
@@ -34,6 +38,10 @@ export function parseArgs(argv) {
       case "--host": opts.host = value; break;
       case "--persist": opts.persist = value; break;
       case "--src": opts.src = value; break;
+      case "--plan":
+        if (value !== "paid" && value !== "free") throw new ConfigError(`--plan must be paid or free, got ${value}`);
+        opts.plan = value;
+        break;
       case "--port": {
         const port = Number(value);
         if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError(`--port must be 0..65535, got ${value}`);
@@ -44,6 +52,12 @@ export function parseArgs(argv) {
         const at = value.indexOf("=");
         if (at <= 0) throw new ConfigError(`--var needs KEY=VALUE, got ${JSON.stringify(value)}`);
         opts.vars[value.slice(0, at)] = value.slice(at + 1);
+        break;
+      }
+      case "--ratelimit": {
+        const [name, limit] = value.split("=");
+        if (!name || !/^[1-9]\d*$/.test(limit ?? "")) throw new ConfigError(`--ratelimit needs NAME=LIMIT (a positive integer), got ${JSON.stringify(value)}`);
+        opts.ratelimits[name] = Number(limit);
         break;
       }
     }
@@ -100,6 +114,15 @@ export function loadWranglerConfig(configPath) {
       retryDelay: c.retry_delay,
     };
   });
+  const ratelimits = (raw.ratelimits ?? []).map((r, i) => {
+    need(r.name && typeof r.namespace_id === "string", `${file}: ratelimits[${i}] needs name and namespace_id (a string)`);
+    const limit = r.simple?.limit;
+    const period = r.simple?.period;
+    // As workerd and Miniflare accept: a positive limit per period of 10 or 60 seconds.
+    need(Number.isInteger(limit) && limit > 0, `${file}: ratelimits[${i}].simple.limit must be a positive integer`);
+    need(period === 10 || period === 60, `${file}: ratelimits[${i}].simple.period must be 10 or 60`);
+    return { binding: r.name, namespaceId: r.namespace_id, limit, period };
+  });
   const assets = assetsConfig(raw.assets, root, file);
   const crons = raw.triggers?.crons ?? [];
   need(Array.isArray(crons), `${file}: triggers.crons must be an array`);
@@ -115,7 +138,9 @@ export function loadWranglerConfig(configPath) {
     d1,
     producers,
     consumers,
+    ratelimits,
     crons,
+    limits: raw.limits ?? {},
     assets,
   };
 }
@@ -135,23 +160,11 @@ function assetsConfig(assets, root, file) {
   };
 }
 
-// Measured with the workerd of wrangler 4.164: which Pyodide a compatibility date and flags select.
-const PYODIDE_BY_FLAG = { python_workers_20260610: "314.0.6", python_workers_20250116: "0.28.2" };
-const NEW_PYODIDE_FROM = "2026-09-15";
-const OLD_PYODIDE_UNTIL = "2026-08-26";
-
-/** The Pyodide version production would run for this configuration. */
-export function selectPyodideVersion(compatibilityDate, flags) {
-  need(flags.includes("python_workers"), `compatibility_flags must include "python_workers" for a Python Worker`);
-  for (const [flag, version] of Object.entries(PYODIDE_BY_FLAG)) {
-    if (flags.includes(flag)) return version;
-  }
-  if (compatibilityDate >= NEW_PYODIDE_FROM) return "314.0.6";
-  if (compatibilityDate <= OLD_PYODIDE_UNTIL) return "0.28.2";
-  throw new ConfigError(
-    `compatibility_date ${compatibilityDate} lies between ${OLD_PYODIDE_UNTIL} and ${NEW_PYODIDE_FROM}, where the ` +
-      `selected Pyodide was not measured; add the flag python_workers_20260610 or python_workers_20250116`,
-  );
+/** `config` with the `simple.limit` of named [[ratelimits]] replaced (tests and benchmarks); unknown names are errors. */
+export function overrideRatelimits(config, limits) {
+  const known = new Set(config.ratelimits.map((r) => r.binding));
+  for (const name of Object.keys(limits)) need(known.has(name), `--ratelimit ${name}: no [[ratelimits]] named ${name} in ${config.file}`);
+  return { ...config, ratelimits: config.ratelimits.map((r) => ({ ...r, limit: limits[r.binding] ?? r.limit })) };
 }
 
 // Compat flags the workers SDK reads through `_cloudflare_compat_flags`; off unless listed.

@@ -3,6 +3,7 @@
 import inspect
 import sys
 
+from pyodide.code import relaxed_call
 from workers import WorkerEntrypoint, python_from_rpc, python_to_rpc
 
 
@@ -30,29 +31,37 @@ def find_entrypoint(module_name):
     )
 
 
-def _relaxed_args(method, args):
-    # workerd calls fetch "relaxed": extra positional arguments are dropped.
-    try:
-        params = inspect.signature(method).parameters.values()
-    except (TypeError, ValueError):
-        return args
-    if any(p.kind is p.VAR_POSITIONAL for p in params):
-        return args
-    positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-    return args[: len(positional)]
+async def invoke(cls, ctx, env, prop, mode, *args):
+    """Instantiate the entrypoint for one event and call one handler as workerd's helper does.
 
-
-async def invoke(cls, ctx, env, prop, relaxed, *args):
-    """Instantiate the entrypoint for one event and call one handler, converting as workerd does."""
+    mode (runtime/workerd.mjs callMode): "raw" calls relaxed with the JS arguments as they are;
+    "relaxed" and "strict" convert each argument with python_from_rpc (introspection.wrapper_func),
+    then drop extra arguments or call with exactly what was passed, so a handler declared with the
+    wrong arity raises TypeError here as it does in production.
+    """
     instance = cls(ctx, env)
     method = getattr(instance, prop, None)
     if not callable(method):
-        raise TypeError(f"Method {prop} does not exist on {cls.__name__}")
-    py_args = [python_from_rpc(arg) for arg in args]
-    if relaxed:
-        py_args = _relaxed_args(method, py_args)
-    result = method(*py_args)
+        raise TypeError(f"Method {prop} does not exist")
+    if mode == "raw":
+        result = relaxed_call(method, *args)
+    else:
+        py_args = [python_from_rpc(arg) for arg in args]
+        result = relaxed_call(method, *py_args) if mode == "relaxed" else method(*py_args)
     if inspect.isawaitable(result):
         result = await result
     return python_to_rpc(result)
 
+
+def arity_problems(cls, handlers, arity):
+    """The handlers among `handlers` that cls defines but that cannot take workerd's `arity` arguments."""
+    problems = []
+    for name in handlers:
+        method = getattr(cls, name, None)
+        if not callable(method):
+            continue
+        try:
+            inspect.signature(method).bind(None, *([None] * arity))
+        except TypeError as exc:
+            problems.append(f"{cls.__name__}.{name}{inspect.signature(method)}: {exc}")
+    return problems

@@ -1,33 +1,28 @@
 #!/usr/bin/env node
-// Re-download the vendored workers SDK wheel from PyPI with pip and check its digest.
-// The wheel is committed (41 KB), so this is only needed to verify or restore it.
+// Install step: download the workers-runtime-sdk wheel that pyproject.toml pins, with pip, and keep it
+// where the runtime loads it from once its sha256 matches uv.lock.
+//   node runtime/fetch-sdk.mjs [project root]      (PYTHON names a python with pip; default python3)
 import { execFileSync } from "node:child_process";
-import { createHash } from "node:crypto";
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { SDK_WHEEL, SDK_WHEEL_SHA256 } from "./python.mjs";
+import { SDK_PACKAGE, SdkError, pinnedWheel, readWheel } from "./sdk.mjs";
 
-const SPEC = "workers-runtime-sdk==1.9.5";
 const PIP_TIMEOUT_MS = 120_000;
 
+const wheel = pinnedWheel(path.resolve(process.argv[2] ?? "."));
 const dir = mkdtempSync(path.join(tmpdir(), "workers-sdk-"));
 try {
-  const python = process.env.PYTHON ?? "python3";
-  execFileSync(python, ["-m", "pip", "download", "--no-deps", "--only-binary=:all:", SPEC, "-d", dir], {
-    stdio: ["ignore", "inherit", "inherit"],
-    timeout: PIP_TIMEOUT_MS,
-  });
-  const downloaded = path.join(dir, path.basename(SDK_WHEEL));
-  const digest = createHash("sha256").update(readFileSync(downloaded)).digest("hex");
-  if (digest !== SDK_WHEEL_SHA256) {
-    console.error(`sha256 mismatch for ${SPEC}: got ${digest}, expected ${SDK_WHEEL_SHA256}`);
-    process.exitCode = 1;
-  } else {
-    mkdirSync(path.dirname(SDK_WHEEL), { recursive: true });
-    copyFileSync(downloaded, SDK_WHEEL);
-    console.log(`${SDK_WHEEL} ok (${digest})`);
-  }
+  execFileSync(process.env.PYTHON ?? "python3",
+    ["-m", "pip", "download", "--quiet", "--no-deps", "--only-binary=:all:", `${SDK_PACKAGE}==${wheel.version}`, "-d", dir],
+    { stdio: ["ignore", "inherit", "inherit"], timeout: PIP_TIMEOUT_MS });
+  readWheel({ ...wheel, path: path.join(dir, wheel.filename) });
+  mkdirSync(path.dirname(wheel.path), { recursive: true });
+  copyFileSync(path.join(dir, wheel.filename), wheel.path);
+  console.log(`${wheel.path} (sha256 ${wheel.sha256})`);
+} catch (err) {
+  console.error(err instanceof SdkError ? err.message : String(err.message ?? err));
+  process.exitCode = 1;
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

@@ -7,6 +7,9 @@ import { _transformsForContentEncodingAndContentType as contentEncoders } from "
 // Miniflare's loopback headers: the original URL and the request's cf object ride in these.
 const ORIGINAL_URL = "mf-original-url";
 const CF_BLOB = "mf-cf-blob";
+// Methods workerd hands to a Worker but Node's Request refuses to construct: built as GET, then given
+// their real method, so the Worker answers them itself (the service with a JSON 405).
+const NODE_FORBIDDEN_METHODS = new Set(["TRACE", "TRACK", "CONNECT"]);
 const HOP_BY_HOP = new Set(["connection", "keep-alive", "transfer-encoding", "upgrade", "expect", "te", "trailer", "proxy-connection"]);
 
 export function jsonResponse(data, status = 200) {
@@ -24,9 +27,10 @@ export function platformRequest(req) {
     else if (name.startsWith("mf-") || HOP_BY_HOP.has(name) || value === undefined) continue;
     else for (const v of Array.isArray(value) ? value : [value]) headers.append(name, v);
   }
-  const hasBody = req.method !== "GET" && req.method !== "HEAD";
+  const forbidden = NODE_FORBIDDEN_METHODS.has(req.method);
+  const hasBody = req.method !== "GET" && req.method !== "HEAD" && !forbidden;
   const request = new Request(new URL(url, "http://localhost"), {
-    method: req.method,
+    method: forbidden ? "GET" : req.method,
     headers,
     body: hasBody ? Readable.toWeb(req) : null,
     duplex: hasBody ? "half" : undefined,
@@ -34,6 +38,7 @@ export function platformRequest(req) {
   });
   // As `request.cf` on the platform (Miniflare's placeholder IncomingRequestCfProperties).
   Object.defineProperty(request, "cf", { value: cf, enumerable: true });
+  if (forbidden) Object.defineProperty(request, "method", { value: req.method, enumerable: true });
   return request;
 }
 

@@ -6,12 +6,16 @@ import path from "node:path";
 import { Log, LogLevel, Miniflare } from "miniflare";
 
 import { BRIDGE_WORKER, Bridge, bridgeWorkerOptions, buildEnv, jsWorkerOptions } from "./bindings.mjs";
-import { ConfigError, compatFlagsModule, loadWranglerConfig, parseArgs, selectPyodideVersion } from "./config.mjs";
+import { ConfigError, compatFlagsModule, loadWranglerConfig, overrideRatelimits, parseArgs } from "./config.mjs";
 import { ExecutionContext, MessageBatch, ScheduledController, WaitUntilTracker, entrypointHelper, recordedCalls } from "./context.mjs";
 import { scheduleCrons } from "./cron.mjs";
+import { startWatchdog } from "./process.mjs";
 import { PythonWorker, StartupError, briefError, describeError, installedPyodideVersion } from "./python.mjs";
 import { jsonResponse, platformRequest, writeResponse } from "./http.mjs";
 import { applySchema } from "./schema.mjs";
+import { Invocation, countGlobalFetch, countSubrequest, resolveLimits, within } from "./limits.mjs";
+import { SdkError, pinnedWheel } from "./sdk.mjs";
+import { CompatError, eventArgs, selectPyodideVersion } from "./workerd.mjs";
 import { decodeDeep } from "./workers/codec.mjs";
 
 const MINIFLARE_READY_TIMEOUT_MS = 60_000;
@@ -53,7 +57,7 @@ class Runtime {
 
   async start() {
     const { opts } = this;
-    const config = loadWranglerConfig(opts.config);
+    const config = overrideRatelimits(loadWranglerConfig(opts.config), opts.ratelimits);
     const wanted = selectPyodideVersion(config.compatibilityDate, config.compatibilityFlags);
     const installed = installedPyodideVersion();
     if (installed !== wanted) {
@@ -68,24 +72,35 @@ class Runtime {
     const persistRoot = opts.persist ? path.resolve(opts.persist) : path.join(config.root, ".wrangler", "state");
 
     const vars = { ...config.vars, ...opts.vars };
+    this.limits = resolveLimits(config.limits, opts.plan);
+    const plainFetch = countGlobalFetch();
     let bridgeUrl = null;
-    const bridgeProxy = new Bridge((p, init) => fetch(new URL(p, bridgeUrl), init));
+    const bridgeProxy = new Bridge((p, init) => {
+      countSubrequest("internal"); // a binding call is a subrequest too
+      return plainFetch(new URL(p, bridgeUrl), init);
+    });
     this.env = buildEnv(config, vars, bridgeProxy);
 
-    this.pythonReady = PythonWorker.start({
+    this.pythonOptions = {
       srcDir,
       mainModule,
+      sdkWheel: pinnedWheel(config.root),
       compatFlags: compatFlagsModule(config.compatibilityFlags),
       entrypointHelper: entrypointHelper({ env: this.env, tracker: this.tracker }),
-    });
+    };
+    this.pythonReady = PythonWorker.start(this.pythonOptions);
     this.pythonReady.catch(() => {}); // awaited below; handlers wait on it too
 
     this.mf = new Miniflare(this.#miniflareOptions(config, persistRoot));
     this.onMiniflareCreated?.();
     const url = await withDeadline(this.mf.ready, MINIFLARE_READY_TIMEOUT_MS, "Miniflare start");
+    startWatchdog();
     bridgeUrl = await this.mf.unsafeGetDirectURL(BRIDGE_WORKER);
 
     this.python = await withDeadline(this.pythonReady, PYTHON_READY_TIMEOUT_MS, "Python start");
+    for (const problem of this.python.arityProblems()) {
+      log(`warning: ${problem}; workerd calls it with (event, env, ctx), so every such event fails (as on Cloudflare)`);
+    }
 
     const schemaPath = path.join(config.root, "schema.sql");
     const db = this.env.DB;
@@ -107,7 +122,7 @@ class Runtime {
         throw new StartupError(`triggers.crons: ${err.message}`);
       }
     }
-    log(`Python ${this.python.pythonVersion} (Pyodide ${this.python.version}), entrypoint ${mainModule}.${this.python.entrypointName}, ` +
+    log(`Python ${this.python.pythonVersion} (Pyodide ${this.python.version}), workers-runtime-sdk ${this.python.sdkVersion}, entrypoint ${mainModule}.${this.python.entrypointName}, ` +
       `state in ${persistRoot}`);
     process.stdout.write(`READY http://${opts.host}:${url.port}\n`);
   }
@@ -142,25 +157,34 @@ class Runtime {
   }
 
   async #serveFetch(req, res) {
+    const invocation = this.#newInvocation();
     let label = `fetch ${req.method}`;
-    try {
-      const request = platformRequest(req);
-      label = `fetch ${request.method} ${new URL(request.url).pathname}`;
-      const response = await this.#handleFetch(request, label);
-      const error = await writeResponse(response, res);
-      if (error) log(`${label}: response body failed mid-stream, response cut short: ${briefError(error)}`);
-    } catch (err) {
-      log(`${label} could not be served:\n${describeError(err)}`);
-      if (!res.headersSent) await writeResponse(jsonResponse(INTERNAL_ERROR, 500), res);
-      else res.destroy();
-    }
+    const report = { handler: "fetch" };
+    await within(invocation, async () => {
+      try {
+        const request = platformRequest(req);
+        label = `fetch ${request.method} ${new URL(request.url).pathname}`;
+        Object.assign(report, { method: request.method, path: new URL(request.url).pathname });
+        let response = await this.#handleFetch(request, label);
+        const exceeded = invocation.exceeded(invocation.finish());
+        if (exceeded) response = await this.#failInvocation(label, exceeded, response);
+        Object.assign(report, { status: response.status, requestId: response.headers.get("x-request-id") ?? undefined });
+        const error = await writeResponse(response, res);
+        if (error) log(`${label}: response body failed mid-stream, response cut short: ${briefError(error)}`);
+      } catch (err) {
+        log(`${label} could not be served:\n${describeError(err)}`);
+        if (!res.headersSent) await writeResponse(jsonResponse(INTERNAL_ERROR, 500), res);
+        else res.destroy();
+      }
+    });
+    this.#report(invocation, report);
   }
 
   async #handleFetch(request, label) {
     try {
       const python = await this.pythonReady;
       const ctx = new ExecutionContext(this.tracker, label);
-      const response = await python.call("fetch", { ctx, env: this.env, relaxed: true }, request);
+      const response = await python.call("fetch", { ctx, env: this.env }, ...eventArgs(request));
       if (!(response instanceof Response)) {
         throw new TypeError(`fetch returned ${response?.constructor?.name ?? response}, not a Response`);
       }
@@ -168,6 +192,55 @@ class Runtime {
     } catch (err) {
       log(`${label} raised:\n${describeError(err)}`);
       return jsonResponse(INTERNAL_ERROR, 500);
+    }
+  }
+
+  #newInvocation() {
+    return new Invocation(this.limits, () => this.python?.heapBytes ?? 0);
+  }
+
+  /**
+   * Past the memory or CPU limit production ends the invocation with workerd's own error (not the
+   * Worker's response) and, for memory, discards the isolate: so does the runtime.
+   */
+  async #failInvocation(label, exceeded, response) {
+    log(`${label}: ${exceeded} (limits ${JSON.stringify(this.limits)}); the invocation fails as on Cloudflare`);
+    await response.body?.cancel().catch(() => {});
+    if (exceeded === "exceededMemory") this.#recyclePython();
+    return new Response("Worker exceeded resource limits", { status: 503, headers: { "content-type": "text/plain" } });
+  }
+
+  #recyclePython() {
+    log("starting a new Python isolate: the old one exceeded the memory limit");
+    this.python = null;
+    this.pythonReady = PythonWorker.start(this.pythonOptions);
+    this.pythonReady.then((python) => { this.python = python; }, (err) => log(`Python restart failed:\n${describeError(err)}`));
+  }
+
+  /** The per-invocation JSON line, like the invocation metadata of Workers Logs. */
+  #report(invocation, details) {
+    const figures = invocation.finish();
+    const outcome = invocation.exceeded(figures) ?? details.outcome ?? "ok";
+    process.stdout.write(`${JSON.stringify({ event: "invocation", ...details, outcome, ...figures })}\n`);
+  }
+
+  /** Run an event handler as one invocation: reported, and failed past the memory or CPU limit. */
+  async #invokeEvent(details, body) {
+    const invocation = this.#newInvocation();
+    let outcome = "ok";
+    try {
+      const result = await within(invocation, body);
+      const exceeded = invocation.exceeded(invocation.finish());
+      if (exceeded) {
+        if (exceeded === "exceededMemory") this.#recyclePython();
+        throw new Error(`Worker exceeded resource limits (${exceeded})`);
+      }
+      return result;
+    } catch (err) {
+      outcome = "exception";
+      throw err;
+    } finally {
+      this.#report(invocation, { ...details, outcome });
     }
   }
 
@@ -180,7 +253,8 @@ class Runtime {
       const batch = new MessageBatch(payload.queue, messages);
       const ctx = new ExecutionContext(this.tracker, `queue ${payload.queue}`);
       try {
-        await python.call("queue", { ctx, env: this.env }, batch);
+        const details = { handler: "queue", queue: payload.queue, messages: messages.length };
+        await this.#invokeEvent(details, () => python.call("queue", { ctx, env: this.env }, ...eventArgs(batch)));
         return jsonResponse({ calls: recordedCalls(batch) });
       } catch (err) {
         log(`queue ${payload.queue} (${messages.length} messages) raised:\n${describeError(err)}`);
@@ -191,7 +265,8 @@ class Runtime {
       const controller = new ScheduledController(payload);
       const ctx = new ExecutionContext(this.tracker, `scheduled ${payload.cron}`);
       try {
-        await python.call("scheduled", { ctx, env: this.env }, controller);
+        const details = { handler: "scheduled", cron: payload.cron };
+        await this.#invokeEvent(details, () => python.call("scheduled", { ctx, env: this.env }, ...eventArgs(controller)));
         return jsonResponse({});
       } catch (err) {
         log(`scheduled "${payload.cron}" raised:\n${describeError(err)}`);
@@ -271,7 +346,7 @@ async function main() {
     await runtime.start();
     return null; // keep serving until a signal arrives
   } catch (err) {
-    const expected = err instanceof ConfigError || err instanceof StartupError || err?.constructor?.name === "MiniflareCoreError";
+    const expected = err instanceof ConfigError || err instanceof CompatError || err instanceof SdkError || err instanceof StartupError || err?.constructor?.name === "MiniflareCoreError";
     log(expected ? err.message : describeError(err));
     await runtime.stop();
     return 1;

@@ -1,18 +1,14 @@
 // The Python side of the runtime: Pyodide from npm, the workers SDK wheel, the worker's
 // modules, and calls into its WorkerEntrypoint. No business logic.
-import { createHash } from "node:crypto";
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { readWheel } from "./sdk.mjs";
+import { EVENT_ARITY, STRICT_EVENT_HANDLERS, callMode } from "./workerd.mjs";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const require = createRequire(import.meta.url);
-
-// The workers SDK is vendored (41 KB, pure Python) so a fresh clone runs offline;
-// `node runtime/fetch-sdk.mjs` downloads it again with pip and checks this digest.
-export const SDK_WHEEL = path.join(HERE, "vendor", "workers_runtime_sdk-1.9.5-py3-none-any.whl");
-export const SDK_WHEEL_SHA256 = "f2b912660a3ab60d2a24920106422f9eaf4cd7a794e42b022237ad2444287fef";
 
 export class StartupError extends Error {
   name = "StartupError";
@@ -25,19 +21,6 @@ export function installedPyodideVersion() {
   } catch {
     return null;
   }
-}
-
-function readWheel() {
-  let bytes;
-  try {
-    bytes = readFileSync(SDK_WHEEL);
-  } catch (err) {
-    throw new StartupError(`workers SDK wheel missing (${SDK_WHEEL}): run node runtime/fetch-sdk.mjs (${err.code})`);
-  }
-  const digest = createHash("sha256").update(bytes).digest("hex");
-  if (digest !== SDK_WHEEL_SHA256) throw new StartupError(`${SDK_WHEEL}: sha256 ${digest}, expected ${SDK_WHEEL_SHA256}`);
-  // Pyodide wants a plain Uint8Array, not a Node Buffer.
-  return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 /** Every *.py file under dir (skipping caches and hidden folders), as absolute paths. */
@@ -78,15 +61,16 @@ export class PythonWorker {
   #entrypoint;
 
   /**
-   * Load Pyodide and the SDK, copy srcDir into the Python filesystem at the same absolute
-   * path (so tracebacks name real files) and import mainModule from it.
+   * Load Pyodide and the SDK wheel (sdk.mjs pinnedWheel), copy srcDir into the Python filesystem at
+   * the same absolute path (so tracebacks name real files) and import mainModule from it.
    */
-  static async start({ srcDir, mainModule, compatFlags, entrypointHelper }) {
+  static async start({ srcDir, mainModule, sdkWheel, compatFlags, entrypointHelper }) {
+    const wheel = readWheel(sdkWheel);
     const { loadPyodide } = await import("pyodide");
     const pyodide = await loadPyodide({ args: [], env: { HOME: "/home/pyodide" } });
     pyodide.setStdout(lineWriter(process.stdout));
     pyodide.setStderr(lineWriter(process.stderr));
-    pyodide.unpackArchive(readWheel(), "wheel");
+    pyodide.unpackArchive(wheel, "wheel");
     pyodide.registerJsModule("_cloudflare_compat_flags", compatFlags);
     pyodide.registerJsModule("_pyodide_entrypoint_helper", entrypointHelper);
 
@@ -119,16 +103,31 @@ export class PythonWorker {
     return this.#pyodide.version;
   }
 
+  /** The size of Pyodide's WebAssembly memory: it only grows, and the isolate's 128 MB covers it. */
+  get heapBytes() {
+    return this.#pyodide._module.HEAP8.buffer.byteLength;
+  }
+
   get pythonVersion() {
     return this.#pyodide.runPython("import platform; platform.python_version()");
+  }
+
+  /** The version of the `workers` SDK Python imports, from its installed distribution metadata. */
+  get sdkVersion() {
+    return this.#pyodide.runPython("from importlib.metadata import version; version('workers-runtime-sdk')");
   }
 
   get entrypointName() {
     return this.#entrypoint.__name__;
   }
 
-  /** Construct the entrypoint with (ctx, env) and await handler `prop` with JS arguments. */
-  async call(prop, { ctx, env, relaxed = false }, ...args) {
-    return this.#dispatch.invoke(this.#entrypoint, ctx, env, prop, relaxed, ...args);
+  /** Strict event handlers the entrypoint declares with a signature workerd's call would not fit. */
+  arityProblems() {
+    return this.#dispatch.arity_problems(this.#entrypoint, STRICT_EVENT_HANDLERS, EVENT_ARITY).toJs();
+  }
+
+  /** Construct the entrypoint with (ctx, env) and await handler `prop`, called as workerd calls it. */
+  async call(prop, { ctx, env }, ...args) {
+    return this.#dispatch.invoke(this.#entrypoint, ctx, env, prop, callMode(prop), ...args);
   }
 }

@@ -8,6 +8,7 @@ from services.app import Platform, Services
 from services.config import Settings
 from services.log import log_event
 from services.query import Priority
+from services.ratelimits import BINDINGS as RATE_LIMIT_BINDINGS
 
 DEAD_LETTER_SUFFIX = "-dlq"
 
@@ -22,6 +23,9 @@ class Default(WorkerEntrypoint):
                     Priority.HIGH: adapters.WorkerQueue(env.JOBS_QUEUE_HIGH)},
             transport=adapters.FetchTransport(),
             defer=lambda awaitable: adapters.wait_until(self.ctx, awaitable),
+            limiters={name: adapters.WorkerRateLimiter(getattr(env, name))
+                      for name in RATE_LIMIT_BINDINGS if hasattr(env, name)},
+            sealer=adapters.WebCryptoSealer(env.WARMING_KEY) if getattr(env, "WARMING_KEY", "") else None,
         )
         return Services(Settings.from_env(adapters.env_vars(env, Settings.var_names())), platform)
 
@@ -29,7 +33,9 @@ class Default(WorkerEntrypoint):
         response = await Api(self.services()).handle(adapters.api_request(request))
         return adapters.js_response(response)
 
-    async def queue(self, batch):
+    # workerd calls every handler but fetch strictly, with (event, env, ctx); for a WorkerEntrypoint
+    # env and ctx arrive as None (they are self.env and self.ctx), yet a shorter signature is a TypeError.
+    async def queue(self, batch, env, ctx):
         messages = [adapters.WorkerMessage(message) for message in batch.messages]
         consumer = self.services().consumer()
         if batch.queue.endswith(DEAD_LETTER_SUFFIX):
@@ -37,6 +43,7 @@ class Default(WorkerEntrypoint):
         else:
             await consumer.consume(batch.queue, messages)
 
-    async def scheduled(self, controller):
-        report = await self.services().maintenance().run()
+    async def scheduled(self, controller, env, ctx):
+        services = self.services()
+        report = {**await services.maintenance().run(), **await services.warming().run()}
         log_event("cron", cron=getattr(controller, "cron", None), **report)

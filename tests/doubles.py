@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import sqlite3
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
@@ -123,3 +125,42 @@ class Deferred:
     async def drain(self) -> None:
         while self.pending:
             await self.pending.pop(0)
+
+
+class CountingLimiter:
+    """`RateLimiter` with a fixed limit per key and a window that never rolls (tests run in one window)."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit_per_key = limit
+        self.counts: dict[str, int] = {}
+
+    async def limit(self, key: str) -> bool:
+        if self.counts.get(key, 0) >= self.limit_per_key:
+            return False
+        self.counts[key] = self.counts.get(key, 0) + 1
+        return True
+
+
+class XorSealer:
+    """`Sealer` double: XOR with a keyed stream plus an HMAC tag, so a wrong key or context fails to open."""
+
+    def __init__(self, secret: str) -> None:
+        self.secret = secret
+
+    def _key(self, context: str) -> bytes:
+        return hashlib.sha256(f"{self.secret}|{context}".encode()).digest()
+
+    def _xor(self, data: bytes, context: str) -> bytes:
+        key = self._key(context)
+        return bytes(a ^ key[i % len(key)] for i, a in enumerate(data))
+
+    async def seal(self, plaintext: str, context: str) -> str:
+        body = self._xor(plaintext.encode(), context)
+        return (body + hmac.digest(self._key(context), body, "sha256")).hex()
+
+    async def open(self, sealed: str, context: str) -> str:
+        raw = bytes.fromhex(sealed)
+        body, tag = raw[:-32], raw[-32:]
+        if not hmac.compare_digest(tag, hmac.digest(self._key(context), body, "sha256")):
+            raise ValueError("the sealed value does not open with this key")
+        return self._xor(body, context).decode()

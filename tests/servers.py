@@ -86,12 +86,15 @@ def start_simulator(*options: str) -> Server:
     return start([sys.executable, "-m", "simulator", "--host", HOST, "--port", "0", *options])
 
 
-def start_worker(simulator_url: str, persist: Path, **variables: str) -> Server:
+def start_worker(simulator_url: str, persist: Path, ratelimits: dict[str, int] | None = None,
+                 **variables: str) -> Server:
     # Crons off: callers trigger scheduled() themselves, never mid-run on the clock.
     command = ["node", "runtime/main.mjs", "--host", HOST, "--port", "0", "--no-crons",
                "--persist", str(persist), "--var", f"FLIGHTDECK_BASE_URL={simulator_url}/api"]
     for key, value in variables.items():
         command += ["--var", f"{key}={value}"]
+    for name, limit in (ratelimits or {}).items():
+        command += ["--ratelimit", f"{name}={limit}"]
     return start(command)
 
 

@@ -11,6 +11,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, test } from "node:test";
 import { fileURLToPath } from "node:url";
+import { childPids } from "../process.mjs";
 import { promisify } from "node:util";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -21,13 +22,13 @@ const QUEUE_TIMEOUT_MS = 30_000;
 const POLL_INTERVAL_MS = 200;
 const WRANGLER_TIMEOUT_MS = 60_000;
 const EXPECT_WAIT_MS = 1_000;
+const KILL_TIMEOUT_MS = 5_000;
 
 let child;
 let base;
 let stateDir;
 let upstream;
-let stdout = "";
-let stderr = "";
+const output = { stdout: "", stderr: "" }; // of the shared runtime
 
 function startUpstream() {
   return new Promise((resolve) => {
@@ -36,18 +37,18 @@ function startUpstream() {
   });
 }
 
-function waitForReady(proc) {
+function waitForReady(proc, out) {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`no READY within ${READY_TIMEOUT_MS} ms`)), READY_TIMEOUT_MS);
     proc.stdout.on("data", (chunk) => {
-      stdout += chunk;
-      const match = /^READY (http:\/\/\S+)$/m.exec(stdout);
+      out.stdout += chunk;
+      const match = /^READY (http:\/\/\S+)$/m.exec(out.stdout);
       if (match) {
         clearTimeout(timer);
         resolve(match[1]);
       }
     });
-    proc.stderr.on("data", (chunk) => { stderr += chunk; });
+    proc.stderr.on("data", (chunk) => { out.stderr += chunk; });
     proc.on("exit", (code) => {
       clearTimeout(timer);
       reject(new Error(`runtime exited with ${code} before READY`));
@@ -80,23 +81,28 @@ async function pollEvents(predicate, timeoutMs) {
 
 async function waitForLog(pattern, timeoutMs = 5_000) {
   const deadline = Date.now() + timeoutMs;
-  while (!pattern.test(stderr) && Date.now() < deadline) await new Promise((r) => setTimeout(r, POLL_INTERVAL_MS));
-  assert.match(stderr, pattern);
+  while (!pattern.test(output.stderr) && Date.now() < deadline) await new Promise((r) => setTimeout(r, POLL_INTERVAL_MS));
+  assert.match(output.stderr, pattern);
+}
+
+function spawnRuntime(persist) {
+  const args = [
+    path.join(ROOT, "runtime", "main.mjs"), "--config", path.join(ROOT, "wrangler.toml"),
+    "--port", "0", "--persist", persist, "--src", path.join(HERE, "worker"), "--no-crons", "--plan", "free",
+    "--ratelimit", "RATE_LIMIT_TOKEN=2",
+    "--var", `FLIGHTDECK_BASE_URL=http://127.0.0.1:${upstream.address().port}/api`,
+  ];
+  return spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
 }
 
 before(async () => {
   upstream = await startUpstream();
   stateDir = mkdtempSync(path.join(tmpdir(), "runtime-smoke-"));
-  const args = [
-    path.join(ROOT, "runtime", "main.mjs"), "--config", path.join(ROOT, "wrangler.toml"),
-    "--port", "0", "--persist", stateDir, "--src", path.join(HERE, "worker"), "--no-crons",
-    "--var", `FLIGHTDECK_BASE_URL=http://127.0.0.1:${upstream.address().port}/api`,
-  ];
-  child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
+  child = spawnRuntime(stateDir);
   try {
-    base = await waitForReady(child);
+    base = await waitForReady(child, output);
   } catch (err) {
-    console.error(`runtime log:\n${stdout}\n${stderr}`);
+    console.error(`runtime log:\n${output.stdout}\n${output.stderr}`);
     throw err;
   }
 });
@@ -114,7 +120,7 @@ after(async () => {
 });
 
 test("prints exactly one READY line", () => {
-  assert.equal(stdout.match(/^READY /gm)?.length, 1);
+  assert.equal(output.stdout.match(/^READY /gm)?.length, 1);
 });
 
 test("fetch returns JSON and sees vars overridden by --var and request.cf", async () => {
@@ -151,12 +157,21 @@ test("R2: put/get bytes with metadata, head, list, delete", async () => {
   assert.equal(body.gone, null);
 });
 
+test("Rate Limiting: limit({key}) succeeds up to the limit per key; unknown options are refused", async () => {
+  const res = await fetch(`${base}/ratelimit?key=k${Date.now()}`);
+  const body = await res.json();
+  assert.equal(body.wrapper, "_BindingWrapper"); // the SDK wraps a binding whose class is Ratelimit
+  assert.deepEqual(body.outcomes, [true, true, false]);
+  assert.equal(body.other, true);
+  assert.match(body.errors.bad_option, /bad rate limit options: \[bogus\]/);
+});
+
 test("an exception in fetch is a JSON 500 and a traceback on stderr", async () => {
   const { status, body } = await getJson("/raise");
   assert.equal(status, 500);
   assert.deepEqual(body, { error: { code: "internal", message: "Internal error" } });
   await waitForLog(/RuntimeError: deliberate failure for the smoke test/);
-  assert.match(stderr, /smoke\/worker\/entry\.py", line \d+, in route_raise/);
+  assert.match(output.stderr, /smoke\/worker\/entry\.py", line \d+, in route_raise/);
 });
 
 test("ctx.waitUntil runs after the response; rejections are logged", async () => {
@@ -257,4 +272,116 @@ test("wrangler d1 execute --local reads the runtime's D1", async () => {
     { cwd: ROOT, env, timeout: WRANGLER_TIMEOUT_MS },
   );
   assert.equal(JSON.parse(out)[0].results[0].n, 2);
+});
+
+function invocationLines() {
+  return output.stdout.split("\n").filter((line) => line.startsWith('{"event":"invocation"')).map((line) => JSON.parse(line));
+}
+
+async function invocationFor(pathname) {
+  const deadline = Date.now() + 5_000;
+  for (;;) {
+    const line = invocationLines().findLast((x) => x.path === pathname);
+    if (line || Date.now() > deadline) return line;
+    await new Promise((r) => setTimeout(r, POLL_INTERVAL_MS));
+  }
+}
+
+test("each invocation logs one JSON line with its subrequests, heap peak and CPU ms", async () => {
+  await getJson("/d1");
+  const line = await invocationFor("/d1");
+  assert.equal(line.handler, "fetch");
+  assert.equal(line.status, 200);
+  assert.equal(line.subrequests, 10, "ten D1 calls, each a subrequest");
+  assert.ok(line.heapPeakMB >= 10 && line.heapPeakMB <= 128, `heapPeakMB ${line.heapPeakMB}`);
+  assert.ok(Number.isInteger(line.cpuMs) && line.cpuMs >= 0 && Number.isInteger(line.wallMs), JSON.stringify(line));
+});
+
+test("queue and scheduled invocations are logged too", async () => {
+  await fetch(`${base}/cdn-cgi/handler/scheduled?cron=${encodeURIComponent("5 * * * *")}`);
+  const deadline = Date.now() + 5_000;
+  while (!invocationLines().some((x) => x.cron === "5 * * * *") && Date.now() < deadline) await new Promise((r) => setTimeout(r, POLL_INTERVAL_MS));
+  const line = invocationLines().find((x) => x.cron === "5 * * * *");
+  assert.equal(line.handler, "scheduled");
+  assert.equal(line.subrequests, 2, "the toy handler records the event with two D1 calls");
+  assert.ok(invocationLines().some((x) => x.handler === "queue" && x.messages >= 1));
+});
+
+test("past the free plan's 50 external subrequests a fetch fails as on Cloudflare", async () => {
+  const target = `http://127.0.0.1:${upstream.address().port}/x`;
+  const { body } = await getJson(`/fanout?n=60&url=${encodeURIComponent(target)}`);
+  assert.deepEqual(body, { done: 50, error: "Too many subrequests." });
+  assert.equal((await invocationFor("/fanout")).subrequests, 51);
+});
+
+test("D1 and Queues refuse what production refuses, also where Miniflare would accept it", async () => {
+  const { body } = await getJson("/limits");
+  assert.match(body.params_101, /D1_ERROR: too many SQL variables/);
+  assert.equal(body.params_100, null);
+  assert.match(body.statement_100k, /D1_ERROR: statement too long/);
+  assert.match(body.row_2mb, /D1_ERROR: string or blob too big/);
+  assert.match(body.message_128k, /message length of 128\d{3} bytes exceeds limit of 128000/);
+  assert.match(body.batch_101, /batch message count of 101 exceeds limit of 100/);
+  assert.match(body.batch_260k, /batch size of 260\d{3} bytes exceeds limit of 256000/);
+});
+
+const alive = (pid) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+function portFree(port) {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once("error", () => resolve(false));
+    server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
+  });
+}
+
+test("after a SIGKILL of the runtime, workerd goes too and the port is free", async () => {
+  const persist = mkdtempSync(path.join(tmpdir(), "runtime-kill-"));
+  const proc = spawnRuntime(persist);
+  try {
+    const url = new URL(await waitForReady(proc, { stdout: "", stderr: "" }));
+    const workerd = childPids(proc.pid);
+    assert.ok(workerd.length >= 1, "workerd runs as the runtime's child");
+    proc.kill("SIGKILL");
+    const deadline = Date.now() + KILL_TIMEOUT_MS;
+    while (workerd.some(alive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, POLL_INTERVAL_MS));
+    assert.deepEqual(workerd.filter(alive), [], "no workerd left behind");
+    assert.ok(await portFree(Number(url.port)), `port ${url.port} is free again`);
+  } finally {
+    if (proc.exitCode === null && proc.signalCode === null) proc.kill("SIGKILL");
+    rmSync(persist, { recursive: true, force: true });
+  }
+});
+
+function rawRequest(url, options) {
+  // fetch() refuses TRACE and long heads are what this checks: plain node:http instead.
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(url, options, (res) => {
+      let body = "";
+      res.on("data", (chunk) => { body += chunk; });
+      res.on("end", () => resolve({ status: res.statusCode, type: res.headers["content-type"], body }));
+    });
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+test("TRACE reaches the Worker, which answers it, as on workerd", async () => {
+  const res = await rawRequest(`${base}/method`, { method: "TRACE" });
+  assert.equal(res.status, 200);
+  assert.deepEqual(JSON.parse(res.body), { method: "TRACE" });
+});
+
+test("a request head over the runtime's 16 KB is a JSON 431", async () => {
+  const res = await rawRequest(`${base}/hello?pad=${"a".repeat(20_000)}`, { method: "GET" });
+  assert.equal(res.status, 431);
+  assert.equal(res.type, "application/json");
+  assert.equal(JSON.parse(res.body).error.code, "header_fields_too_large");
 });

@@ -1,4 +1,4 @@
-// Binding bridge: runs inside Miniflare (workerd) next to the real D1, R2 and Queue bindings,
+// Binding bridge: runs inside Miniflare (workerd) next to the real D1, R2, Queue and Rate Limiting bindings,
 // and executes binding calls that the Node host sends as one HTTP request each.
 // It has no route: only the Node host reaches it, through mf.getWorker().
 import { decodeDeep, encodeDeep, encodeError } from "./codec.mjs";
@@ -85,12 +85,17 @@ async function queue(env, req) {
   throw new TypeError(`unknown Queue operation ${req.op}`);
 }
 
+async function ratelimit(env, req) {
+  return binding(env, req.binding, "Rate Limiting").limit(decodeDeep(req.options));
+}
+
 export default {
   async fetch(request, env) {
     const url = new URL(request.url);
     try {
       if (url.pathname === "/d1") return json({ ok: encodeDeep(await d1(env, await request.json())) });
       if (url.pathname === "/queue") return json({ ok: encodeDeep(await queue(env, await request.json())) });
+      if (url.pathname === "/ratelimit") return json({ ok: encodeDeep(await ratelimit(env, await request.json())) });
       if (url.pathname.startsWith("/r2/")) {
         const args = JSON.parse(request.headers.get("x-bv-args"));
         const out = await r2(env, url.pathname.slice(4), args, request);

@@ -12,6 +12,20 @@ async function postEvent(env, kind, payload) {
   return res.json();
 }
 
+// Refusals made by Node's HTTP parser behind the service binding (a request head over Node's 16 KB,
+// a malformed request) come with an empty body; the Worker's API answers errors as JSON, so do these.
+const NODE_REFUSALS = {
+  400: ["bad_request", "The request could not be parsed"],
+  431: ["header_fields_too_large", "The request's URL and headers exceed 16 KB (the local runtime's limit)"],
+};
+
+function jsonRefusal(response) {
+  const refusal = NODE_REFUSALS[response.status];
+  if (!refusal || response.headers.has("content-type")) return response;
+  const [code, message] = refusal;
+  return Response.json({ error: { code, message } }, { status: response.status });
+}
+
 async function runScheduled(env, cron, scheduledTime) {
   const out = await postEvent(env, "scheduled", { cron, scheduledTime });
   if (out.error) throw decodeError(out.error);
@@ -33,7 +47,7 @@ export default {
       headers.delete("expect");
       request = new Request(request, { headers });
     }
-    return env[FETCH].fetch(request);
+    return jsonRefusal(await env[FETCH].fetch(request));
   },
 
   async queue(batch, env) {

@@ -15,18 +15,23 @@ from .appengine import path_site
 from .apppages import handle_paginated
 from .appproxy import forward_configured_points, forward_sites
 from .appquery import handle_query
-from .errors import BadRequest, NotFound, ServiceError
+from .errors import BadRequest, NotFound, ServiceError, Unauthorized
+from .events import seen_outcome
 from .jobs import JobTicket
 from .log import log_event
 from .openapi import document
 from .ports import ApiRequest, ApiResponse
-from .query import parse_optional_span, parse_points, parse_series_query
+from .query import Route, SeriesQuery, parse_optional_span, parse_points, parse_series_query
 from .render import render_body
 from .repositories import RequestRecord
 from .timeseries import SeriesResult
 from .web import caller_token, cors_headers, error_response, json_response, preflight
 
 POLL_INTERVAL_MS = 5_000
+# Routes limited by RATE_LIMIT_LIGHT, apart from the data routes, so that polling a job never locks
+# its owner out of their data. Any other route (a new one too) counts as a data route.
+LIGHT_ROUTES = frozenset({"health", "app_health", "stats", "job_list", "job_status", "job_events", "job_cancel",
+                          "openapi"})
 
 
 @dataclass
@@ -50,6 +55,7 @@ ROUTES: list[tuple[str, re.Pattern, str]] = [
     ("GET", re.compile(r"/api/jobs"), "job_list"),
     ("GET", re.compile(r"/api/jobs/(?P<job>[^/]+)"), "job_status"),
     ("GET", re.compile(r"/api/jobs/(?P<job>[^/]+)/result"), "job_result"),
+    ("GET", re.compile(r"/api/jobs/(?P<job>[^/]+)/events"), "job_events"),
     ("DELETE", re.compile(r"/api/jobs/(?P<job>[^/]+)"), "job_cancel"),
     # The Building Vitals app's own paths (appquery, apppages, appproxy).
     ("GET", re.compile(r"/health"), "app_health"),
@@ -101,12 +107,25 @@ class Api:
             allowed.append(method)
             if method == call.request.method or (method == "GET" and call.request.method == "HEAD"):
                 call.args = match.groupdict()
+                started = time.monotonic()
+                await self._limit(call, name)
+                call.record["rateLimitMs"] = round((time.monotonic() - started) * 1000, 1)
                 return await getattr(self, name)(call)
         if allowed:
             return json_response(405, {"error": {"code": "method_not_allowed",
                                                  "message": f"use {', '.join(sorted(set(allowed)))}"}},
                                  {"allow": ", ".join(sorted(set(allowed)))})
         raise NotFound(f"no route for {call.path}")
+
+    async def _limit(self, call: Call, name: str) -> None:
+        limits = self.services.rate_limits
+        digest = _token_digest(call.request)
+        if name in LIGHT_ROUTES or digest is None:  # without a token a data route only answers 401
+            client = call.request.headers.get("cf-connecting-ip", "unknown")
+            await limits.check_light(f"token:{digest}" if digest else f"client:{client}")
+            return
+        site = path_site(call.args["site"]) if "site" in call.args else call.params.get("site", "").strip()
+        await limits.check_data(digest, site)
 
     def _finish(self, call: Call, response: ApiResponse, duration_ms: int) -> None:
         record = call.record
@@ -154,7 +173,15 @@ class Api:
             call.record.update(upstreamCalls=stats.calls, upstreamBytes=stats.bytes, upstreamRetries=stats.retries)
         if isinstance(served, JobTicket):
             return self._queued(call, served)
+        if served.route is Route.CACHED:
+            self.services.platform.defer(self._note_demand(query, token))
         return self._series(call, served, started)
+
+    async def _note_demand(self, query: SeriesQuery, token: str) -> None:
+        try:
+            await self.services.warming().note(query, token)
+        except Exception as exc:  # warming's bookkeeping must never fail a request
+            log_event("warming.note_failed", site=query.site, error=f"{type(exc).__name__}: {exc}")
 
     def _series(self, call: Call, result: SeriesResult, started: float) -> ApiResponse:
         render_started = time.monotonic()
@@ -167,7 +194,8 @@ class Api:
         }
         meta["duration"] = round((time.monotonic() - started) * 1000, 1)
         body = render_body(result.series, result.errors, meta)
-        timings = {**result.timings, "render": time.monotonic() - render_started,
+        timings = {"ratelimit": call.record["rateLimitMs"] / 1000, **result.timings,
+                   "render": time.monotonic() - render_started,
                    "total": time.monotonic() - started}
         call.record.update(route=result.route.value, cacheStatus=result.cache_status.value,
                            estimatedSamples=result.estimate, samples=result.samples,
@@ -220,6 +248,17 @@ class Api:
         call.record["jobId"] = call.args["job"]
         return json_response(200, await jobs.get_job_status(call.args["job"]))
 
+    async def job_events(self, call: Call) -> ApiResponse:
+        jobs = self.services.jobs(caller_token(call.request))
+        job = await jobs.own_job(call.args["job"])
+        call.record["jobId"] = job["id"]
+        last_event_id = call.request.headers.get("last-event-id")
+        if seen_outcome(job, last_event_id):
+            return ApiResponse(204, b"")  # EventSource stops reconnecting on a 204
+        return ApiResponse(200, self.services.job_events().stream(job, last_event_id), {
+            "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache",
+        })
+
     async def job_cancel(self, call: Call) -> ApiResponse:
         jobs = self.services.jobs(caller_token(call.request))
         call.record["jobId"] = call.args["job"]
@@ -255,3 +294,11 @@ class Api:
 
     async def app_configured_points(self, call: Call) -> ApiResponse:
         return await forward_configured_points(self.services, call.request, path_site(call.args["site"]), call.params)
+
+
+def _token_digest(request: ApiRequest) -> str | None:
+    """The hash of the caller's token, or None when the request carries none."""
+    try:
+        return token_hash(caller_token(request))
+    except Unauthorized:
+        return None

@@ -4,22 +4,31 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
 
 from .access import AccessService, token_hash
 from .cache import R2CacheService
 from .config import Settings
 from .consumer import JobConsumer
+from .events import JobEvents
 from .flightdeck import FlightDeckClient
 from .health import HealthService
 from .jobs import QueueService
 from .maintenance import Maintenance
-from .ports import Database, Defer, MessageQueue, ObjectStore, Transport
+from .ports import Database, Defer, MessageQueue, ObjectStore, RateLimiter, Sealer, Transport
 from .query import Priority
-from .repositories import AccessRepository, AnalyticsRepository, CacheMetadataRepository, JobRepository
+from .ratelimits import RateLimits
+from .repositories import (
+    AccessRepository,
+    AnalyticsRepository,
+    CacheMetadataRepository,
+    JobRepository,
+    WarmingRepository,
+)
 from .stats import StatsService
 from .timeseries import EnhancedTimeseriesService
+from .warming import Warming
 
 
 def wall_ms() -> int:
@@ -28,13 +37,16 @@ def wall_ms() -> int:
 
 @dataclass(frozen=True)
 class Platform:
-    """What the runtime provides: D1, R2, the job queues, outgoing HTTP and waitUntil."""
+    """What the runtime provides: D1, R2, the job queues, outgoing HTTP, waitUntil, rate limiters
+    (by binding name) and, when the warming secret is set, a sealer for the tokens warming uses."""
 
     db: Database
     store: ObjectStore
     queues: dict[Priority, MessageQueue]
     transport: Transport
     defer: Defer
+    limiters: Mapping[str, RateLimiter] = field(default_factory=dict)
+    sealer: Sealer | None = None
 
 
 class Services:
@@ -58,32 +70,45 @@ class Services:
         self.cache = R2CacheService(platform.store, CacheMetadataRepository(platform.db), settings, now_ms)
         self.access_repo = AccessRepository(platform.db)
         self.access = AccessService(self.access_repo, settings, now_ms)
+        self.rate_limits = RateLimits(platform.limiters)
+        self.warming_repo = WarmingRepository(platform.db)
 
-    def client(self, token: str) -> FlightDeckClient:
-        return FlightDeckClient(self.platform.transport, self.settings, token, sleep=self.sleep, clock=self.clock)
+    def client(self, token: str, transport: Transport | None = None) -> FlightDeckClient:
+        return FlightDeckClient(transport or self.platform.transport, self.settings, token, sleep=self.sleep,
+                                clock=self.clock)
 
     def jobs(self, token: str) -> QueueService:
         return QueueService(self.settings, self.jobs_repo, self.platform.queues, self.platform.store,
                             token_hash(token), token, self.now_ms)
 
-    def timeseries(self, token: str, client: FlightDeckClient) -> EnhancedTimeseriesService:
+    def timeseries(self, token: str, client: FlightDeckClient, defer: Defer | None = None) -> EnhancedTimeseriesService:
         digest = token_hash(token)
 
         async def require_access(site: str) -> None:
             await self.access.require(client, digest, site)
 
         return EnhancedTimeseriesService(self.settings, client, self.cache, self.jobs(token), require_access,
-                                         self.platform.defer, self.now_ms, self.clock)
+                                         defer or self.platform.defer, self.now_ms, self.clock)
+
+    def warming(self) -> Warming:
+        def service_for(token: str, transport: Transport, defer: Defer) -> EnhancedTimeseriesService:
+            return self.timeseries(token, self.client(token, transport), defer)
+
+        return Warming(self.settings, self.warming_repo, self.cache.meta, self.platform.sealer,
+                       self.platform.transport, service_for, self.now_ms)
 
     def consumer(self) -> JobConsumer:
         return JobConsumer(self.settings, self.jobs_repo, self.platform.store, self.client, self.now_ms)
+
+    def job_events(self) -> JobEvents:
+        return JobEvents(self.settings, self.jobs_repo, self.sleep, self.clock)
 
     def maintenance(self) -> Maintenance:
         return Maintenance(self.settings, self.platform.store, self.cache, self.jobs_repo, self.analytics,
                            self.access_repo, self.now_ms)
 
     def stats(self) -> StatsService:
-        return StatsService(self.cache.meta, self.analytics, self.jobs_repo, self.now_ms)
+        return StatsService(self.cache.meta, self.analytics, self.jobs_repo, self.now_ms, self.warming_repo)
 
     def health(self) -> HealthService:
         return HealthService(self.settings, self.jobs_repo, self.platform.store,

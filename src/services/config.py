@@ -35,6 +35,15 @@ class Settings:
     job_retention_seconds: int = 86_400
     job_row_retention_seconds: int = 7 * 86_400
     cleanup_max_objects: int = 500
+    max_active_jobs_per_token: int = 3
+    events_poll_seconds: float = 1.0
+    events_heartbeat_seconds: float = 15.0
+    events_max_seconds: float = 120.0
+    warming_max_calls: int = 40
+    warming_max_sets: int = 20
+    warming_lookback_days: int = 7
+    warming_days: int = 1
+    warming_token_ttl_seconds: int = 7 * 86_400
     allowed_origins: tuple[str, ...] = ()
     version: str = "1.0.0"
 

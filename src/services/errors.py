@@ -30,6 +30,10 @@ class ServiceError(Exception):
         self.field = field
         self.details = details or {}
 
+    def headers(self) -> dict[str, str]:
+        """Response headers the error carries (none by default)."""
+        return {}
+
     def to_body(self) -> dict:
         """The JSON error body sent to the caller."""
         error: dict = {"code": self.code, "message": self.message}
@@ -70,8 +74,17 @@ class TooLarge(ServiceError):
 
 
 class RateLimited(ServiceError):
+    """Too many requests; the caller may try again after `retry_after` seconds (sent as Retry-After)."""
+
     status = 429
     code = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after: int, details: dict | None = None) -> None:
+        super().__init__(message, details={**(details or {}), "retryAfter": retry_after})
+        self.retry_after = retry_after
+
+    def headers(self) -> dict[str, str]:
+        return {"retry-after": str(self.retry_after)}
 
 
 class UpstreamError(ServiceError):

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import random
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -31,6 +32,7 @@ BACKOFF_BASE_SECONDS = 0.25
 BACKOFF_CAP_SECONDS = 8.0
 RETRY_AFTER_CAP_SECONDS = 30.0
 RETRYABLE = {429, 500, 502, 503, 504}
+UPSTREAM_RETRY_AFTER_SECONDS = 30  # told to our caller when FlightDeck's 429 names no Retry-After
 
 
 @dataclass
@@ -240,7 +242,8 @@ class FlightDeckClient:
         if status in RETRYABLE:
             retry_after = _retry_after(response.headers.get("retry-after"))
             if status == 429:
-                raise _Retryable(RateLimited("FlightDeck is rate limiting requests"), retry_after)
+                wait = math.ceil(retry_after) if retry_after is not None else UPSTREAM_RETRY_AFTER_SECONDS
+                raise _Retryable(RateLimited("FlightDeck is rate limiting requests", retry_after=wait), retry_after)
             raise _Retryable(UpstreamError(f"FlightDeck answered {status}"), retry_after)
         if status >= 400:
             raise UpstreamError(f"FlightDeck answered {status}")

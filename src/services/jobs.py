@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from .codec import decode
 from .config import Settings
-from .errors import Conflict, NotFound
+from .errors import Conflict, NotFound, RateLimited
 from .jobmodel import ACTIVE, JobStatus
 from .ports import MessageQueue, ObjectStore, Row
 from .query import Priority, SeriesQuery
@@ -21,6 +21,7 @@ from .timerange import Span, db_time, parse_iso
 
 JOB_ID_LENGTH = 32
 LISTED_JOBS = 20
+JOB_CAP_RETRY_AFTER_SECONDS = 30  # a batch takes seconds to minutes: ask again after a while
 
 
 @dataclass(frozen=True)
@@ -101,6 +102,7 @@ class QueueService:
         existing = await self._live(digest)
         if existing is not None:
             return JobTicket(existing, created=False)
+        await self._require_job_slot()
         size = self.settings.job_batch_points
         batches = [query.points[i : i + size] for i in range(0, len(query.points), size)]
         job = NewJob(
@@ -116,6 +118,17 @@ class QueueService:
             raise Conflict("an identical job changed state while this one was created; try again")
         await self._enqueue(job, query, batches)
         return JobTicket(await self.repo.get(job.id), created=True)  # type: ignore[arg-type]
+
+    async def _require_job_slot(self) -> None:
+        """RateLimited, naming the active jobs, when the owner already runs the most allowed."""
+        active = await self.repo.active_ids(self.owner_hash)
+        cap = self.settings.max_active_jobs_per_token
+        if len(active) >= cap:
+            raise RateLimited(
+                f"{len(active)} jobs of this token are still active (at most {cap}); wait for one to finish"
+                " or cancel one", retry_after=JOB_CAP_RETRY_AFTER_SECONDS,
+                details={"limit": "MAX_ACTIVE_JOBS_PER_TOKEN", "activeJobs": active},
+            )
 
     async def _live(self, digest: str) -> Row | None:
         job = await self.repo.find_live(self.owner_hash, digest)

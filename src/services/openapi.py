@@ -47,8 +47,10 @@ def errors(*statuses: int) -> dict:
 
 def operation(operation_id: str, summary: str, tag: str, responses: dict, *, parameters: tuple[dict, ...] = (),
               secured: bool = True, description: str = "") -> dict:
-    """One operation; `secured` ones take the caller's FlightDeck token and may answer 401."""
-    responses = {**errors(*((401,) if secured else ())), **responses}
+    """One operation; `secured` ones take the caller's FlightDeck token and may answer 401.
+
+    Every route passes a rate limit first, so every operation may answer 429."""
+    responses = {**errors(*((401, 429) if secured else (429,))), **responses}
     entry: dict = {"operationId": operation_id, "summary": summary, "tags": [tag], "parameters": list(parameters),
                    "responses": dict(sorted(responses.items()))}
     if description:
@@ -140,6 +142,19 @@ def paths() -> dict:
                 **errors(404, 409),
             }, parameters=(job_id_parameter(),)),
         },
+        "/api/jobs/{job}/events": {"get": operation("getJobEvents", "Live progress of your job (Server-Sent Events)",
+                                                    "jobs", {
+            "200": {"description": "`progress` events as the job moves, then one of `completed` (with the result "
+                                   "URL), `failed` or `cancelled`, then the end; a `: heartbeat` comment keeps it "
+                                   "open; it ends by itself after a while and the client reconnects",
+                    "content": {"text/event-stream": {"schema": {"type": "string"}, "example": (
+                        'id: processing-33.3-1\nevent: progress\ndata: {"jobId": "…", "status": "processing", '
+                        '"progress": 33.3}\n\n')}}},
+            "204": {"description": "the client has seen the outcome already (its Last-Event-ID): stop"},
+            **errors(404),
+        }, parameters=(job_id_parameter(),
+                       {"name": "Last-Event-ID", "in": "header", "required": False, "example": "processing-33.3-1",
+                        "description": "resume after this event", "schema": {"type": "string"}}))},
         "/api/jobs/{job}/result": {"get": operation("getJobResult", "The finished job's samples", "jobs", {
             "200": {"description": "same shape as a 200 of /api/timeseries, streamed",
                     "content": json_content(ref("SeriesResponse"))},
@@ -150,8 +165,11 @@ def paths() -> dict:
 
 
 def app_errors(*statuses: int) -> dict:
-    """The app's own error shape on /timeseries/query."""
-    return {str(status): {"description": ERROR_RESPONSES[status][1], "content": json_content(ref("AppError"))}
+    """The app's own error shape on /timeseries/query; a 429 of the rate limit, checked before, has the usual one."""
+    def schema(status: int) -> dict:
+        return {"anyOf": [ref("AppError"), ref("Error")]} if status == 429 else ref("AppError")
+
+    return {str(status): {"description": ERROR_RESPONSES[status][1], "content": json_content(schema(status))}
             for status in statuses}
 
 
@@ -231,9 +249,11 @@ ERROR_RESPONSES = {
 
 
 def error_responses() -> dict:
-    return {name: {"description": description,
-                   "content": json_content(ref("Error"), {"error": {"code": code, "message": description}})}
-            for name, description, code in ERROR_RESPONSES.values()}
+    responses = {name: {"description": description,
+                        "content": json_content(ref("Error"), {"error": {"code": code, "message": description}})}
+                 for name, description, code in ERROR_RESPONSES.values()}
+    responses["RateLimited"]["headers"] = {"Retry-After": {"schema": {"type": "string"}, "description": "seconds"}}
+    return responses
 
 
 @cache

@@ -60,6 +60,19 @@ class IncomingMessage(Protocol):
     def retry(self, delay_seconds: int) -> None: ...
 
 
+class RateLimiter(Protocol):
+    """A Rate Limiting binding: True while `key` is under the binding's limit (and counts the call)."""
+
+    async def limit(self, key: str) -> bool: ...
+
+
+class Sealer(Protocol):
+    """Authenticated encryption with a key from a Worker secret; `context` binds a value to its row."""
+
+    async def seal(self, plaintext: str, context: str) -> str: ...
+    async def open(self, sealed: str, context: str) -> str: ...
+
+
 @dataclass(frozen=True)
 class HttpRequest:
     method: str

@@ -71,6 +71,14 @@ class JobRepository:
             "SELECT * FROM queue_jobs WHERE owner_hash = ? ORDER BY created_at DESC, id LIMIT ?", (owner_hash, limit)
         )
 
+    async def active_ids(self, owner_hash: str) -> list[str]:
+        """The owner's queued, processing and retrying jobs, oldest first."""
+        rows = await self.db.all(
+            f"SELECT id FROM queue_jobs WHERE owner_hash = ? AND status IN ({_marks(ACTIVE)}) ORDER BY created_at",
+            (owner_hash, *ACTIVE),
+        )
+        return [row["id"] for row in rows]
+
     async def archive(self, job_id: str, now_ms: int) -> None:
         await self.db.run(
             "UPDATE queue_jobs SET archived = 1, updated_at = ? WHERE id = ?", (db_time(now_ms), job_id)
@@ -330,6 +338,11 @@ class CacheMetadataRepository:
         )
         return [row["cache_key"] for row in rows]
 
+    async def covered_until(self, key: str) -> int | None:
+        """Up to when (epoch ms) the object under `key` is complete; None when there is none."""
+        row = await self.db.first("SELECT covered_until FROM cache_metadata WHERE cache_key = ?", (key,))
+        return None if row is None else int(row["covered_until"])
+
     async def existing(self, keys: list[str]) -> list[str]:
         """Which of `keys` have a row (D1 binds at most 100 values a statement, so chunk)."""
         found: list[str] = []
@@ -369,3 +382,74 @@ class AccessRepository:
 
     async def delete_expired(self, now_ms: int) -> int:
         return await self.db.run("DELETE FROM site_access WHERE expires_at < ?", (db_time(now_ms),))
+
+
+class WarmingRepository:
+    """`warming_demand`, `warming_tokens` and `warmed_objects`: what the cron warms, and with which token."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def count_request(self, site: str, points_hash: str, day: str, points_json: str) -> None:
+        await self.db.run(
+            "INSERT INTO warming_demand (site, points_hash, day, points, requests) VALUES (?, ?, ?, ?, 1)"
+            " ON CONFLICT (site, points_hash, day) DO UPDATE SET requests = requests + 1",
+            (site, points_hash, day, points_json),
+        )
+
+    async def top_sets(self, since_day: str, limit: int) -> list[Row]:
+        """The point sets asked for most since `since_day`, on sites that have a usable token."""
+        return await self.db.all(
+            "SELECT d.site, d.points_hash, MAX(d.points) AS points, SUM(d.requests) AS requests"
+            " FROM warming_demand d WHERE d.day >= ?"
+            " AND EXISTS (SELECT 1 FROM warming_tokens t WHERE t.site = d.site)"
+            " GROUP BY d.site, d.points_hash ORDER BY requests DESC, d.site, d.points_hash LIMIT ?",
+            (since_day, limit),
+        )
+
+    async def token_seen_at(self, site: str, token_hash: str) -> str | None:
+        row = await self.db.first(
+            "SELECT seen_at FROM warming_tokens WHERE site = ? AND token_hash = ?", (site, token_hash)
+        )
+        return None if row is None else row["seen_at"]
+
+    async def remember_token(self, site: str, token_hash: str, sealed: str, now_ms: int) -> None:
+        await self.db.run(
+            "INSERT INTO warming_tokens (site, token_hash, sealed, seen_at) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (site, token_hash) DO UPDATE SET sealed = excluded.sealed, seen_at = excluded.seen_at",
+            (site, token_hash, sealed, db_time(now_ms)),
+        )
+
+    async def latest_token(self, site: str) -> Row | None:
+        """The token most recently seen to succeed on `site` (sealed)."""
+        return await self.db.first(
+            "SELECT token_hash, sealed FROM warming_tokens WHERE site = ? ORDER BY seen_at DESC LIMIT 1", (site,)
+        )
+
+    async def forget_token(self, site: str, token_hash: str) -> None:
+        await self.db.run("DELETE FROM warming_tokens WHERE site = ? AND token_hash = ?", (site, token_hash))
+
+    async def forget_before(self, tokens_before_ms: int, demand_before_day: str) -> None:
+        """Drop tokens not seen since `tokens_before_ms` and demand older than the look-back."""
+        await self.db.batch([
+            ("DELETE FROM warming_tokens WHERE seen_at < ?", (db_time(tokens_before_ms),)),
+            ("DELETE FROM warming_demand WHERE day < ?", (demand_before_day,)),
+            ("DELETE FROM warmed_objects WHERE cache_key NOT IN (SELECT cache_key FROM cache_metadata)", ()),
+        ])
+
+    async def record_warmed(self, cache_key: str, site: str, day: str, now_ms: int) -> None:
+        """Mark a cached object as warmed, with the hits it had already served."""
+        await self.db.run(
+            "INSERT INTO warmed_objects (cache_key, site, day, warmed_at, hits_before)"
+            " SELECT ?, ?, ?, ?, hit_count FROM cache_metadata WHERE cache_key = ?"
+            " ON CONFLICT (cache_key) DO UPDATE SET warmed_at = excluded.warmed_at, hits_before = excluded.hits_before",
+            (cache_key, site, day, db_time(now_ms), cache_key),
+        )
+
+    async def totals(self) -> Row:
+        """Warmed objects still cached, and the hits they served."""
+        return await self.db.first(
+            "SELECT COUNT(*) AS objects, COALESCE(SUM(c.hit_count - w.hits_before), 0) AS hits,"
+            " MAX(w.warmed_at) AS last_warmed"
+            " FROM warmed_objects w JOIN cache_metadata c ON c.cache_key = w.cache_key"
+        ) or {}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from .jobmodel import ACTIVE
-from .repositories import AnalyticsRepository, CacheMetadataRepository, JobRepository
+from .repositories import AnalyticsRepository, CacheMetadataRepository, JobRepository, WarmingRepository
 from .timerange import DAY_MS, db_time
 
 
@@ -14,8 +14,9 @@ class StatsService:
 
     def __init__(
         self, cache: CacheMetadataRepository, analytics: AnalyticsRepository, jobs: JobRepository,
-        now_ms: Callable[[], int],
+        now_ms: Callable[[], int], warming: WarmingRepository,
     ) -> None:
+        self.warming = warming
         self.cache = cache
         self.analytics = analytics
         self.jobs = jobs
@@ -27,6 +28,7 @@ class StatsService:
             "cache": await self._cache(since_ms),
             "jobs": await self._jobs(),
             "requests": await self._requests(since_ms),
+            "warming": await self._warming(),
             "window": {"requestsSince": db_time(since_ms)},
         }
 
@@ -46,6 +48,11 @@ class StatsService:
             "partialHits24h": lookups.get("partial") or 0,
             "hitRate": round((lookups.get("hits") or 0) / total, 4) if total else None,
         }
+
+    async def _warming(self) -> dict:
+        row = await self.warming.totals()
+        return {"objectsWarmed": row.get("objects", 0), "hitsServed": row.get("hits", 0),
+                "lastWarmed": row.get("last_warmed")}
 
     async def _jobs(self) -> dict:
         by_status = await self.jobs.count_by_status()

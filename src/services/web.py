@@ -9,7 +9,7 @@ from .ports import ApiRequest, ApiResponse
 
 JSON = "application/json; charset=utf-8"
 ALLOW_METHODS = "GET, DELETE, OPTIONS"
-ALLOW_HEADERS = "X-ACE-Token, Authorization, Content-Type"
+ALLOW_HEADERS = "X-ACE-Token, Authorization, Content-Type, Last-Event-ID"
 EXPOSE_HEADERS = ("X-Request-Id, X-Route-Type, X-Cache-Status, Server-Timing, Location, Retry-After,"
                   " X-Query-Time-Ms, X-Cache-Hit")
 
@@ -20,7 +20,7 @@ def json_response(status: int, payload: object, headers: dict[str, str] | None =
 
 
 def error_response(error: ServiceError) -> ApiResponse:
-    return json_response(error.status, error.to_body())
+    return json_response(error.status, error.to_body(), error.headers())
 
 
 def caller_token(request: ApiRequest) -> str:

@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 
 from tests.contract import Contract
+from tests.e2e.conftest import UNLIMITED
 from tests.servers import start_simulator, start_worker
 
 EXAMPLES_PER_OPERATION = 25
@@ -42,7 +43,9 @@ def documented(ctx, response, case) -> None:
 def fuzzed_worker(tmp_path_factory):
     simulator = start_simulator()
     try:
-        worker = start_worker(simulator.url, tmp_path_factory.mktemp("fuzz-state"), UPSTREAM_TIMEOUT_SECONDS="4")
+        # Limits off, so the generated requests reach the handlers rather than all ending as 429s.
+        worker = start_worker(simulator.url, tmp_path_factory.mktemp("fuzz-state"), ratelimits=UNLIMITED,
+                              UPSTREAM_TIMEOUT_SECONDS="4")
         try:
             yield worker.url
         finally:

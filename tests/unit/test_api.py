@@ -27,7 +27,7 @@ def test_preflight_from_an_allowed_origin_allows_get_delete_and_the_token_header
     response, _ = call(api, "OPTIONS", "/api/timeseries", token=None, headers={"origin": ORIGIN})
     assert response.status == 204 and response.headers["access-control-allow-origin"] == ORIGIN
     assert {"GET", "DELETE"} <= set(response.headers["access-control-allow-methods"].split(", "))
-    assert response.headers["access-control-allow-headers"] == "X-ACE-Token, Authorization, Content-Type"
+    assert response.headers["access-control-allow-headers"] == "X-ACE-Token, Authorization, Content-Type, Last-Event-ID"
 
 
 def test_preflight_from_another_origin_is_refused(api):

@@ -181,3 +181,23 @@ def test_job_list_holds_only_the_callers_jobs_newest_first(api, clock):
     assert response.status == 200
     assert [job["jobId"] for job in body["jobs"]] == [newer["jobId"], older["jobId"]]
     assert body["jobs"][0]["status"] == "queued" and body["jobs"][0]["progress"] == 0
+
+
+def test_a_new_job_beyond_the_active_cap_is_429_naming_the_active_jobs(api, queues):
+    active = [queue_job(api, (point,))[1]["jobId"] for point in MANY[:3]]
+    response, body = queue_job(api, MANY[3:5])
+    assert response.status == 429 and response.headers["retry-after"] == "30"
+    assert body["error"]["activeJobs"] == active and body["error"]["limit"] == "MAX_ACTIVE_JOBS_PER_TOKEN"
+
+
+def test_the_same_request_is_answered_even_at_the_cap(api, queues):
+    jobs = [queue_job(api, (point,))[1]["jobId"] for point in MANY[:3]]
+    response, body = queue_job(api, MANY[:1])
+    assert response.status == 202 and body["jobId"] == jobs[0]
+
+
+def test_a_finished_job_frees_its_slot(api, services, queues):
+    for point in MANY[:3]:
+        queue_job(api, (point,))
+    deliver(services, queues)
+    assert queue_job(api, MANY[3:5])[0].status == 202

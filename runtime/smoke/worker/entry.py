@@ -23,6 +23,9 @@ class Default(WorkerEntrypoint):
     async def route_hello(self, request, query):
         return Response.json({"hello": "world", "base_url": self.env.FLIGHTDECK_BASE_URL, "cf": request.cf is not None})
 
+    async def route_method(self, request, query):
+        return Response.json({"method": str(request.method)})
+
     async def route_events(self, request, query):
         return Response.json(await read_all(self.env))
 
@@ -59,6 +62,19 @@ class Default(WorkerEntrypoint):
             "raw": raw,
             "errors": errors,
         })
+
+    async def route_ratelimit(self, request, query):
+        limiter = self.env.RATE_LIMIT_TOKEN
+        key = query.get("key", "smoke")
+        outcomes = [(await limiter.limit({"key": key})).success for _ in range(3)]
+        other = (await limiter.limit({"key": key + "-other"})).success
+        errors = {}
+        try:
+            await limiter.limit({"key": key, "bogus": 1})
+        except Exception as exc:
+            errors["bad_option"] = str(exc)
+        return Response.json({"wrapper": type(limiter).__name__, "outcomes": outcomes, "other": other,
+                              "errors": errors})
 
     async def route_r2(self, request, query):
         bucket = self.env.TIMESERIES_CACHE
@@ -129,6 +145,37 @@ class Default(WorkerEntrypoint):
         via_js = await js.fetch(query["url"])
         return Response.json({"status": via_sdk.status, "sdk": await via_sdk.text(), "js": await via_js.text()})
 
+    async def route_fanout(self, request, query):
+        done = 0
+        try:
+            for _ in range(int(query["n"])):
+                await (await fetch(query["url"])).text()
+                done += 1
+        except Exception as exc:
+            return Response.json({"done": done, "error": str(exc)})
+        return Response.json({"done": done, "error": None})
+
+    async def route_limits(self, request, query):
+        async def error_of(awaitable):
+            try:
+                await awaitable
+            except Exception as exc:
+                return str(exc)
+            return None
+
+        db = self.env.DB
+        queue = self.env.JOBS_QUEUE
+        many = ", ".join("?" * 101)
+        return Response.json({
+            "params_101": await error_of(db.prepare(f"SELECT {many}").bind(*range(101)).all()),
+            "params_100": await error_of(db.prepare(f"SELECT {many[:-3]}").bind(*range(100)).all()),
+            "statement_100k": await error_of(db.prepare("SELECT 1 -- " + "x" * 100_000).all()),
+            "row_2mb": await error_of(db.prepare("SELECT length(?)").bind("x" * 2_000_001).all()),
+            "message_128k": await error_of(queue.send("x" * 128_001)),
+            "batch_101": await error_of(queue.sendBatch([{"body": "x"}] * 101)),
+            "batch_260k": await error_of(queue.sendBatch([{"body": "x" * 127_000}] * 2 + [{"body": "x" * 6_000}])),
+        })
+
     async def route_echo(self, request, query):
         body = await request.bytes()
         return Response(body, headers={"x-method": str(request.method), "x-length": str(len(body))})
@@ -136,7 +183,7 @@ class Default(WorkerEntrypoint):
     async def route_raise(self, request, query):
         raise RuntimeError("deliberate failure for the smoke test")
 
-    async def queue(self, batch):
+    async def queue(self, batch, env, ctx):
         for message in batch.messages:
             body = json.loads(message.body)
             await record(self.env, "queue", {"queue": batch.queue, "id": message.id,
@@ -150,5 +197,5 @@ class Default(WorkerEntrypoint):
             else:
                 message.ack()
 
-    async def scheduled(self, controller):
+    async def scheduled(self, controller, env, ctx):
         await record(self.env, "scheduled", {"cron": controller.cron, "time": controller.scheduledTime})
