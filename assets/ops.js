@@ -5,7 +5,7 @@
 const TOKEN_KEY = "bv-token";
 const STATS_EVERY_MS = 15_000;
 const HEALTH_EVERY_MS = 60_000;
-const JOBS_ACTIVE_EVERY_MS = 2_000; // 30 a minute on the light rate limit, apart from data requests
+const JOBS_ACTIVE_EVERY_MS = 5_000; // the list, beside each active job's event stream
 const JOBS_IDLE_EVERY_MS = 10_000;
 const ACTIVE = new Set(["queued", "processing", "retrying"]);
 const COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2"];
@@ -71,6 +71,7 @@ function setUpToken() {
   });
   $("token-forget").addEventListener("click", () => {
     sessionStorage.removeItem(TOKEN_KEY);
+    stopFollowing();
     showTokenState();
     refreshJobs();
   });
@@ -159,6 +160,7 @@ async function refreshStats() {
 // -- jobs ----------------------------------------------------------------------------------------
 
 let jobsTimer = null;
+const streams = new Map(); // jobId → AbortController of its open event stream
 
 function jobRow(job) {
   const row = element("tr");
@@ -199,11 +201,52 @@ async function refreshJobs() {
     $("jobs-table").tBodies[0].replaceChildren(...body.jobs.map(jobRow));
     $("jobs-table").hidden = body.jobs.length === 0;
     say("jobs-note", body.jobs.length ? "" : "No jobs yet: a query too large to answer at once becomes one.");
-    if (body.jobs.some((job) => ACTIVE.has(job.status))) wait = JOBS_ACTIVE_EVERY_MS;
+    const active = body.jobs.filter((job) => ACTIVE.has(job.status));
+    active.forEach((job) => followJob(job.jobId));
+    if (active.length) wait = JOBS_ACTIVE_EVERY_MS;
   } catch (error) {
     say("jobs-note", `jobs unavailable: ${error.message}`, true);
   }
   jobsTimer = setTimeout(refreshJobs, wait);
+}
+
+function showJob(job) {
+  const row = $("jobs-table").querySelector(`tr[data-job="${job.jobId}"]`);
+  if (row) row.replaceWith(jobRow(job));
+}
+
+/** Each active job's progress as it happens: its Server-Sent Events, read with fetch so the token is a header. */
+function followJob(jobId) {
+  if (streams.has(jobId)) return;
+  const controller = new AbortController();
+  streams.set(jobId, controller);
+  readEvents(jobId, controller.signal).catch(() => {}).finally(() => {
+    streams.delete(jobId);
+    if (!controller.signal.aborted) refreshJobs(); // the stream ended: the outcome, or time to reconnect
+  });
+}
+
+async function readEvents(jobId, signal) {
+  const response = await fetch(`/api/jobs/${jobId}/events`, { headers: { "X-ACE-Token": token() }, signal });
+  if (response.status !== 200) return;
+  const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+  let buffer = "";
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return;
+    buffer += value;
+    for (let end = buffer.indexOf("\n\n"); end >= 0; end = buffer.indexOf("\n\n")) {
+      const data = buffer.slice(0, end).split("\n").filter((line) => line.startsWith("data:"))
+        .map((line) => line.slice(5).trim()).join("\n");
+      buffer = buffer.slice(end + 2);
+      if (data) showJob(JSON.parse(data));
+    }
+  }
+}
+
+function stopFollowing() {
+  streams.forEach((controller) => controller.abort());
+  streams.clear();
 }
 
 async function cancelJob(jobId) {

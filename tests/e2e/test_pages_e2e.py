@@ -116,13 +116,15 @@ def test_the_token_travels_only_as_a_header_and_stays_in_the_tab(page):
     assert page.evaluate("localStorage.length") == 0 and page.input_value("#token") == ""
 
 
-def test_a_queued_jobs_progress_moves_on_the_page_until_completed(page, simulator, hq_points):
+def test_a_queued_jobs_progress_moves_on_the_page_until_completed_through_its_event_stream(page, simulator,
+                                                                                          hq_points):
     simulator.faults([], latency_ms=1_500)  # slow FlightDeck, so the page sees the job between batches
     enter_token(page)
     with page.expect_response(lambda response: "/api/timeseries?" in response.url) as answer:
         query(page, hq_points[:120], "2025-07-01T00:00", "2025-07-02T00:00", route="queued")
     assert answer.value.status == 202 and answer.value.json()["status"] == "queued"
-    row = f"#jobs-table tr[data-job='{answer.value.json()['jobId']}']"
+    job_id = answer.value.json()["jobId"]
+    row = f"#jobs-table tr[data-job='{job_id}']"
     seen: list[float] = []
     page.wait_for_selector(row)
     deadline = page.evaluate("Date.now()") + JOB_DEADLINE_MS
@@ -133,6 +135,8 @@ def test_a_queued_jobs_progress_moves_on_the_page_until_completed(page, simulato
         page.wait_for_timeout(200)
     assert page.inner_text(f"{row} td:nth-child(3)") == "completed"
     assert seen == sorted(seen) and seen[-1] == 100 and any(0 < value < 100 for value in seen), seen
+    events = [headers for url, headers in page.sent if url.endswith(f"/api/jobs/{job_id}/events")]
+    assert events and events[0].get("x-ace-token") == "dev-token"  # followed live, the token as a header
     page.screenshot(path=SCREENSHOTS / "operations-job.png", full_page=True)
 
 
