@@ -2,9 +2,8 @@
 
 Each route is one entry of `paths()` (the app's own paths: `app_paths()`), built from the small
 helpers above it: adding a route is adding one entry, plus its response schema in `apischemas.py`
-when it has a new shape. A unit test
-checks that the entries and `api.ROUTES` name the same paths, and the end-to-end tests validate
-every response they receive against this document.
+when it has a new shape. A unit test checks that the entries and `api.ROUTES` name the same paths,
+and the end-to-end tests validate every response they receive against this document.
 """
 
 from __future__ import annotations
@@ -49,7 +48,8 @@ def operation(operation_id: str, summary: str, tag: str, responses: dict, *, par
               secured: bool = True, description: str = "") -> dict:
     """One operation; `secured` ones take the caller's FlightDeck token and may answer 401.
 
-    Every route passes a rate limit first, so every operation may answer 429."""
+    Every route passes a rate limit first, so every operation may answer 429.
+    """
     responses = {**errors(*((401, 429) if secured else (429,))), **responses}
     entry: dict = {"operationId": operation_id, "summary": summary, "tags": [tag], "parameters": list(parameters),
                    "responses": dict(sorted(responses.items()))}
