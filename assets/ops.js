@@ -68,6 +68,7 @@ function setUpToken() {
     showTokenState();
     refreshJobs();
     loadSites();
+    loadPoints();
   });
   $("token-forget").addEventListener("click", () => {
     sessionStorage.removeItem(TOKEN_KEY);
