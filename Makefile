@@ -8,8 +8,9 @@ ASSETS_STAMP := node_modules/.assets-copied
 SDK_STAMP := node_modules/.cache/workers-runtime-sdk/.installed
 SIM_PORT ?= 8788
 WORKER_PORT ?= 8787
-# Local stand-in for the WARMING_KEY Worker secret (production: `npx wrangler secret put WARMING_KEY`).
-DEV_WARMING_KEY ?= local-dev-only-warming-key
+# LOCAL ONLY: the simulator's demo token stands in for the WARMING_TOKEN Worker secret, the FlightDeck
+# credential cache warming uses (production: `npx wrangler secret put WARMING_TOKEN`, never a var).
+DEV_WARMING_TOKEN ?= dev-token
 
 .PHONY: install dev test lint bench clean browser
 
@@ -68,7 +69,7 @@ dev: install
 	@trap 'kill 0' INT TERM EXIT; \
 	$(PY) -m simulator --host 127.0.0.1 --port $(SIM_PORT) & \
 	node runtime/main.mjs --host 127.0.0.1 --port $(WORKER_PORT) --persist .wrangler/state \
-	  --var FLIGHTDECK_BASE_URL=http://127.0.0.1:$(SIM_PORT)/api --var WARMING_KEY=$(DEV_WARMING_KEY) & \
+	  --var FLIGHTDECK_BASE_URL=http://127.0.0.1:$(SIM_PORT)/api --var WARMING_TOKEN=$(DEV_WARMING_TOKEN) & \
 	wait
 
 clean:

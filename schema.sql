@@ -140,14 +140,9 @@ CREATE TABLE IF NOT EXISTS warming_demand (
   PRIMARY KEY (site, points_hash, day)
 );
 
--- A token seen to succeed on a site, sealed with AES-GCM under the WARMING_KEY secret: never plaintext.
-CREATE TABLE IF NOT EXISTS warming_tokens (
-  site       TEXT NOT NULL,
-  token_hash TEXT NOT NULL,
-  sealed     TEXT NOT NULL,                         -- base64 of nonce + ciphertext; bound to site and hash
-  seen_at    TEXT NOT NULL,
-  PRIMARY KEY (site, token_hash)
-);
+-- An earlier design kept callers' FlightDeck tokens here (sealed); credentials never stay in D1, so a
+-- database that still has the table loses it, and its rows, the next time this schema is applied.
+DROP TABLE IF EXISTS warming_tokens;
 
 -- Cache objects the cron wrote ahead of demand; their hits are cache_metadata.hit_count.
 CREATE TABLE IF NOT EXISTS warmed_objects (

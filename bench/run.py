@@ -74,7 +74,6 @@ APP_DAYS = 7
 
 FULL = {"misses": 5, "hits": 7, "floor_repeat": 7, "dashboards": 6}
 QUICK = {"misses": 2, "hits": 3, "floor_repeat": 3, "dashboards": 3}
-WARMING_KEY = "bench-warming-secret"
 DASHBOARD_POINTS = 4
 # The bench polls and repeats with one token: the limits are raised, each request still checks them.
 BENCH_RATELIMITS = {name: 1_000_000 for name in ("RATE_LIMIT_TOKEN", "RATE_LIMIT_SITE", "RATE_LIMIT_LIGHT")}
@@ -367,7 +366,8 @@ def scenario_warming(b: Bench, names: list[str], today: datetime, dashboards: in
     group_a, group_b = sets[:dashboards], sets[dashboards:]
     for points in sets:
         b.series(points, (today - 2 * DAY, today - DAY))
-    wait_for(lambda: d1_query(b.persist, "SELECT COUNT(*) AS n FROM warming_tokens")[0]["n"] >= 1,
+    asked = {json.dumps(sorted(points)) for points in sets}
+    wait_for(lambda: asked <= {row["points"] for row in d1_query(b.persist, "SELECT points FROM warming_demand")},
              CACHE_WRITE_TIMEOUT_S, POLL_S)
     without = replay(b, group_a, (today - DAY, today))
     b.clear_log()
@@ -553,7 +553,7 @@ def run(args, tmp: Path) -> dict:
     runtime = None
     try:
         persist = tmp / "state"
-        runtime = start_worker(sim.url, persist, ratelimits=BENCH_RATELIMITS, WARMING_KEY=WARMING_KEY)
+        runtime = start_worker(sim.url, persist, ratelimits=BENCH_RATELIMITS, WARMING_TOKEN=TOKEN)
         b = Bench(sim.url, runtime.url, runtime, persist)
         all_points = b.sim_points()
         mixed, hm = pick_points(all_points)

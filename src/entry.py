@@ -25,7 +25,7 @@ class Default(WorkerEntrypoint):
             defer=lambda awaitable: adapters.wait_until(self.ctx, awaitable),
             limiters={name: adapters.WorkerRateLimiter(getattr(env, name))
                       for name in RATE_LIMIT_BINDINGS if hasattr(env, name)},
-            sealer=adapters.WebCryptoSealer(env.WARMING_KEY) if getattr(env, "WARMING_KEY", "") else None,
+            warming_token=getattr(env, "WARMING_TOKEN", "") or None,
         )
         return Services(Settings.from_env(adapters.env_vars(env, Settings.var_names())), platform)
 

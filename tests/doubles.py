@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
 import sqlite3
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
@@ -139,28 +137,3 @@ class CountingLimiter:
             return False
         self.counts[key] = self.counts.get(key, 0) + 1
         return True
-
-
-class XorSealer:
-    """`Sealer` double: XOR with a keyed stream plus an HMAC tag, so a wrong key or context fails to open."""
-
-    def __init__(self, secret: str) -> None:
-        self.secret = secret
-
-    def _key(self, context: str) -> bytes:
-        return hashlib.sha256(f"{self.secret}|{context}".encode()).digest()
-
-    def _xor(self, data: bytes, context: str) -> bytes:
-        key = self._key(context)
-        return bytes(a ^ key[i % len(key)] for i, a in enumerate(data))
-
-    async def seal(self, plaintext: str, context: str) -> str:
-        body = self._xor(plaintext.encode(), context)
-        return (body + hmac.digest(self._key(context), body, "sha256")).hex()
-
-    async def open(self, sealed: str, context: str) -> str:
-        raw = bytes.fromhex(sealed)
-        body, tag = raw[:-32], raw[-32:]
-        if not hmac.compare_digest(tag, hmac.digest(self._key(context), body, "sha256")):
-            raise ValueError("the sealed value does not open with this key")
-        return self._xor(body, context).decode()

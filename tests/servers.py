@@ -160,15 +160,29 @@ def wait_for(condition, deadline_s: float = 30, every_s: float = 0.2):
     raise AssertionError(f"condition not met within {deadline_s} s (last value: {value!r})")
 
 
-def d1_query(persist: Path, sql: str) -> list[dict]:
-    """Run SQL on the runtime's persisted D1 with wrangler (what `wrangler d1 execute --local` reads)."""
+def d1_statements(persist: Path, sql: str) -> list[list[dict]]:
+    """Run SQL statements on the runtime's persisted D1 with wrangler (what `wrangler d1 execute --local`
+    reads): each statement's rows."""
     command = ["npx", "--no-install", "wrangler", "d1", "execute", "building-vitals-db", "--local",
                "--persist-to", str(persist), "--json", "--command", sql]
     error = ""
     for _ in range(D1_ATTEMPTS):  # the runtime may hold a write lock for a moment
         done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=D1_TIMEOUT_S)
         if done.returncode == 0:
-            return json.loads(done.stdout)[0]["results"]
+            return [statement["results"] for statement in json.loads(done.stdout)]
         error = (done.stderr or done.stdout)[-2000:]
         time.sleep(1)
     raise RuntimeError(f"wrangler d1 execute failed {D1_ATTEMPTS} times: {error}")
+
+
+def d1_query(persist: Path, sql: str) -> list[dict]:
+    """One SQL statement's rows on the runtime's persisted D1."""
+    return d1_statements(persist, sql)[0]
+
+
+def d1_tables(persist: Path) -> dict[str, list[dict]]:
+    """Every row of every table of the schema in the runtime's persisted D1 (D1's own tables aside)."""
+    names = [row["name"] for row in d1_query(persist, "SELECT name FROM sqlite_master WHERE type = 'table'"
+                                             " AND substr(name, 1, 7) != 'sqlite_' AND substr(name, 1, 4) != '_cf_'")]
+    rows = d1_statements(persist, "; ".join(f'SELECT * FROM "{name}"' for name in names))
+    return dict(zip(names, rows, strict=True))

@@ -7,7 +7,6 @@ including Python `None` → SQL NULL, which would otherwise cross the FFI as `un
 
 from __future__ import annotations
 
-import base64
 import json
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
@@ -133,53 +132,6 @@ class WorkerRateLimiter:
     async def limit(self, key: str) -> bool:
         outcome = await self._limiter.limit(_to_js({"key": key}))
         return bool(outcome.success)
-
-
-AES_GCM_NONCE_BYTES = 12
-
-
-class WebCryptoSealer:
-    """`Sealer` with AES-256-GCM from WebCrypto; the key is the SHA-256 of a Worker secret."""
-
-    def __init__(self, secret: str) -> None:
-        self._secret = secret.encode()
-        self._key: Any = None
-
-    async def _aes_key(self) -> Any:
-        from js import crypto
-        from pyodide.ffi import to_js
-
-        if self._key is None:
-            digest = await crypto.subtle.digest("SHA-256", to_js(self._secret))
-            self._key = await crypto.subtle.importKey("raw", digest, "AES-GCM", False,
-                                                      to_js(["encrypt", "decrypt"]))
-        return self._key
-
-    def _params(self, nonce: bytes, context: str) -> Any:
-        from pyodide.ffi import to_js
-
-        return _to_js({"name": "AES-GCM", "iv": to_js(nonce), "additionalData": to_js(context.encode())})
-
-    async def seal(self, plaintext: str, context: str) -> str:
-        from js import Uint8Array, crypto
-        from pyodide.ffi import to_js
-
-        nonce = crypto.getRandomValues(Uint8Array.new(AES_GCM_NONCE_BYTES)).to_bytes()
-        sealed = await crypto.subtle.encrypt(self._params(nonce, context), await self._aes_key(),
-                                             to_js(plaintext.encode()))
-        return base64.b64encode(nonce + sealed.to_bytes()).decode()
-
-    async def open(self, sealed: str, context: str) -> str:
-        from js import crypto
-        from pyodide.ffi import JsException, to_js
-
-        raw = base64.b64decode(sealed)
-        try:
-            plain = await crypto.subtle.decrypt(self._params(raw[:AES_GCM_NONCE_BYTES], context),
-                                                await self._aes_key(), to_js(raw[AES_GCM_NONCE_BYTES:]))
-        except JsException as exc:  # a changed secret or a tampered row
-            raise ValueError("the sealed value does not open with this key") from exc
-        return plain.to_bytes().decode()
 
 
 class FetchTransport:

@@ -174,12 +174,12 @@ class Api:
         if isinstance(served, JobTicket):
             return self._queued(call, served)
         if served.route is Route.CACHED:
-            self.services.platform.defer(self._note_demand(query, token))
+            self.services.platform.defer(self._note_demand(query))
         return self._series(call, served, started)
 
-    async def _note_demand(self, query: SeriesQuery, token: str) -> None:
+    async def _note_demand(self, query: SeriesQuery) -> None:
         try:
-            await self.services.warming().note(query, token)
+            await self.services.warming().note(query)
         except Exception as exc:  # warming's bookkeeping must never fail a request
             log_event("warming.note_failed", site=query.site, error=f"{type(exc).__name__}: {exc}")
 

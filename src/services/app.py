@@ -16,7 +16,7 @@ from .flightdeck import FlightDeckClient
 from .health import HealthService
 from .jobs import QueueService
 from .maintenance import Maintenance
-from .ports import Database, Defer, MessageQueue, ObjectStore, RateLimiter, Sealer, Transport
+from .ports import Database, Defer, MessageQueue, ObjectStore, RateLimiter, Transport
 from .query import Priority
 from .ratelimits import RateLimits
 from .repositories import (
@@ -38,7 +38,7 @@ def wall_ms() -> int:
 @dataclass(frozen=True)
 class Platform:
     """What the runtime provides: D1, R2, the job queues, outgoing HTTP, waitUntil, rate limiters
-    (by binding name) and, when the warming secret is set, a sealer for the tokens warming uses."""
+    (by binding name) and the `WARMING_TOKEN` secret, the FlightDeck credential cache warming uses."""
 
     db: Database
     store: ObjectStore
@@ -46,7 +46,7 @@ class Platform:
     transport: Transport
     defer: Defer
     limiters: Mapping[str, RateLimiter] = field(default_factory=dict)
-    sealer: Sealer | None = None
+    warming_token: str | None = field(default=None, repr=False)  # a credential: never in a repr or a log
 
 
 class Services:
@@ -91,11 +91,13 @@ class Services:
                                          defer or self.platform.defer, self.now_ms, self.clock)
 
     def warming(self) -> Warming:
-        def service_for(token: str, transport: Transport, defer: Defer) -> EnhancedTimeseriesService:
+        token = self.platform.warming_token or ""
+
+        def service_for(transport: Transport, defer: Defer) -> EnhancedTimeseriesService:
             return self.timeseries(token, self.client(token, transport), defer)
 
-        return Warming(self.settings, self.warming_repo, self.cache.meta, self.platform.sealer,
-                       self.platform.transport, service_for, self.now_ms)
+        return Warming(self.settings, self.warming_repo, self.cache.meta, self.platform.transport,
+                       service_for if token else None, self.now_ms)
 
     def consumer(self) -> JobConsumer:
         return JobConsumer(self.settings, self.jobs_repo, self.platform.store, self.client, self.now_ms)

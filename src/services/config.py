@@ -43,7 +43,6 @@ class Settings:
     warming_max_sets: int = 20
     warming_lookback_days: int = 7
     warming_days: int = 1
-    warming_token_ttl_seconds: int = 7 * 86_400
     allowed_origins: tuple[str, ...] = ()
     version: str = "1.0.0"
 

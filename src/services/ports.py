@@ -66,13 +66,6 @@ class RateLimiter(Protocol):
     async def limit(self, key: str) -> bool: ...
 
 
-class Sealer(Protocol):
-    """Authenticated encryption with a key from a Worker secret; `context` binds a value to its row."""
-
-    async def seal(self, plaintext: str, context: str) -> str: ...
-    async def open(self, sealed: str, context: str) -> str: ...
-
-
 @dataclass(frozen=True)
 class HttpRequest:
     method: str

@@ -385,7 +385,7 @@ class AccessRepository:
 
 
 class WarmingRepository:
-    """`warming_demand`, `warming_tokens` and `warmed_objects`: what the cron warms, and with which token."""
+    """`warming_demand` and `warmed_objects`: what the cron warms, and the hits it served."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -398,41 +398,17 @@ class WarmingRepository:
         )
 
     async def top_sets(self, since_day: str, limit: int) -> list[Row]:
-        """The point sets asked for most since `since_day`, on sites that have a usable token."""
+        """The point sets asked for most since `since_day`."""
         return await self.db.all(
-            "SELECT d.site, d.points_hash, MAX(d.points) AS points, SUM(d.requests) AS requests"
-            " FROM warming_demand d WHERE d.day >= ?"
-            " AND EXISTS (SELECT 1 FROM warming_tokens t WHERE t.site = d.site)"
-            " GROUP BY d.site, d.points_hash ORDER BY requests DESC, d.site, d.points_hash LIMIT ?",
+            "SELECT site, points_hash, MAX(points) AS points, SUM(requests) AS requests"
+            " FROM warming_demand WHERE day >= ?"
+            " GROUP BY site, points_hash ORDER BY requests DESC, site, points_hash LIMIT ?",
             (since_day, limit),
         )
 
-    async def token_seen_at(self, site: str, token_hash: str) -> str | None:
-        row = await self.db.first(
-            "SELECT seen_at FROM warming_tokens WHERE site = ? AND token_hash = ?", (site, token_hash)
-        )
-        return None if row is None else row["seen_at"]
-
-    async def remember_token(self, site: str, token_hash: str, sealed: str, now_ms: int) -> None:
-        await self.db.run(
-            "INSERT INTO warming_tokens (site, token_hash, sealed, seen_at) VALUES (?, ?, ?, ?)"
-            " ON CONFLICT (site, token_hash) DO UPDATE SET sealed = excluded.sealed, seen_at = excluded.seen_at",
-            (site, token_hash, sealed, db_time(now_ms)),
-        )
-
-    async def latest_token(self, site: str) -> Row | None:
-        """The token most recently seen to succeed on `site` (sealed)."""
-        return await self.db.first(
-            "SELECT token_hash, sealed FROM warming_tokens WHERE site = ? ORDER BY seen_at DESC LIMIT 1", (site,)
-        )
-
-    async def forget_token(self, site: str, token_hash: str) -> None:
-        await self.db.run("DELETE FROM warming_tokens WHERE site = ? AND token_hash = ?", (site, token_hash))
-
-    async def forget_before(self, tokens_before_ms: int, demand_before_day: str) -> None:
-        """Drop tokens not seen since `tokens_before_ms` and demand older than the look-back."""
+    async def forget_before(self, demand_before_day: str) -> None:
+        """Drop demand older than the look-back, and warmed marks of objects no longer cached."""
         await self.db.batch([
-            ("DELETE FROM warming_tokens WHERE seen_at < ?", (db_time(tokens_before_ms),)),
             ("DELETE FROM warming_demand WHERE day < ?", (demand_before_day,)),
             ("DELETE FROM warmed_objects WHERE cache_key NOT IN (SELECT cache_key FROM cache_metadata)", ()),
         ])

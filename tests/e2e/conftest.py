@@ -12,7 +12,6 @@ from tests.servers import Reply, request, start_simulator, start_worker, unwatch
 
 TOKEN = {"X-ACE-Token": "dev-token"}
 UPSTREAM_TIMEOUT_S = 4
-WARMING_KEY = "e2e-warming-secret"
 # The session's tests poll and repeat fast with one token; they test other things than the limits,
 # which test_liveops_e2e.py checks on a worker of its own with wrangler.toml's limits.
 UNLIMITED = {name: 1_000_000 for name in ("RATE_LIMIT_TOKEN", "RATE_LIMIT_SITE", "RATE_LIMIT_LIGHT")}
@@ -101,7 +100,7 @@ def worker(simulator, state_dir):
     server = start_worker(simulator.url, state_dir, ratelimits=UNLIMITED,
                           UPSTREAM_TIMEOUT_SECONDS=str(UPSTREAM_TIMEOUT_S),
                           ALLOWED_ORIGINS="https://app.buildingvitals.example,https://building-vitals.web.app",
-                          MAX_ACTIVE_JOBS_PER_TOKEN="100", WARMING_KEY=WARMING_KEY, WARMING_MAX_CALLS="500",
+                          MAX_ACTIVE_JOBS_PER_TOKEN="100", WARMING_TOKEN=TOKEN["X-ACE-Token"], WARMING_MAX_CALLS="500",
                           EVENTS_POLL_SECONDS="0.2")
     try:
         document = request("GET", f"{server.url}/openapi.json").json()

@@ -1,6 +1,5 @@
 """Many users at once, through the real worker: rate limits, live job events (SSE), cache warming."""
 
-import hashlib
 import json
 import time
 import tomllib
@@ -10,7 +9,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from tests.e2e.conftest import TOKEN, UPSTREAM_TIMEOUT_S, Worker
-from tests.servers import ROOT, d1_query, request, start_worker, wait_for
+from tests.leaks import cells_holding
+from tests.servers import ROOT, d1_query, d1_tables, request, start_worker, wait_for
 
 CRON = "/cdn-cgi/handler/scheduled?cron=*/15+*+*+*+*"
 STREAM_TIMEOUT_S = 120
@@ -86,6 +86,16 @@ def test_job_events_of_another_token_are_404(worker, hq_points):
     assert worker.get(f"/api/jobs/{job_id}/events", headers={"X-ACE-Token": "limited-token"}).status == 404
 
 
+def demanded(state_dir, points: list[str]) -> bool:
+    """Whether the worker has counted the demand for this point set (after its response)."""
+    rows = d1_query(state_dir, "SELECT points FROM warming_demand")
+    return json.dumps(sorted(points)) in [row["points"] for row in rows]
+
+
+def cron_runs(worker: Worker) -> int:
+    return len([e for e in worker.events() if e["event"] == "cron"])
+
+
 def test_after_a_cron_run_yesterday_is_a_hit_with_no_upstream_call(worker, simulator, hq_points, state_dir):
     points = ",".join(hq_points[160:163])
     settled = datetime.now(UTC) - timedelta(seconds=FRESHNESS_S)  # before 00:10 UTC, yesterday is still open
@@ -97,9 +107,7 @@ def test_after_a_cron_run_yesterday_is_a_hit_with_no_upstream_call(worker, simul
                                               "start_time": start.isoformat(), "end_time": (start + day).isoformat()})
 
     assert ask(today - 2 * day).status == 200  # the set is asked for (the day before yesterday)
-    digest = hashlib.sha256(b"dev-token").hexdigest()
-    tokens = wait_for(lambda: d1_query(state_dir, f"SELECT sealed FROM warming_tokens WHERE token_hash = '{digest}'"))
-    assert "dev-token" not in tokens[0]["sealed"]
+    wait_for(lambda: demanded(state_dir, points.split(",")))
     assert request("GET", worker.url + CRON).status == 200
     wait_for(lambda: [e for e in worker.events() if e["event"] == "cron" and e.get("objectsWarmed")])
     simulator.reset()
@@ -108,3 +116,18 @@ def test_after_a_cron_run_yesterday_is_a_hit_with_no_upstream_call(worker, simul
     assert simulator.api_calls() == []
     warming = wait_for(lambda: (w := worker.get("/api/stats").json()["warming"])["hitsServed"] and w)
     assert warming["objectsWarmed"] >= 1
+
+
+def test_no_token_is_written_to_any_d1_table_or_the_log_by_requests_or_a_warming_run(worker, hq_points, state_dir):
+    points = hq_points[170:172]
+    assert worker.get("/api/timeseries", {"site": "demo-hq", "points": ",".join(points), "route": "cached",
+                                          "start_time": "2025-11-03T00:00:00Z",
+                                          "end_time": "2025-11-04T00:00:00Z"}).status == 200
+    wait_for(lambda: demanded(state_dir, points))
+    runs = cron_runs(worker)
+    assert request("GET", worker.url + CRON).status == 200
+    wait_for(lambda: cron_runs(worker) > runs)
+    tables = d1_tables(state_dir)
+    assert tables["warming_demand"] and tables["site_access"] and "warming_tokens" not in tables
+    assert cells_holding(tables, TOKEN["X-ACE-Token"]) == []
+    assert cells_holding({"log": [{"line": line} for line in worker.server.output]}, TOKEN["X-ACE-Token"]) == []
