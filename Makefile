@@ -5,6 +5,7 @@ PY := $(VENV)/bin/python
 PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 ASSETS_STAMP := node_modules/.assets-copied
+DEPS_STAMP := node_modules/.cache/python-deps/.installed
 SDK_STAMP := node_modules/.cache/workers-runtime-sdk/.installed
 SIM_PORT ?= 8788
 WORKER_PORT ?= 8787
@@ -14,7 +15,7 @@ DEV_WARMING_TOKEN ?= dev-token
 
 .PHONY: install dev test lint bench clean browser
 
-install: $(PY_STAMP) $(NODE_STAMP) $(SDK_STAMP) $(ASSETS_STAMP)
+install: $(PY_STAMP) $(NODE_STAMP) $(SDK_STAMP) $(DEPS_STAMP) $(ASSETS_STAMP)
 
 $(PY_STAMP): requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +33,16 @@ $(ASSETS_STAMP): $(NODE_STAMP) scripts/vendor-assets.mjs
 # The workers SDK wheel pyproject.toml pins, checked against uv.lock, for the local runtime (npm ci empties it).
 $(SDK_STAMP): pyproject.toml uv.lock $(NODE_STAMP) $(PY_STAMP)
 	PYTHON=$(PY) node runtime/fetch-sdk.mjs
+	touch $@
+
+# msgpack for the local runtime: npm's pyodide ships no wheels, so the sdist uv.lock pins (sha256
+# checked by pip; runtime/msgpack-requirements.txt, kept equal to uv.lock by a unit test) is built as a
+# pure-Python wheel that runtime/python.mjs loads; production vendors Pyodide's own build of it.
+$(DEPS_STAMP): runtime/msgpack-requirements.txt $(NODE_STAMP) $(PY_STAMP)
+	rm -rf $(@D) && mkdir -p $(@D)
+	MSGPACK_PUREPYTHON=1 SOURCE_DATE_EPOCH=315532800 $(PY) -m pip wheel --quiet --disable-pip-version-check \
+	  --no-cache-dir --no-deps --no-build-isolation --no-binary msgpack --require-hashes \
+	  -r runtime/msgpack-requirements.txt -w $(@D)
 	touch $@
 
 lint: install

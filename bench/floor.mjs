@@ -45,7 +45,7 @@ async function startPython() {
 import sys, time
 sys.path.insert(0, ${JSON.stringify(SRC_DIR)})
 from services.codec import decode
-from services.render import render_body
+from services.formats import Format, render_as
 
 def bench_decode(blobs):
     started = time.perf_counter()
@@ -58,7 +58,7 @@ def bench_render(decoded):
         for name, points in series.items():
             merged.setdefault(name, type(points)()).extend(points)
     started = time.perf_counter()
-    body = render_body(merged, {}, {"requestId": "bench"})
+    body = render_as(Format.JSON, merged, {}, {"requestId": "bench"})
     return (time.perf_counter() - started) * 1000, sum(len(p) for p in merged.values()), len(body)
 `);
   return pyodide;

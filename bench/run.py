@@ -68,6 +68,13 @@ JOB_SAMPLES = 1_000_000
 JOB_SAMPLES_QUICK = 250_000
 JOB_INTERVAL_S = 60
 JOB_OUTAGE_MARGIN = 1.1  # about one point in eight has multi-hour outages
+SHAPING_POINTS = 15
+SHAPING_DAYS = 30
+SHAPING_MAX_POINTS = 1000
+SHAPING_FORMATS = ("json", "csv", "ndjson", "msgpack")
+# The raw 30-day x 15-point answer (up to 648,000 samples) is above the default MAX_RESPONSE_SAMPLES
+# (500,000): the bench's runtime allows it so that raw can be measured against the shaped answers.
+BENCH_MAX_RESPONSE_SAMPLES = 700_000
 APP_SITE = "demo-tower"  # long, spaced names; 5-minute data for most points, as FlightDeck serves
 APP_POINTS = 100
 APP_DAYS = 7
@@ -108,7 +115,7 @@ class Bench:
         return [json.loads(line) for line in lines if line.startswith('{"event":"invocation"')]
 
     # worker
-    def series(self, points: list[str], span: tuple[datetime, datetime], route: str = "cached") -> Reply:
+    def series(self, points: list[str], span: tuple[datetime, datetime], route: str = "cached", **extra: str) -> Reply:
         query = urllib.parse.urlencode(
             {
                 "site": SITE,
@@ -116,6 +123,7 @@ class Bench:
                 "start_time": iso(span[0]),
                 "end_time": iso(span[1]),
                 "route": route,
+                **extra,
             }
         )
         return http("GET", f"{self.worker}/api/timeseries?{query}", {"x-ace-token": TOKEN})
@@ -355,6 +363,55 @@ def scenario_partial(b: Bench, points: list[str], start: datetime) -> dict:
     }
 
 
+def scenario_shaping(b: Bench, points: list[str], span, hits: int) -> dict:
+    """A 30-day one-minute hit, raw against shaped (time, bytes), and bytes per format of each answer."""
+    warm = b.series(points, span, max_points=str(SHAPING_MAX_POINTS))
+    if warm.status != 200:
+        raise RuntimeError(f"shaping warm-up: {warm.status} {warm.body[:300]!r}")
+    wait_for(lambda: b.series(points, span, max_points="2").headers.get("x-cache-status") == "hit",
+             CACHE_WRITE_TIMEOUT_S, POLL_S)
+    variants = {
+        "raw": {},
+        f"max_points={SHAPING_MAX_POINTS}": {"max_points": str(SHAPING_MAX_POINTS)},
+        "interval=1h&agg=avg": {"interval": "1h", "agg": "avg"},
+    }
+    answers = {label: timed_hits(b, points, span, extra, hits) for label, extra in variants.items()}
+    format_bytes = {
+        label: {fmt: timed_hits(b, points, span, {**extra, "format": fmt}, 1)["bytes"] for fmt in SHAPING_FORMATS}
+        for label, extra in variants.items()
+    }
+    raw_ms = answers["raw"]["ms"]
+    return {
+        "points": len(points),
+        "days": (span[1] - span[0]).days,
+        "answers": answers,
+        "format_bytes": format_bytes,
+        "raw_over_shaped_ms": {label: raw_ms / a["ms"] for label, a in answers.items()},
+        "met": all(a["cache_status"] == "hit" for a in answers.values()),
+    }
+
+
+def timed_hits(b: Bench, points: list[str], span, extra: dict, hits: int) -> dict:
+    """Median time and Server-Timing of `hits` identical requests, with the last one's bytes and counts."""
+    mark = len(b.runtime.output)
+    replies = [b.series(points, span, **extra) for _ in range(hits)]
+    invocations = [x for x in b.invocations_since(mark) if x.get("path") == "/api/timeseries"]
+    last = replies[-1]
+    if last.status != 200:
+        raise RuntimeError(f"{extra}: {last.status} {last.body[:300]!r}")
+    stages = ("r2", "decode", "shape", "render", "total")
+    meta = last.json()["_meta"] if "format" not in extra else {}
+    return {
+        "ms": median([r.seconds for r in replies]) * 1000,
+        "bytes": len(last.body),
+        "samples_read": meta.get("samplesBefore", meta.get("samplesCount")),
+        "samples_returned": meta.get("samplesCount"),
+        "cache_status": last.headers.get("x-cache-status"),
+        "server_timing_ms": {name: median([r.timing().get(name, 0.0) for r in replies]) for name in stages},
+        "per_invocation": per_invocation(invocations),
+    }
+
+
 def scenario_warming(b: Bench, names: list[str], today: datetime, dashboards: int) -> dict:
     """Next morning's dashboards with and without a cron run's warming.
 
@@ -553,7 +610,8 @@ def run(args, tmp: Path) -> dict:
     runtime = None
     try:
         persist = tmp / "state"
-        runtime = start_worker(sim.url, persist, ratelimits=BENCH_RATELIMITS, WARMING_TOKEN=TOKEN)
+        runtime = start_worker(sim.url, persist, ratelimits=BENCH_RATELIMITS, WARMING_TOKEN=TOKEN,
+                               MAX_RESPONSE_SAMPLES=str(BENCH_MAX_RESPONSE_SAMPLES))
         b = Bench(sim.url, runtime.url, runtime, persist)
         all_points = b.sim_points()
         mixed, hm = pick_points(all_points)
@@ -591,6 +649,17 @@ def run(args, tmp: Path) -> dict:
             figures,
             "job",
             lambda: scenario_job(b, [p["name"] for p in job_points], (job_end - job_days * DAY, job_end), job_target),
+        )
+        shaping_end = job_end - job_days * DAY
+        scenario(
+            figures,
+            "shaping",
+            lambda: scenario_shaping(
+                b,
+                [p["name"] for p in job_points[:SHAPING_POINTS]],
+                (shaping_end - SHAPING_DAYS * DAY, shaping_end),
+                hits,
+            ),
         )
     finally:
         if runtime is not None:
@@ -727,7 +796,22 @@ def print_table(f: dict) -> None:
         )
         add("  result download", f"{jb['result_bytes']:,} bytes in {jb['result_s']:.1f} s")
         add("  consumer invocations", fmt_invocations(jb["consumer_per_invocation"]))
-    for name in ("compression", "hit_miss", "coalescing", "partial", "app_query", "warming", "job", "hit_floor"):
+    sh = f.get("shaping", {})
+    if "answers" in sh:
+        add("6 shaping: a hit of", f"{sh['points']} one-minute pts x {sh['days']} d")
+        for label, a in sh["answers"].items():
+            st = a["server_timing_ms"]
+            add(
+                f"  {label}",
+                f"{a['ms']:.0f} ms, {a['bytes']:,} bytes, {a['samples_returned']:,} of {a['samples_read']:,} samples "
+                f"(decode {st['decode']:.0f}, shape {st['shape']:.0f}, render {st['render']:.0f} ms)",
+                ok(a["cache_status"] == "hit"),
+            )
+            add("    its invocations", fmt_invocations(a["per_invocation"]))
+        for label, sizes in sh["format_bytes"].items():
+            add(f"  bytes per format, {label}", ", ".join(f"{fmt} {n:,}" for fmt, n in sizes.items()))
+    for name in ("compression", "hit_miss", "coalescing", "partial", "app_query", "warming", "job", "shaping",
+                 "hit_floor"):
         if "error" in f.get(name, {}):
             add(f"{name} FAILED", f[name]["error"][:100])
     width = max(len(r[0]) for r in rows) if rows else 10
@@ -783,14 +867,15 @@ def main(argv: list[str] | None = None) -> int:
     figures["hit_breakdown"] = breakdown(figures)
     figures["targets_met"] = {
         name: figures.get(name, {}).get("met", False)
-        for name in ("compression", "hit_miss", "coalescing", "partial", "warming", "job")
+        for name in ("compression", "hit_miss", "coalescing", "partial", "warming", "job", "shaping")
     }
     figures["duration_s"] = round(time.monotonic() - started, 1)
     print_table(figures)
     print(json.dumps(figures, separators=(",", ":"), default=str))
     failed = any(
         "error" in (figures.get(n) or {})
-        for n in ("compression", "hit_miss", "coalescing", "partial", "app_query", "warming", "job", "hit_floor")
+        for n in ("compression", "hit_miss", "coalescing", "partial", "app_query", "warming", "job", "shaping",
+                  "hit_floor")
     )
     return 1 if failed else 0
 

@@ -23,6 +23,25 @@ export function installedPyodideVersion() {
   }
 }
 
+/**
+ * The Worker's other dependencies (msgpack) as wheels: npm's pyodide ships none, so `make install`
+ * builds pure-Python ones from the sdists uv.lock pins into node_modules/.cache/python-deps, beside
+ * the SDK's cache folder.
+ */
+function dependencyWheels(sdkWheel) {
+  const dir = path.join(path.dirname(path.dirname(sdkWheel.path)), "python-deps");
+  let names;
+  try {
+    names = readdirSync(dir).filter((name) => name.endsWith(".whl")).sort();
+  } catch (err) {
+    throw new StartupError(`the Worker's dependency wheels are not built (${dir}, ${err.code}): run make install`);
+  }
+  return names.map((name) => {
+    const bytes = readFileSync(path.join(dir, name));
+    return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  });
+}
+
 /** Every *.py file under dir (skipping caches and hidden folders), as absolute paths. */
 export function pythonFiles(dir) {
   const out = [];
@@ -61,16 +80,19 @@ export class PythonWorker {
   #entrypoint;
 
   /**
-   * Load Pyodide and the SDK wheel (sdk.mjs pinnedWheel), copy srcDir into the Python filesystem at
-   * the same absolute path (so tracebacks name real files) and import mainModule from it.
+   * Load Pyodide, the SDK wheel (sdk.mjs pinnedWheel) and the dependency wheels, copy srcDir into
+   * the Python filesystem at the same absolute path (so tracebacks name real files) and import
+   * mainModule from it.
    */
   static async start({ srcDir, mainModule, sdkWheel, compatFlags, entrypointHelper }) {
     const wheel = readWheel(sdkWheel);
+    const dependencies = dependencyWheels(sdkWheel);
     const { loadPyodide } = await import("pyodide");
     const pyodide = await loadPyodide({ args: [], env: { HOME: "/home/pyodide" } });
     pyodide.setStdout(lineWriter(process.stdout));
     pyodide.setStderr(lineWriter(process.stderr));
     pyodide.unpackArchive(wheel, "wheel");
+    for (const dependency of dependencies) pyodide.unpackArchive(dependency, "wheel");
     pyodide.registerJsModule("_cloudflare_compat_flags", compatFlags);
     pyodide.registerJsModule("_pyodide_entrypoint_helper", entrypointHelper);
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import time
 import traceback
@@ -17,13 +18,14 @@ from .appproxy import forward_configured_points, forward_sites
 from .appquery import handle_query
 from .errors import BadRequest, NotFound, ServiceError, Unauthorized
 from .events import seen_outcome
+from .formats import CONTENT_TYPES, Format, choose_format, render_as, stream_as, writer_for
 from .jobs import JobTicket
 from .log import log_event
 from .openapi import document
 from .ports import ApiRequest, ApiResponse
 from .query import Route, SeriesQuery, parse_optional_span, parse_points, parse_series_query
-from .render import render_body
 from .repositories import RequestRecord
+from .shaping import Shaping, parse_shaping
 from .timeseries import SeriesResult
 from .web import caller_token, cors_headers, error_response, json_response, preflight
 
@@ -93,7 +95,10 @@ class Api:
                       traceback=traceback.format_exc())
             response = json_response(500, {"error": {"code": "internal", "message": "Internal error",
                                                      "requestId": request_id}})
-        response.headers.update(cors_headers(origin, self.settings.allowed_origins))
+        cors = cors_headers(origin, self.settings.allowed_origins)
+        if "vary" in cors and "vary" in response.headers:  # an answer chosen by Accept varies on both
+            cors["vary"] = f"{response.headers['vary']}, {cors['vary']}"
+        response.headers.update(cors)
         response.headers["x-request-id"] = request_id
         self._finish(call, response, round((time.monotonic() - started) * 1000))
         return response
@@ -164,10 +169,13 @@ class Api:
         started = time.monotonic()
         token = caller_token(call.request)
         query = parse_series_query(call.params, self.settings)
+        shaping = parse_shaping(call.params, self.settings)
+        fmt = self._format(call)
         client = self.services.client(token)
         call.record.update(site=query.site, points=len(query.points))
         try:
-            served = await self.services.timeseries(token, client).serve(query, request_id=call.request_id)
+            served = await self.services.timeseries(token, client).serve(
+                query, request_id=call.request_id, shaping=shaping)
         finally:
             stats = client.stats
             call.record.update(upstreamCalls=stats.calls, upstreamBytes=stats.bytes, upstreamRetries=stats.retries)
@@ -175,7 +183,7 @@ class Api:
             return self._queued(call, served)
         if served.route is Route.CACHED:
             self.services.platform.defer(self._note_demand(query))
-        return self._series(call, served, started)
+        return self._series(call, served, shaping, fmt, started)
 
     async def _note_demand(self, query: SeriesQuery) -> None:
         try:
@@ -183,7 +191,12 @@ class Api:
         except Exception as exc:  # warming's bookkeeping must never fail a request
             log_event("warming.note_failed", site=query.site, error=f"{type(exc).__name__}: {exc}")
 
-    def _series(self, call: Call, result: SeriesResult, started: float) -> ApiResponse:
+    def _format(self, call: Call) -> Format:
+        fmt = choose_format(call.params.get("format"), call.request.headers.get("accept"))
+        call.record["format"] = fmt.value
+        return fmt
+
+    def _series(self, call: Call, result: SeriesResult, shaping: Shaping, fmt: Format, started: float) -> ApiResponse:
         render_started = time.monotonic()
         meta = {
             "requestId": call.request_id, "routeType": result.route.value,
@@ -192,20 +205,28 @@ class Api:
             "estimatedSamples": result.estimate, "samplesCount": result.samples,
             "upstreamCalls": call.record.get("upstreamCalls", 0),
         }
+        if shaping.active:
+            meta.update(shaping.meta(result.samples_read, result.samples))
         meta["duration"] = round((time.monotonic() - started) * 1000, 1)
-        body = render_body(result.series, result.errors, meta)
+        # JSON, the dashboards' format, is rendered whole (its cost shows in Server-Timing); the row
+        # formats are 3 to 5 times larger and stream, so no answer holds all of their text at once.
+        body = render_as(fmt, result.series, result.errors, meta) if fmt is Format.JSON else stream_as(
+            fmt, result.series, result.errors, meta)
         timings = {"ratelimit": call.record["rateLimitMs"] / 1000, **result.timings,
                    "render": time.monotonic() - render_started,
                    "total": time.monotonic() - started}
         call.record.update(route=result.route.value, cacheStatus=result.cache_status.value,
                            estimatedSamples=result.estimate, samples=result.samples,
                            pointErrors=len(result.errors) or None)
-        return ApiResponse(200, body, {
-            "content-type": "application/json; charset=utf-8",
+        headers = {
+            "content-type": CONTENT_TYPES[fmt], "vary": "Accept",
             "x-route-type": result.route.value,
             "x-cache-status": result.cache_status.value,
             "server-timing": ", ".join(f"{name};dur={seconds * 1000:.1f}" for name, seconds in timings.items()),
-        })
+        }
+        if result.errors and fmt in (Format.CSV, Format.NDJSON):  # rows have no place for them
+            headers["x-point-errors"] = json.dumps(result.errors)
+        return ApiResponse(200, body, headers)
 
     def _queued(self, call: Call, ticket: JobTicket) -> ApiResponse:
         job = ticket.job
@@ -266,13 +287,15 @@ class Api:
 
     async def job_result(self, call: Call) -> ApiResponse:
         jobs = self.services.jobs(caller_token(call.request))
+        shaping = parse_shaping(call.params, self.settings)
+        fmt = self._format(call)
         job = await jobs.result_job(call.args["job"])
         call.record.update(jobId=job["id"], samples=job["samples_count"])
         meta = {"requestId": call.request_id, "routeType": "queued", "cacheHit": False, "cacheStatus": "bypass",
                 "jobId": job["id"], "site": job["site"], "samplesCount": job["samples_count"],
                 "startTime": job["start_time"], "endTime": job["end_time"]}
-        return ApiResponse(200, jobs.result_chunks(job, meta), {
-            "content-type": "application/json; charset=utf-8", "x-route-type": "queued",
+        return ApiResponse(200, jobs.result_chunks(job, meta, writer_for(fmt), shaping), {
+            "content-type": CONTENT_TYPES[fmt], "vary": "Accept", "x-route-type": "queued",
             "x-cache-status": "bypass",
         })
 

@@ -23,6 +23,7 @@ class Settings:
     max_points: int = 1_000
     max_range_days: int = 400
     max_response_samples: int = 500_000
+    max_read_samples: int = 750_000
     freshness_seconds: int = 600
     cache_ttl_seconds: int = 30 * 86_400
     recent_cache_ttl_seconds: int = 300

@@ -5,6 +5,7 @@
     ├── Unauthorized (401 unauthorized)
     ├── Forbidden (403 forbidden)
     ├── NotFound (404 not_found)
+    ├── NotAcceptable (406 not_acceptable)
     ├── Conflict (409 conflict)
     ├── TooLarge (413 too_large)
     ├── RateLimited (429 rate_limited)
@@ -61,6 +62,11 @@ class Forbidden(ServiceError):
 class NotFound(ServiceError):
     status = 404
     code = "not_found"
+
+
+class NotAcceptable(ServiceError):
+    status = 406
+    code = "not_acceptable"
 
 
 class Conflict(ServiceError):

@@ -8,15 +8,18 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 
+from .aggregate import TextValuesError
 from .codec import decode
 from .config import Settings
 from .errors import Conflict, NotFound, RateLimited
+from .formats import Writer
 from .jobmodel import ACTIVE, JobStatus
 from .ports import MessageQueue, ObjectStore, Row
 from .query import Priority, SeriesQuery
-from .render import close_body, open_body, point_chunks
 from .repositories import JobRepository, NewJob
 from .routing import estimate_samples
+from .series import PointSeries
+from .shaping import Shaping
 from .timerange import Span, db_time, parse_iso
 
 JOB_ID_LENGTH = 32
@@ -194,11 +197,11 @@ class QueueService:
             raise Conflict(f"job is {job['status']}, not completed", details={"status": job["status"]})
         return job
 
-    async def result_chunks(self, job: Row, meta: dict) -> AsyncIterator[bytes]:
-        """The result body, one R2 part at a time: never the whole result in memory."""
+    async def result_chunks(self, job: Row, meta: dict, writer: Writer, shaping: Shaping) -> AsyncIterator[bytes]:
+        """The result body, one R2 part at a time and each point shaped: never the whole result in memory."""
         order = {name: index for index, name in enumerate(json.loads(job["points"]))}
-        yield open_body().encode()
-        first = True
+        yield writer.start(len(order))
+        read = returned = 0
         for batch, parts in await self.repo.batch_parts(job["id"]):
             for part in range(parts):
                 stored = await self.store.get(part_key(job["result_prefix"], batch, part))
@@ -206,7 +209,19 @@ class QueueService:
                     raise NotFound(f"a part of job {job['id']!r} is missing")
                 series = decode(stored.body)
                 for name in sorted(series, key=lambda n: order.get(n, len(order))):
-                    for chunk in point_chunks(name, series[name], None, first):
-                        yield chunk.encode()
-                    first = False
-        yield close_body(meta).encode()
+                    points, error = _shaped(series[name], shaping)
+                    read, returned = read + len(series[name]), returned + len(points)
+                    for chunk in writer.point(name, points, error):
+                        yield chunk
+        if shaping.active:
+            meta.update(samplesCount=returned, **shaping.meta(read, returned))
+        yield writer.end(meta)
+
+
+def _shaped(points: PointSeries, shaping: Shaping) -> tuple[PointSeries, str | None]:
+    """A point of a streamed result, shaped; a text point under a numeric agg gets an error instead
+    (the body has begun, so it cannot become a 400)."""
+    try:
+        return shaping.apply(points), None
+    except TextValuesError as exc:
+        return PointSeries(), f"holds text: {exc}"

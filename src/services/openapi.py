@@ -76,6 +76,27 @@ SERIES_PARAMETERS = (
           {"type": "string", "format": "date-time"}, required=True, example="2025-11-10T06:00:00Z"),
 )
 
+SHAPING_PARAMETERS = (
+    query("max_points", "at most this many samples per point, chosen by LTTB (the ends kept)",
+          {"type": "integer", "minimum": 2}, example=1000),
+    query("interval", "bucket width: 1m, 5m, 15m, 1h, 1d, a number with s/m/h/d, or seconds", example="1h"),
+    query("agg", "with interval: how a bucket becomes one value (avg by default)",
+          {"type": "string", "enum": ["avg", "min", "max", "sum", "count", "first", "last"]}),
+    query("format", "the answer's format; without it the Accept header chooses (406 if it names none of these)",
+          {"type": "string", "enum": ["json", "csv", "ndjson", "msgpack"]}),
+)
+
+
+def series_content(example: object = None) -> dict:
+    """A series answer in each format: JSON, or rows `point,timestamp,value` (ISO 8601 UTC), or MessagePack."""
+    rows = {"schema": {"type": "string"}}
+    return {**json_content(ref("SeriesResponse"), example),
+            "text/csv": {**rows, "example": "point,timestamp,value\nacme/demo-hq/ahu-1:supply-air-temp,"
+                                            "2025-11-10T00:00:00Z,55.4\n"},
+            "application/x-ndjson": rows,
+            "application/msgpack": {"schema": {"type": "string", "contentMediaType": "application/msgpack"}}}
+
+
 SERIES_EXAMPLE = {
     "data": {EXAMPLE_POINT: {"samples": [[1762732800000, 55.4], [1762732860000, 55.5]], "count": 2, "error": None}},
     "_meta": {"requestId": "9b1f0c2a4d5e6f708192a3b4c5d6e7f8", "routeType": "direct", "cacheHit": False,
@@ -105,14 +126,14 @@ def paths() -> dict:
                 "200": {"description": "the samples (routes `direct` and `cached`)",
                         "headers": {name: {"$ref": f"#/components/headers/{name}"}
                                     for name in ("X-Route-Type", "X-Cache-Status", "Server-Timing")},
-                        "content": json_content(ref("SeriesResponse"), SERIES_EXAMPLE)},
+                        "content": series_content(SERIES_EXAMPLE)},
                 "202": {"description": "queued as a background job (route `queued`): poll `statusUrl`",
                         "headers": {"Location": {"schema": {"type": "string"}},
                                     "Retry-After": {"schema": {"type": "string"}}},
                         "content": json_content(ref("JobTicket"))},
-                **errors(400, 403, 404, 409, 413, 429, 502, 504),
+                **errors(400, 403, 404, 406, 409, 413, 429, 502, 504),
             },
-            parameters=(*SERIES_PARAMETERS,
+            parameters=(*SERIES_PARAMETERS, *SHAPING_PARAMETERS,
                         query("route", "force a route instead of the estimate's choice",
                               {"type": "string", "enum": ["direct", "cached", "queued"]}),
                         query("priority", "queue priority of a job", {"type": "string",
@@ -157,9 +178,9 @@ def paths() -> dict:
                         "description": "resume after this event", "schema": {"type": "string"}}))},
         "/api/jobs/{job}/result": {"get": operation("getJobResult", "The finished job's samples", "jobs", {
             "200": {"description": "same shape as a 200 of /api/timeseries, streamed",
-                    "content": json_content(ref("SeriesResponse"))},
-            **errors(404, 409),
-        }, parameters=(job_id_parameter(),))},
+                    "content": series_content()},
+            **errors(400, 404, 406, 409),
+        }, parameters=(job_id_parameter(), *SHAPING_PARAMETERS))},
         **app_paths(),
     }
 
@@ -239,6 +260,7 @@ ERROR_RESPONSES = {
     401: ("Unauthorized", "no token: send X-ACE-Token or Authorization: Bearer", "unauthorized"),
     403: ("Forbidden", "FlightDeck refuses this token for the site", "forbidden"),
     404: ("NotFound", "no such route, job or result", "not_found"),
+    406: ("NotAcceptable", "format= or Accept names no format this service writes", "not_acceptable"),
     409: ("Conflict", "the job is not in a state for this; `status` says which", "conflict"),
     413: ("TooLarge", "more samples than one response may hold; ask with route=queued", "too_large"),
     429: ("RateLimited", "too many requests; wait Retry-After seconds", "rate_limited"),

@@ -10,17 +10,23 @@ from .series import PointSeries
 CHUNK_SAMPLES = 20_000
 
 
-def json_columns(times: list[int], values: list) -> tuple[list[str], list[str]]:
-    """Each timestamp and each value as JSON text.
+def json_items(values: list) -> list[str]:
+    """Each value as JSON text.
 
-    Two flat `json.dumps` calls split on commas run in C and beat dumping sample by sample; when a
-    text value holds a comma the split count gives it away and the values are dumped one by one.
+    One flat `json.dumps` split on commas runs in C and beats dumping value by value; when a text
+    value holds a comma the split count gives it away and the values are dumped one by one.
     """
-    stamps = json.dumps(times, separators=(",", ":"))[1:-1].split(",")
-    rendered = json.dumps(values, separators=(",", ":"))[1:-1].split(",")
-    if len(rendered) != len(times):
-        rendered = [json.dumps(value) for value in values]
-    return stamps, rendered
+    if not values:
+        return []
+    items = json.dumps(values, separators=(",", ":"))[1:-1].split(",")
+    if len(items) != len(values):
+        return [json.dumps(value) for value in values]
+    return items
+
+
+def json_columns(times: list[int], values: list) -> tuple[list[str], list[str]]:
+    """Each timestamp and each value as JSON text."""
+    return json_items(times), json_items(values)
 
 
 def pairs_json(times: list[int], values: list) -> str:
@@ -47,11 +53,3 @@ def open_body() -> str:
 def close_body(meta: dict) -> str:
     return '},"_meta":' + json.dumps(meta, separators=(",", ":")) + "}"
 
-
-def render_body(series: dict[str, PointSeries], errors: dict[str, str], meta: dict) -> bytes:
-    """The whole body at once, for responses small enough to hold (direct and cached routes)."""
-    parts = [open_body()]
-    for index, (name, points) in enumerate(series.items()):
-        parts.extend(point_chunks(name, points, errors.get(name), index == 0))
-    parts.append(close_body(meta))
-    return "".join(parts).encode()

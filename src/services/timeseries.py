@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
+from .aggregate import TextValuesError
 from .cache import CacheStatus, DayObject, R2CacheService, day_key, spans_to_fetch
 from .config import Settings
+from .errors import BadRequest, TooLarge
 from .flightdeck import FetchResult, FlightDeckClient
 from .jobs import JobTicket, QueueService
 from .planning import SampleBudget
@@ -15,6 +17,7 @@ from .ports import Defer
 from .query import Route, SeriesQuery
 from .routing import choose_route, estimate_samples
 from .series import PointSeries, Series
+from .shaping import NO_SHAPING, Shaping
 from .timerange import Span, day_spans, parse_iso, settled_until
 
 # Identical misses in flight in this isolate share one upstream fetch.
@@ -32,10 +35,25 @@ class SeriesResult:
     errors: dict[str, str]
     cache_status: CacheStatus
     timings: dict[str, float] = field(default_factory=dict)
+    samples_read: int = 0
 
     @property
     def samples(self) -> int:
         return sum(len(points) for points in self.series.values())
+
+    def shaped(self, shaping: Shaping, limit: int) -> SeriesResult:
+        """The result with each point shaped; more than `limit` samples left is a 413."""
+        series = {}
+        for name, points in self.series.items():
+            try:
+                series[name] = shaping.apply(points)
+            except TextValuesError as exc:
+                raise BadRequest(f"{name} holds text: {exc}", field="agg") from exc
+        result = replace(self, series=series, samples_read=self.samples)
+        if result.samples > limit:
+            raise TooLarge(f"the answer holds more than {limit:,} samples; ask with a smaller max_points or interval, "
+                           "fewer points, or route=queued")
+        return result
 
 
 class EnhancedTimeseriesService:
@@ -78,23 +96,35 @@ class EnhancedTimeseriesService:
         return await self.serve(query, request_id=user_id or "", timeout=timeout)
 
     async def serve(
-        self, query: SeriesQuery, *, request_id: str, timeout: float | None = None
+        self, query: SeriesQuery, *, request_id: str, timeout: float | None = None, shaping: Shaping = NO_SHAPING
     ) -> SeriesResult | JobTicket:
-        """Route by estimated size; queued requests return the job that serves them."""
+        """Route by estimated size (what must be read); queued requests return the job that serves them.
+
+        A shaped answer may read up to MAX_READ_SAMPLES (they are held in memory while it is
+        computed) and return up to MAX_RESPONSE_SAMPLES; an unshaped one reads what it returns.
+        """
         estimate = estimate_samples(query, self.settings)
         route = choose_route(query, estimate, self.settings)
         if route is Route.QUEUED:
             await self.require_access(query.site)
             return await self.jobs.submit(query, estimate, request_id)
+        limit = self.settings.max_response_samples
+        budget = SampleBudget(self.settings.max_read_samples if shaping.active else limit)
         if route is Route.DIRECT:
             started = self.clock()
-            budget = SampleBudget(self.settings.max_response_samples)
             fetched = await self.client.fetch_series(query.points, query.span, timeout, budget=budget)
             timings = {"upstream": self.clock() - started}
-            return SeriesResult(query, route, estimate, fetched.series, fetched.errors, CacheStatus.BYPASS, timings)
-        return await self._serve_cached(query, estimate, timeout)
+            result = SeriesResult(query, route, estimate, fetched.series, fetched.errors, CacheStatus.BYPASS, timings)
+        else:
+            result = await self._serve_cached(query, estimate, timeout, budget)
+        started = self.clock()
+        result = result.shaped(shaping, limit)
+        result.timings["shape"] = self.clock() - started
+        return result
 
-    async def _serve_cached(self, query: SeriesQuery, estimate: int, timeout: float | None) -> SeriesResult:
+    async def _serve_cached(
+        self, query: SeriesQuery, estimate: int, timeout: float | None, budget: SampleBudget
+    ) -> SeriesResult:
         timings: dict[str, float] = {}
         started = self.clock()
         await self.require_access(query.site)
@@ -110,7 +140,6 @@ class EnhancedTimeseriesService:
         found = [self.cache.parse(obj) for obj in stored]
         cached = {day.start_ms: obj for day, obj in zip(days, found) if obj is not None}
         timings["decode"] = self.clock() - started
-        budget = SampleBudget(self.settings.max_response_samples)
         budget.take(sum(len(points) for obj in cached.values() for points in obj.series.values()))
 
         settled = settled_until(self.now_ms(), self.settings.freshness_seconds)

@@ -10,7 +10,7 @@ from .ports import ApiRequest, ApiResponse
 JSON = "application/json; charset=utf-8"
 ALLOW_METHODS = "GET, DELETE, OPTIONS"
 ALLOW_HEADERS = "X-ACE-Token, Authorization, Content-Type, Last-Event-ID"
-EXPOSE_HEADERS = ("X-Request-Id, X-Route-Type, X-Cache-Status, Server-Timing, Location, Retry-After,"
+EXPOSE_HEADERS = ("X-Request-Id, X-Route-Type, X-Cache-Status, X-Point-Errors, Server-Timing, Location, Retry-After,"
                   " X-Query-Time-Ms, X-Cache-Hit")
 
 

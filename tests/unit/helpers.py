@@ -19,7 +19,9 @@ def call(api: Api, method: str, path: str, params: dict | None = None, token: st
     sent.update(headers or {})
     response = asyncio.run(api.handle(ApiRequest(method, url, sent)))
     body = response.body if isinstance(response.body, bytes) else asyncio.run(_collect(response.body))
-    return response, (json.loads(body) if body else None)
+    if response.headers.get("content-type", "").startswith("application/json"):
+        return response, (json.loads(body) if body else None)
+    return response, body
 
 
 async def _collect(chunks) -> bytes:

@@ -87,3 +87,17 @@ def test_preflight_for_the_app_query_allows_x_ace_token(api):
     response, _ = call(api, "OPTIONS", "/timeseries/query", token=None, headers={
         "origin": ORIGIN, "access-control-request-method": "GET", "access-control-request-headers": "x-ace-token"})
     assert response.status == 204 and "X-ACE-Token" in response.headers["access-control-allow-headers"]
+
+
+def test_an_answer_chosen_by_accept_to_an_allowed_origin_varies_on_both(api):
+    params = series_params(["acme/demo-hq/ahu-1:sat"], end="2025-11-10T01:00:00Z")
+    response, _ = call(api, "GET", "/api/timeseries", params, headers={"origin": ORIGIN})
+    assert response.headers["vary"] == "Accept, Origin"
+
+
+def test_row_formats_stream_while_json_is_rendered_whole(api):
+    params = series_params(["acme/demo-hq/ahu-1:sat"], end="2025-11-10T01:00:00Z")
+    as_json, _ = call(api, "GET", "/api/timeseries", params)
+    as_csv, body = call(api, "GET", "/api/timeseries", dict(params, format="csv"))
+    assert isinstance(as_json.body, bytes) and not isinstance(as_csv.body, bytes)
+    assert body.decode().startswith("point,timestamp,value\r\n")

@@ -2,8 +2,7 @@ import json
 
 import pytest
 
-from services.render import pairs_json, render_body
-from services.series import PointSeries
+from services.render import pairs_json
 
 
 @pytest.mark.parametrize(
@@ -15,8 +14,3 @@ def test_pairs_json_equals_dumping_the_pairs(values):
     times = list(range(1_000, 1_000 + 60 * len(values), 60))
     assert pairs_json(times, values) == json.dumps(list(zip(times, values)), separators=(",", ":"))[1:-1]
 
-
-def test_render_body_is_the_contract_shape():
-    body = json.loads(render_body({"a/b:c": PointSeries([1, 2], [1.5, "x"])}, {"a/b:c": "boom"}, {"requestId": "r"}))
-    assert body == {"data": {"a/b:c": {"samples": [[1, 1.5], [2, "x"]], "count": 2, "error": "boom"}},
-                    "_meta": {"requestId": "r"}}

@@ -163,6 +163,60 @@ def test_a_cache_hit_over_the_sample_cap_is_413(api, services, deferred):
     assert response.status == 413 and body["error"]["code"] == "too_large"
 
 
+def test_a_shaped_answer_may_read_more_than_the_response_cap(services, deferred):
+    from dataclasses import replace
+
+    from services.api import Api
+
+    services.settings = replace(services.settings, max_response_samples=500, max_read_samples=100_000)
+    params = series_params(POINTS, route="direct", max_points="50")
+    response, body = call(Api(services), "GET", "/api/timeseries", params)
+    assert response.status == 200 and body["_meta"]["samplesAfter"] <= 150 and body["_meta"]["samplesBefore"] > 500
+
+
+def test_a_shaped_answer_reading_more_than_the_read_cap_is_413(services, deferred):
+    from dataclasses import replace
+
+    from services.api import Api
+
+    services.settings = replace(services.settings, max_read_samples=500)
+    params = series_params(POINTS, route="direct", max_points="50")
+    response, body = call(Api(services), "GET", "/api/timeseries", params)
+    assert response.status == 413 and body["error"]["code"] == "too_large"
+
+
+def test_a_shaped_cache_hit_returns_the_same_samples_as_shaping_the_raw_answer(api, deferred):
+    from services.series import PointSeries
+    from services.shaping import Shaping
+
+    params = series_params(POINTS, route="cached")
+    _, raw = call(api, "GET", "/api/timeseries", params)
+    drain(deferred)
+    response, shaped = call(api, "GET", "/api/timeseries", dict(params, max_points="40"))
+    assert response.headers["x-cache-status"] == "hit"
+    for name, entry in raw["data"].items():
+        series = PointSeries([t for t, _ in entry["samples"]], [v for _, v in entry["samples"]])
+        expected = Shaping(max_points=40).apply(series)
+        assert shaped["data"][name]["samples"] == [list(pair) for pair in zip(expected.times, expected.values)]
+
+
+def test_an_unsupported_format_is_refused_before_any_upstream_call(api, flightdeck):
+    response, body = call(api, "GET", "/api/timeseries", series_params(POINTS), headers={"accept": "image/png"})
+    assert response.status == 406 and body["error"]["code"] == "not_acceptable" and flightdeck.calls == []
+
+
+def test_csv_rows_leave_a_failed_point_out_and_name_it_in_x_point_errors(api, flightdeck):
+    import json
+
+    # The batch call's 4 attempts fail; then the two points' calls alternate, and the first one's 4 fail.
+    flightdeck.faults = [500] * 11
+    params = series_params(POINTS[:2], end="2025-11-10T06:00:00Z", route="direct", format="csv")
+    response, body = call(api, "GET", "/api/timeseries", params)
+    errors = json.loads(response.headers["x-point-errors"])
+    rows = body.decode().splitlines()[1:]
+    assert list(errors) == [POINTS[0]] and rows and all(row.startswith(POINTS[1]) for row in rows)
+
+
 def test_fetch_timeseries_keeps_the_original_call_shape(services):
     service = services.timeseries("good", services.client("good"))
     result = asyncio.run(service.fetch_timeseries(
