@@ -104,6 +104,16 @@ def test_the_page_plots_the_samples_the_query_returned_for_points_picked_from_th
     page.screenshot(path=SCREENSHOTS / "operations-laptop.png", full_page=True)
 
 
+def test_max_points_is_offered_because_the_document_lists_it_and_bounds_the_plot(page):
+    enter_token(page)
+    page.wait_for_selector("#q-max-points-label:not([hidden])")
+    page.fill("#q-max-points", "50")
+    with page.expect_response(lambda response: "/api/timeseries?" in response.url) as answer:
+        query(page, [POINT], "2025-11-10T00:00", "2025-11-10T06:00")
+    assert "max_points=50" in answer.value.url and answer.value.json()["data"][POINT]["count"] == 50
+    assert page.wait_for_selector("#query-caption[data-samples]").get_attribute("data-samples") == "50"
+
+
 def test_the_token_travels_only_as_a_header_and_stays_in_the_tab(page):
     enter_token(page)
     page.sent.clear()  # from here on, every API call carries the token
