@@ -7,9 +7,8 @@ import shutil
 import pytest
 from playwright.sync_api import Page, sync_playwright
 
-from tests.servers import ROOT
+from tests.e2e.conftest import SCREENSHOTS
 
-SCREENSHOTS = ROOT / "test-results" / "screenshots"
 INSTALL_HINT = "Chromium is missing: run `apt-get update && apt-get install -y chromium` (as root), or `make test`."
 POINT = "acme/demo-hq/ahu-1:supply-air-temp"
 SETPOINT = "acme/demo-hq/ahu-1:supply-air-temp-setpoint"
@@ -20,12 +19,11 @@ JOB_DEADLINE_MS = 120_000
 
 
 @pytest.fixture(scope="module")
-def browser(request):
+def browser():
     executable = shutil.which("chromium")
     if executable is None:
         pytest.fail(INSTALL_HINT)  # never a silent skip
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    request.config.pluginmanager.get_plugin("terminalreporter").write_line(f"\nbrowser screenshots: {SCREENSHOTS}")
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=executable)
         try:
