@@ -23,6 +23,8 @@ CREATE TABLE IF NOT EXISTS queue_jobs (
   result_prefix     TEXT,
   request_id        TEXT,
   archived          INTEGER NOT NULL DEFAULT 0,     -- 1 once superseded or past retention
+  heartbeat_at      TEXT,                           -- last sign of progress; its lease runs from here
+  requeues          INTEGER NOT NULL DEFAULT 0,     -- times a stale job's batches were sent again
   created_at        TEXT NOT NULL,
   started_at        TEXT,
   completed_at      TEXT,
@@ -46,7 +48,9 @@ CREATE TABLE IF NOT EXISTS job_batches (
   points_count  INTEGER NOT NULL,
   samples_count INTEGER NOT NULL DEFAULT 0,
   attempts      INTEGER NOT NULL DEFAULT 0,
-  parts         INTEGER NOT NULL DEFAULT 0,           -- R2 objects <result_prefix>b<batch>-p<part>
+  parts         INTEGER NOT NULL DEFAULT 0,           -- R2 objects <result_prefix>b<batch>-p<part> written
+  plan          TEXT,                                 -- JSON list of each part's points, fixed at the first run
+  point_errors  TEXT,                                 -- JSON {point: error} of points that kept failing
   error         TEXT,
   updated_at    TEXT NOT NULL,
   PRIMARY KEY (job_id, batch_index)
@@ -98,6 +102,29 @@ CREATE TABLE IF NOT EXISTS site_access (
   checked_at TEXT NOT NULL,
   expires_at TEXT NOT NULL,
   PRIMARY KEY (token_hash, site)
+);
+
+-- Which points a site has (and how dense each is), from FlightDeck's `/sites/{site}/points`:
+-- a site fact shared by every token, so a request names only points of the site it was granted.
+CREATE TABLE IF NOT EXISTS site_catalog (
+  site         TEXT PRIMARY KEY,
+  points_count INTEGER NOT NULL,
+  fetched_at   TEXT NOT NULL,
+  expires_at   TEXT NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS site_points (
+  site            TEXT NOT NULL,
+  name            TEXT NOT NULL,
+  samples_per_day INTEGER NOT NULL,                 -- from collect_interval; 1,440 when unknown
+  PRIMARY KEY (site, name)
+);
+
+-- Where each cron sweep of R2 stopped, so the next run continues from there.
+CREATE TABLE IF NOT EXISTS sweep_cursors (
+  name       TEXT PRIMARY KEY,
+  after_key  TEXT NOT NULL,
+  updated_at TEXT NOT NULL
 );
 
 -- Monitoring views, queried as-is by the operations guide.

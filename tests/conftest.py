@@ -11,7 +11,7 @@ from services.app import Platform, Services
 from services.config import Settings
 from services.query import Priority
 from tests.doubles import Deferred, ListQueue, MemoryStore, MockTransport, SqliteDatabase
-from tests.fakeflightdeck import FakeFlightDeck
+from tests.fakeflightdeck import MANY, POINTS, SITE, FakeFlightDeck
 
 NOW_MS = 1_764_000_000_000  # 2025-11-24T16:00:00Z
 
@@ -36,13 +36,19 @@ def db() -> SqliteDatabase:
 
 
 @pytest.fixture
-def store() -> MemoryStore:
-    return MemoryStore()
+def store(clock) -> MemoryStore:
+    return MemoryStore(clock.ms)
 
 
 @pytest.fixture
 def flightdeck() -> FakeFlightDeck:
     return FakeFlightDeck()
+
+
+@pytest.fixture
+def many_points(flightdeck: FakeFlightDeck) -> None:
+    """The fake lists the 120 `MANY` points at the demo HQ, beside `POINTS`."""
+    flightdeck.site_points[SITE] = tuple(dict.fromkeys(POINTS + MANY))
 
 
 @pytest.fixture

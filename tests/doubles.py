@@ -7,7 +7,7 @@ import sqlite3
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
-from services.ports import HttpRequest, HttpResponse, Row, Statement, StoredObject
+from services.ports import HttpRequest, HttpResponse, ListedObject, Row, Statement, StoredObject
 
 SCHEMA = Path(__file__).resolve().parents[1] / "schema.sql"
 
@@ -42,11 +42,14 @@ class SqliteDatabase:
 
 
 class MemoryStore:
-    """`ObjectStore` in a dict; `fail` makes every call raise."""
+    """`ObjectStore` in a dict; `fail` makes every call raise; `now_ms` stamps each write."""
 
-    def __init__(self) -> None:
+    def __init__(self, now_ms: Callable[[], int]) -> None:
         self.objects: dict[str, StoredObject] = {}
+        self.uploaded: dict[str, int] = {}
+        self.now_ms = now_ms
         self.fail = False
+        self.lists = 0
 
     def _check(self) -> None:
         if self.fail:
@@ -59,15 +62,18 @@ class MemoryStore:
     async def put(self, key: str, body: bytes, metadata: dict[str, str]) -> None:
         self._check()
         self.objects[key] = StoredObject(key, body, dict(metadata))
+        self.uploaded[key] = self.now_ms()
 
     async def delete(self, keys: Sequence[str]) -> None:
         self._check()
         for key in keys:
             self.objects.pop(key, None)
 
-    async def list_keys(self, prefix: str, limit: int) -> list[str]:
+    async def list_page(self, prefix: str, limit: int, start_after: str | None = None) -> list[ListedObject]:
         self._check()
-        return sorted(key for key in self.objects if key.startswith(prefix))[:limit]
+        self.lists += 1
+        keys = sorted(k for k in self.objects if k.startswith(prefix) and (start_after is None or k > start_after))
+        return [ListedObject(key, self.uploaded[key]) for key in keys[:limit]]
 
 
 class ListQueue:

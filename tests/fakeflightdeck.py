@@ -7,7 +7,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from services.ports import HttpRequest, HttpResponse
 from services.timerange import parse_iso, to_iso
-from simulator.catalog import point
+from simulator.catalog import point, site_points
 from simulator.data import iter_point
 
 SITE = "demo-hq"
@@ -15,6 +15,11 @@ SITE = "demo-hq"
 POINTS = ("acme/demo-hq/ahu-1:cooling-valve", "acme/demo-hq/vav-1-01/analogInput/1",
           "acme/demo-hq/vav-1-01/binaryValue/5")
 INTERVAL_MS = 300_000
+LAB = "demo-lab"
+# All the simulator's points of each site; the fake lists only some of them (`FakeFlightDeck.site_points`).
+CATALOG = {name: tuple(p.name for p in site_points(name)) for name in (SITE, LAB)}
+LAB_POINTS = CATALOG[LAB][:1]
+MANY = CATALOG[SITE][:120]  # for jobs of several batches: list them with the `many_points` fixture
 
 
 def upstream_samples(name: str, start: int, end: int) -> list[tuple[int, str]]:
@@ -34,32 +39,46 @@ def respond(status: int, payload: object = None, headers: dict | None = None) ->
 
 
 class FakeFlightDeck:
-    """Answers the per-point, batch and site-points endpoints for `SITE`; `faults` is a list of statuses."""
+    """Answers the per-point, batch and site-points endpoints; `faults` is a list of statuses.
+
+    `token` (`good` by default) reads both sites, `limited` only `LAB`; a point's site is its name's second
+    segment. `/sites/{site}/points` lists `site_points[site]` (a test may list more of the simulator's points).
+    """
 
     def __init__(self, token: str = "good") -> None:
-        self.token = token
+        self.access = {token: {SITE, LAB}, "limited": {LAB}}
+        self.site_points = {SITE: POINTS, LAB: LAB_POINTS}
         self.faults: list[int] = []
+        self.fault_headers = {"retry-after": "0"}
+        self.broken: set[str] = set()  # points whose every call answers 500
         self.calls: list[tuple[str, int, int]] = []
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if request.headers.get("authorization") != f"Bearer {self.token}":
+        token = request.headers.get("authorization", "").removeprefix("Bearer ")
+        if token not in self.access:
             return respond(401, {"message": "bad token"})
         if self.faults:
             status = self.faults.pop(0)
-            return respond(status, {"message": "fault"}, {"retry-after": "0"})
+            return respond(status, {"message": "fault"}, self.fault_headers)
         url = urlsplit(request.url)
         query = {k: v[0] for k, v in parse_qs(url.query).items()}
+        if url.path.endswith("/sites/"):
+            return respond(200, {"page": 1, "pages": 1, "per_page": 2, "total": 1, "items": [{"name": SITE}]})
         if url.path.endswith("/points") and "/sites/" in url.path:
             site = unquote(url.path.split("/sites/")[1].split("/")[0])
-            if site != SITE:
+            if site not in self.access[token]:
                 return respond(403, {"message": "no"})
-            items = [{"name": name, "collect_interval": INTERVAL_MS // 1000} for name in POINTS]
+            items = [point(name).to_json() for name in self.site_points[site]]  # type: ignore[union-attr]
             return respond(200, {"page": 1, "pages": 1, "per_page": 10_000, "total": len(items), "items": items})
         start, end = parse_iso(query["start_time"]), parse_iso(query["end_time"])
         if url.path.endswith("/points/get_timeseries"):
             names = [p["name"] for p in json.loads(request.body or b"{}")["points"]]
         else:
             names = [unquote(url.path.split("/points/")[1].rsplit("/timeseries", 1)[0])]
+        if any([*name.split("/"), ""][1] not in self.access[token] for name in names):
+            return respond(403, {"message": "no"})
+        if self.broken.intersection(names):
+            return respond(500, {"message": "broken point"})
         self.calls.append((",".join(names), start, end))
         samples = [{"name": n, "value": value, "time": to_iso(t)}
                    for n in names for t, value in upstream_samples(n, start, end)]

@@ -7,11 +7,22 @@ including Python `None` → SQL NULL, which would otherwise cross the FFI as `un
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
-from .ports import ApiRequest, ApiResponse, HttpRequest, HttpResponse, Row, Statement, StoredObject, TransportError
+from .ports import (
+    ApiRequest,
+    ApiResponse,
+    HttpRequest,
+    HttpResponse,
+    ListedObject,
+    Row,
+    Statement,
+    StoredObject,
+    TransportError,
+)
 
 
 def _raw(binding: Any) -> Any:
@@ -89,9 +100,12 @@ class R2ObjectStore:
         for start in range(0, len(keys), 1000):  # R2 deletes at most 1,000 keys a call
             await self._bucket.delete(to_js(list(keys[start : start + 1000])))
 
-    async def list_keys(self, prefix: str, limit: int) -> list[str]:
-        listing = await self._bucket.list(_to_js({"prefix": prefix, "limit": min(limit, 1000)}))
-        return [item.key for item in listing.objects]
+    async def list_page(self, prefix: str, limit: int, start_after: str | None = None) -> list[ListedObject]:
+        options: dict[str, Any] = {"prefix": prefix, "limit": min(limit, 1000)}
+        if start_after is not None:
+            options["startAfter"] = start_after
+        listing = await self._bucket.list(_to_js(options))
+        return [ListedObject(item.key, int(item.uploaded.getTime())) for item in listing.objects]
 
 
 class WorkerQueue:
@@ -135,16 +149,18 @@ class WorkerRateLimiter:
 
 
 class FetchTransport:
-    """`Transport` over the runtime's `fetch`, aborted after `timeout` seconds."""
+    """`Transport` over the runtime's `fetch`, aborted after `timeout` seconds or when cancelled."""
 
     async def send(self, request: HttpRequest, timeout: float) -> HttpResponse:
-        from js import AbortSignal, fetch
+        from js import AbortController, AbortSignal, fetch
         from pyodide.ffi import JsException, to_js
 
+        # Cancelling the Python task only stops waiting; abort() stops the fetch and frees its connection.
+        controller = AbortController.new()
         init: dict[str, Any] = {
             "method": request.method,
             "headers": request.headers,
-            "signal": AbortSignal.timeout(max(1, int(timeout * 1000))),
+            "signal": AbortSignal.any(to_js([controller.signal, AbortSignal.timeout(max(1, int(timeout * 1000)))])),
         }
         if request.body is not None:
             init["body"] = to_js(request.body)
@@ -153,6 +169,9 @@ class FetchTransport:
             body = (await response.arrayBuffer()).to_bytes()
         except JsException as exc:
             raise TransportError(str(exc)) from exc
+        except asyncio.CancelledError:
+            controller.abort()
+            raise
         headers = {str(k).lower(): str(v) for k, v in response.headers.entries()}
         return HttpResponse(int(response.status), headers, body)
 

@@ -16,15 +16,16 @@ from .appengine import path_site
 from .apppages import handle_paginated
 from .appproxy import forward_configured_points, forward_sites
 from .appquery import handle_query
-from .errors import BadRequest, NotFound, ServiceError, Unauthorized
+from .errors import NotFound, ServiceError, Unauthorized
 from .events import seen_outcome
 from .formats import CONTENT_TYPES, Format, choose_format, render_as, stream_as, writer_for
 from .jobs import JobTicket
 from .log import log_event
 from .openapi import document
 from .ports import ApiRequest, ApiResponse
-from .query import Route, SeriesQuery, parse_optional_span, parse_points, parse_series_query
+from .query import Route, SeriesQuery, parse_optional_span, parse_points, parse_series_query, parse_site
 from .repositories import RequestRecord
+from .routing import choose_route, estimate_samples
 from .shaping import Shaping, parse_shaping
 from .timeseries import SeriesResult
 from .web import caller_token, cors_headers, error_response, json_response, preflight
@@ -159,7 +160,8 @@ class Api:
 
     async def health(self, call: Call) -> ApiResponse:
         deep = call.params.get("deep", "").lower() in ("1", "true", "yes")
-        healthy, body = await self.services.health().check(deep)
+        token = caller_token(call.request) if deep else None
+        healthy, body = await self.services.health().check(deep, token)
         return json_response(200 if healthy else 503, body)
 
     async def stats(self, call: Call) -> ApiResponse:
@@ -171,6 +173,8 @@ class Api:
         query = parse_series_query(call.params, self.settings)
         shaping = parse_shaping(call.params, self.settings)
         fmt = self._format(call)
+        if call.request.method == "HEAD":
+            return self._head(query)
         client = self.services.client(token)
         call.record.update(site=query.site, points=len(query.points))
         try:
@@ -184,6 +188,13 @@ class Api:
         if served.route is Route.CACHED:
             self.services.platform.defer(self._note_demand(query))
         return self._series(call, served, shaping, fmt, started)
+
+    def _head(self, query: SeriesQuery) -> ApiResponse:
+        """HEAD validates and names the route it would take, with no side effect: no upstream call,
+        no job, no cache read or write."""
+        route = choose_route(query, estimate_samples(query, self.settings), self.settings)
+        return ApiResponse(200, b"", {"content-type": "application/json; charset=utf-8",
+                                      "x-route-type": route.value})
 
     async def _note_demand(self, query: SeriesQuery) -> None:
         try:
@@ -249,9 +260,7 @@ class Api:
 
     async def invalidate(self, call: Call) -> ApiResponse:
         token = caller_token(call.request)
-        site = call.params.get("site", "").strip()
-        if not site:
-            raise BadRequest("site is required", field="site")
+        site = parse_site(call.params)
         points = parse_points(call.params["points"], self.settings) if call.params.get("points") else None
         span = parse_optional_span(call.params)
         client = self.services.client(token)
@@ -302,7 +311,7 @@ class Api:
     # -- the Building Vitals app's paths ---------------------------------------------------------
 
     async def app_health(self, call: Call) -> ApiResponse:
-        healthy, _ = await self.services.health().check(False)
+        healthy, _ = await self.services.health().check(False, None)
         return json_response(200 if healthy else 503, {"status": "healthy" if healthy else "unhealthy"})
 
     async def app_query(self, call: Call) -> ApiResponse:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 
-from .access import AccessService, token_hash
+from .access import AccessService, SiteCatalog, token_hash
 from .cache import R2CacheService
 from .config import Settings
 from .consumer import JobConsumer
@@ -23,7 +23,9 @@ from .repositories import (
     AccessRepository,
     AnalyticsRepository,
     CacheMetadataRepository,
+    CatalogRepository,
     JobRepository,
+    SweepCursorRepository,
     WarmingRepository,
 )
 from .stats import StatsService
@@ -70,6 +72,7 @@ class Services:
         self.cache = R2CacheService(platform.store, CacheMetadataRepository(platform.db), settings, now_ms)
         self.access_repo = AccessRepository(platform.db)
         self.access = AccessService(self.access_repo, settings, now_ms)
+        self.catalog = SiteCatalog(CatalogRepository(platform.db), settings, now_ms)
         self.rate_limits = RateLimits(platform.limiters)
         self.warming_repo = WarmingRepository(platform.db)
 
@@ -87,8 +90,11 @@ class Services:
         async def require_access(site: str) -> None:
             await self.access.require(client, digest, site)
 
+        async def densities(site: str, names: Sequence[str]) -> dict[str, int]:
+            return await self.catalog.densities(client, site, names)
+
         return EnhancedTimeseriesService(self.settings, client, self.cache, self.jobs(token), require_access,
-                                         defer or self.platform.defer, self.now_ms, self.clock)
+                                         densities, defer or self.platform.defer, self.now_ms, self.clock)
 
     def warming(self) -> Warming:
         token = self.platform.warming_token or ""
@@ -100,14 +106,23 @@ class Services:
                        service_for if token else None, self.now_ms)
 
     def consumer(self) -> JobConsumer:
-        return JobConsumer(self.settings, self.jobs_repo, self.platform.store, self.client, self.now_ms)
+        # A consumer holds a part and its calls' pages in memory: smaller pages, fewer at once.
+        sized = replace(self.settings, upstream_page_samples=self.settings.job_page_samples,
+                        upstream_concurrency=self.settings.job_upstream_concurrency)
+
+        def client_for(token: str) -> FlightDeckClient:
+            return FlightDeckClient(self.platform.transport, sized, token, sleep=self.sleep, clock=self.clock)
+
+        return JobConsumer(sized, self.jobs_repo, self.platform.store, client_for, self.catalog.densities,
+                           self.platform.queues, self.now_ms)
 
     def job_events(self) -> JobEvents:
         return JobEvents(self.settings, self.jobs_repo, self.sleep, self.clock)
 
     def maintenance(self) -> Maintenance:
         return Maintenance(self.settings, self.platform.store, self.cache, self.jobs_repo, self.analytics,
-                           self.access_repo, self.now_ms)
+                           self.access_repo, self.catalog.repo, SweepCursorRepository(self.platform.db),
+                           self.now_ms)
 
     def stats(self) -> StatsService:
         return StatsService(self.cache.meta, self.analytics, self.jobs_repo, self.now_ms, self.warming_repo)

@@ -8,8 +8,8 @@ from dataclasses import replace
 from urllib.parse import unquote
 
 from .app import Services
-from .errors import BadRequest, TooLarge
-from .query import Route, SeriesQuery
+from .errors import TooLarge
+from .query import Route, SeriesQuery, valid_site
 from .routing import estimate_samples
 from .timeseries import SeriesResult
 
@@ -36,8 +36,5 @@ async def serve_now(services: Services, token: str, query: SeriesQuery, request_
 
 
 def path_site(segment: str) -> str:
-    """A site name from a path segment, decoded; dot segments would walk the upstream path, so 400."""
-    site = unquote(segment).strip()
-    if site in ("", ".", ".."):
-        raise BadRequest(f"{segment!r} is not a site name", field="site")
-    return site
+    """A site name from a path segment, decoded and validated like every route's `site`."""
+    return valid_site(unquote(segment).strip(), "site")

@@ -18,7 +18,7 @@ from .appengine import serve_now
 from .cache import CacheStatus
 from .errors import BadRequest, ServiceError, TooLarge
 from .ports import ApiRequest, ApiResponse
-from .query import SeriesQuery
+from .query import SeriesQuery, valid_site, within_years
 from .render import json_columns
 from .series import PointSeries, Series
 from .timerange import DAY_MS, Span, parse_iso
@@ -50,7 +50,7 @@ def parse_chart_query(params: Mapping[str, str], now_ms: int) -> ChartQuery:
     points = split_names(params.get("point_names", ""), "point_names")
     if len(points) > MAX_POINTS:
         raise BadRequest(f"at most {MAX_POINTS} points per query", field="point_names")
-    site = (params.get("site_name") or "").strip() or _site_of(points[0])
+    site = valid_site((params.get("site_name") or "").strip() or _site_of(points[0]), "site_name")
     start, end = parse_time(params, "start_time"), parse_time(params, "end_time")
     if end - start < MIN_RANGE_MS:
         raise BadRequest("the range must cover at least 1 minute", field="end_time")
@@ -88,9 +88,9 @@ def parse_time(params: Mapping[str, str], name: str) -> int:
     if not raw:
         raise BadRequest(f"{name} is required", field=name)
     if raw.isdigit():
-        return int(raw)
+        return within_years(int(raw), name)
     try:
-        return parse_iso(raw)
+        return within_years(parse_iso(raw), name)
     except (ValueError, OverflowError) as exc:
         raise BadRequest(f"{name} must be epoch milliseconds or ISO 8601: {raw!r}", field=name) from exc
 

@@ -122,7 +122,9 @@ class R2CacheService:
         now = self.now_ms()
         encoded = encode(day.series)
         original = encoded.raw_size
-        settled = day.covered_until >= day.day.end_ms
+        # Kept long only when the day is closed and every point has data: an empty point may be a
+        # transient 404 or data not backfilled yet, so it is asked again after the short TTL.
+        settled = day.covered_until >= day.day.end_ms and all(len(p) for p in day.series.values())
         ttl = self.settings.cache_ttl_seconds if settled else self.settings.recent_cache_ttl_seconds
         metadata = {
             "site": day.site,

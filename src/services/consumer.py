@@ -1,38 +1,48 @@
 """The queue consumer: run job batches message by message, and fail jobs from the dead-letter queue.
 
 Delivery is at least once, so every step is idempotent: a message whose job is no longer active
-or whose batch is already done is acked and skipped, and progress is derived from the batch
-rows, never incremented. Failures are retried by the platform only (`message.retry`, then the
-dead-letter queue after `max_retries`); the consumer never re-sends a message itself.
+or whose batch is already done is acked and skipped, each part is counted once in D1 (so a
+redelivered or continued batch resumes at its first missing part), and progress is derived from
+the batch rows, never incremented. Failures are retried by the platform only (`message.retry`,
+then the dead-letter queue after `max_retries`).
+
+Sizing, per consumer invocation (limits in DESIGN section 3):
+* memory: one part at a time, at most `JOB_PART_SAMPLES` (100,000) samples, fetched in pages of
+  `JOB_PAGE_SAMPLES` (10,000), `JOB_UPSTREAM_CONCURRENCY` (2) at once: a page's JSON and its parsed
+  objects cost far more than the columns they become, so pages in flight, not the part, set the peak;
+* subrequests: at most `CONSUMER_MAX_UPSTREAM_CALLS` (40) FlightDeck calls, counting per-point
+  fallbacks and retries, under the free plan's 50 external subrequests; a part takes ~4 binding
+  calls (status, R2 put, D1 batch) against the 1,000 allowed for Cloudflare services. Past the
+  cap the batch is not failed: the message is sent again as a follow-up and acked, and the next
+  invocation resumes at the first part not yet in R2.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Sequence
 
 from .codec import encode
 from .config import Settings
-from .errors import Forbidden, RateLimited, ServiceError, Unauthorized, UpstreamError, UpstreamTimeout
-from .flightdeck import FlightDeckClient
+from .errors import Forbidden, NotFound, RateLimited, ServiceError, Unauthorized, UpstreamError, UpstreamTimeout
+from .flightdeck import CallBudgetExhausted, FetchResult, FlightDeckClient
 from .jobmodel import ACTIVE, JobStatus
 from .jobs import part_key
 from .log import log_event
-from .planning import PerDay, part_groups
-from .ports import IncomingMessage, ObjectStore
+from .planning import PerDay, part_groups, plan_calls
+from .ports import IncomingMessage, MessageQueue, ObjectStore
+from .query import Priority
 from .repositories import JobRepository
+from .series import PointSeries
 from .timerange import Span
+
+Densities = Callable[[FlightDeckClient, str, Sequence[str]], Awaitable[dict[str, int]]]
 
 
 class JobCancelled(Exception):
     """The job was cancelled while this batch ran."""
 
 
-@dataclass(frozen=True)
-class BatchOutcome:
-    samples: int
-    parts: int
 
 
 def retry_delay(attempts: int) -> int:
@@ -41,7 +51,7 @@ def retry_delay(attempts: int) -> int:
 
 
 class JobConsumer:
-    """Runs the batches delivered to the job queues."""
+    """Runs the batches delivered to the job queues; one instance per invocation."""
 
     def __init__(
         self,
@@ -49,13 +59,19 @@ class JobConsumer:
         repo: JobRepository,
         store: ObjectStore,
         client_for: Callable[[str], FlightDeckClient],
+        densities: Densities,
+        queues: dict[Priority, MessageQueue],
         now_ms: Callable[[], int],
     ) -> None:
         self.settings = settings
         self.repo = repo
         self.store = store
         self.client_for = client_for
+        self.densities = densities
+        self.queues = queues
         self.now_ms = now_ms
+        self.calls_left = settings.consumer_max_upstream_calls
+        self.parts_written = 0
 
     async def consume(self, queue: str, messages: Sequence[IncomingMessage]) -> None:
         """Handle a batch, one message at a time (bounded memory), each acked or retried on its own."""
@@ -68,6 +84,7 @@ class JobConsumer:
                             "requestId": body.get("requestId"), "attempts": message.attempts,
                             "outcome": outcome, "detail": detail})
         log_event("queue.batch", queue=queue, messages=len(results), results=results,
+                  upstreamCalls=self.settings.consumer_max_upstream_calls - self.calls_left,
                   durationMs=round((time.monotonic() - started) * 1000))
 
     async def _handle(self, message: IncomingMessage) -> tuple[str, object]:
@@ -79,8 +96,11 @@ class JobConsumer:
             message.ack()
             return "skipped", status
         await self.repo.start(job_id, self.now_ms())
+        client = self.client_for(str(body["token"]))
+        client.call_limit = max(0, self.calls_left)
         try:
-            done = await self._run(job_id, job["result_prefix"] or f"jobs/{job_id}/", index, body)
+            finished = await self._run(client, job_id, job["result_prefix"] or f"jobs/{job_id}/", index, body,
+                                       message.attempts)
         except JobCancelled:
             message.ack()
             return "cancelled", None
@@ -93,39 +113,82 @@ class JobConsumer:
             await self.repo.record_failure(job_id, index, error, self.now_ms())
             message.retry(retry_delay(message.attempts))
             return "retrying", error
-        await self.repo.complete_batch(
-            job_id, index, done.samples, done.parts, self.now_ms(), self.settings.job_retention_seconds
-        )
-        message.ack()
-        return "done", done.samples
+        finally:
+            self.calls_left -= client.stats.calls
+        if not finished:
+            queue = self.queues[Priority.HIGH if job["priority"] == Priority.HIGH.value else Priority.NORMAL]
+            await queue.send_batch([body])
+            message.ack()
+            return "continued", None
+        return await self._finish(message, job_id, index, len(body["points"]))
 
-    async def _run(self, job_id: str, prefix: str, index: int, body: dict) -> BatchOutcome:
-        """Fetch the batch a part at a time and store each part in R2 before fetching the next."""
-        client = self.client_for(str(body["token"]))
+    async def _finish(self, message: IncomingMessage, job_id: str, index: int, points: int) -> tuple[str, object]:
+        """Every part is in R2: the batch is done, unless every one of its points failed."""
+        errors = await self.repo.point_errors(job_id, index)
+        message.ack()
+        if errors and len(errors) >= points:
+            error = "; ".join(sorted(set(errors.values())))
+            await self.repo.fail(job_id, error, self.now_ms(), self.settings.job_retention_seconds)
+            return "failed", error
+        await self.repo.complete_batch(job_id, index, self.now_ms(), self.settings.job_retention_seconds)
+        return "done", len(errors) or None
+
+    async def _run(
+        self, client: FlightDeckClient, job_id: str, prefix: str, index: int, body: dict, attempts: int
+    ) -> bool:
+        """Fetch the batch's missing parts and store each in R2 before fetching the next.
+
+        False when the invocation's upstream-call budget ran out first (the rest continues later).
+        """
         span = Span(int(body["start"]), int(body["end"]))
-        samples = 0
-        per_day = await self._samples_per_day(client, str(body["site"]), job_id)
-        groups = part_groups(list(body["points"]), span, per_day)
-        for part, group in enumerate(groups):
+        points = list(body["points"])
+        per_day = await self._densities(client, str(body["site"]), points, job_id)
+        proposed = part_groups(points, span, self.settings.job_part_samples, per_day)
+        groups, written = await self.repo.plan(job_id, index, proposed)
+        for part in range(written, len(groups)):
             if await self.repo.status(job_id) == JobStatus.CANCELLED.value:
                 raise JobCancelled()
-            fetched = await client.fetch_series(group, span, per_day=per_day)
-            if fetched.errors:
-                raise UpstreamError("; ".join(sorted(set(fetched.errors.values()))))
+            group = groups[part]
+            planned = len(plan_calls(group, span, self.settings.upstream_page_samples, per_day))
+            if self.parts_written and client.stats.calls + planned > (client.call_limit or 0):
+                return False
+            try:
+                fetched = await self._fetch_part(client, group, span, per_day, attempts)
+            except CallBudgetExhausted as exc:
+                if not self.parts_written:  # even a fresh invocation cannot fit this part: a failure
+                    raise UpstreamError(f"one part needs more than {exc} calls") from exc
+                return False
             encoded = encode(fetched.series)
             await self.store.put(part_key(prefix, index, part), encoded.body, {
                 "jobId": job_id, "batch": str(index), "part": str(part), "points": str(len(group)),
                 "samples": str(encoded.samples), "codec": encoded.codec, "rawSize": str(encoded.raw_size),
                 "compressedSize": str(len(encoded.body)),
             })
-            samples += encoded.samples
-        return BatchOutcome(samples, len(groups))
+            await self.repo.record_part(job_id, index, part, encoded.samples, fetched.errors, self.now_ms())
+            self.parts_written += 1
+        return True
 
-    async def _samples_per_day(self, client: FlightDeckClient, site: str, job_id: str) -> PerDay:
+    async def _fetch_part(
+        self, client: FlightDeckClient, group: Sequence[str], span: Span, per_day: PerDay, attempts: int
+    ) -> FetchResult:
+        """A point still failing on delivery JOB_POINT_ATTEMPTS is recorded as its error, as the direct
+        route does; before that the batch is retried (and resumes at this part)."""
+        final = attempts >= self.settings.job_point_attempts
+        try:
+            fetched = await client.fetch_series(group, span, per_day=per_day)
+        except UpstreamError as exc:
+            if not final:
+                raise
+            return FetchResult({name: PointSeries() for name in group}, {name: exc.message for name in group})
+        if fetched.errors and not final:
+            raise UpstreamError("; ".join(sorted(set(fetched.errors.values()))))
+        return fetched
+
+    async def _densities(self, client: FlightDeckClient, site: str, points: Sequence[str], job_id: str) -> PerDay:
         """Points' densities size the calls and parts; without them, assume the densest interval."""
         try:
-            return await client.samples_per_day(site)
-        except (UpstreamError, RateLimited, UpstreamTimeout) as exc:
+            return await self.densities(client, site, points)
+        except (UpstreamError, RateLimited, UpstreamTimeout, NotFound) as exc:
             log_event("job.intervals_unknown", jobId=job_id, error=exc.message)
             return {}
 

@@ -8,7 +8,9 @@
     ├── NotAcceptable (406 not_acceptable)
     ├── Conflict (409 conflict)
     ├── TooLarge (413 too_large)
-    ├── RateLimited (429 rate_limited)
+    ├── RetryLater (carries Retry-After)
+    │   ├── RateLimited (429 rate_limited)
+    │   └── UpstreamUnavailable (503 upstream_unavailable)
     ├── UpstreamError (502 upstream_error)
     └── UpstreamTimeout (504 upstream_timeout)
 
@@ -79,11 +81,8 @@ class TooLarge(ServiceError):
     code = "too_large"
 
 
-class RateLimited(ServiceError):
-    """Too many requests; the caller may try again after `retry_after` seconds (sent as Retry-After)."""
-
-    status = 429
-    code = "rate_limited"
+class RetryLater(ServiceError):
+    """An error the caller may retry after `retry_after` seconds (sent as Retry-After)."""
 
     def __init__(self, message: str, *, retry_after: int, details: dict | None = None) -> None:
         super().__init__(message, details={**(details or {}), "retryAfter": retry_after})
@@ -93,9 +92,23 @@ class RateLimited(ServiceError):
         return {"retry-after": str(self.retry_after)}
 
 
+class RateLimited(RetryLater):
+    """Too many requests (ours, or FlightDeck's passed on)."""
+
+    status = 429
+    code = "rate_limited"
+
+
 class UpstreamError(ServiceError):
     status = 502
     code = "upstream_error"
+
+
+class UpstreamUnavailable(RetryLater):
+    """FlightDeck is down and asked for a wait longer than our deadline."""
+
+    status = 503
+    code = "upstream_unavailable"
 
 
 class UpstreamTimeout(ServiceError):

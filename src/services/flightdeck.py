@@ -16,13 +16,23 @@ import json
 import math
 import random
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 from urllib.parse import quote, urlencode
 
 from .config import Settings
-from .errors import Forbidden, NotFound, RateLimited, ServiceError, Unauthorized, UpstreamError, UpstreamTimeout
-from .planning import PerDay, SampleBudget, plan_calls
+from .errors import (
+    Forbidden,
+    NotFound,
+    RateLimited,
+    ServiceError,
+    Unauthorized,
+    UpstreamError,
+    UpstreamTimeout,
+    UpstreamUnavailable,
+)
+from .planning import DENSEST_SAMPLES_PER_DAY, PerDay, SampleBudget, plan_calls
 from .ports import HttpRequest, HttpResponse, Transport, TransportError
 from .series import PointSeries, Series, parse_value
 from .timerange import Span, parse_iso, to_iso
@@ -33,6 +43,8 @@ BACKOFF_CAP_SECONDS = 8.0
 RETRY_AFTER_CAP_SECONDS = 30.0
 RETRYABLE = {429, 500, 502, 503, 504}
 UPSTREAM_RETRY_AFTER_SECONDS = 30  # told to our caller when FlightDeck's 429 names no Retry-After
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -77,6 +89,19 @@ def parse_samples(payload: object, wanted: set[str] | None = None) -> Series:
     return series
 
 
+async def all_or_cancel(awaitables: Iterable[Awaitable[T]]) -> list[T]:
+    """`gather`, except that the first failure cancels the rest: a request that is already lost
+    (budget exceeded, token refused) stops its other upstream calls instead of finishing them."""
+    tasks = [asyncio.ensure_future(awaitable) for awaitable in awaitables]
+    try:
+        return list(await asyncio.gather(*tasks))
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
+
+
 class FlightDeckClient:
     """Talks to FlightDeck on behalf of one caller's token."""
 
@@ -96,13 +121,20 @@ class FlightDeckClient:
         self._clock = clock
         self._slots = asyncio.Semaphore(settings.upstream_concurrency)
         self.stats = UpstreamStats()
+        self.call_limit: int | None = None
 
     async def can_read_site(self, site: str) -> bool:
-        """Ask FlightDeck whether this token may read `site` (one small call)."""
+        """Ask FlightDeck whether this token may read `site` (one small call).
+
+        Only a 403 is a refusal; a 404 (no such site, or a transient answer) raises NotFound, so the
+        caller does not remember it as one.
+        """
         try:
             await self._request("GET", f"/sites/{quote(site, safe='')}/points", {"page": 1, "per_page": 2})
-        except (Forbidden, _NoData):
+        except Forbidden:
             return False
+        except _NoData as exc:
+            raise NotFound(f"FlightDeck knows no site {site!r}") from exc
         return True
 
     async def get_json(self, path: str, query: dict) -> object:
@@ -113,19 +145,23 @@ class FlightDeckClient:
             raise NotFound(f"FlightDeck has nothing at {path}") from exc
 
     async def samples_per_day(self, site: str) -> dict[str, int]:
-        """Each point's samples a day from its `collect_interval` (one call per 10,000 points)."""
+        """Every point of the site with its samples a day from `collect_interval` (densest when unknown).
+
+        One call per 10,000 points; a 404 (no such site, or a transient answer) raises NotFound.
+        """
         per_day: dict[str, int] = {}
         page, pages = 1, 1
         while page <= pages:
             path = f"/sites/{quote(site, safe='')}/points"
             try:
                 payload = await self._request("GET", path, {"page": page, "per_page": POINTS_PAGE})
-            except _NoData:
-                break
+            except _NoData as exc:  # never an empty site: a remembered empty list would refuse every point
+                raise NotFound(f"FlightDeck knows no site {site!r}") from exc
             for item in payload.get("items") or ():  # type: ignore[union-attr]
                 interval = item.get("collect_interval")
-                if item.get("name") and isinstance(interval, int) and interval > 0:
-                    per_day[item["name"]] = -(-86_400 // interval)
+                if item.get("name"):
+                    known = isinstance(interval, int) and interval > 0
+                    per_day[item["name"]] = -(-86_400 // interval) if known else DENSEST_SAMPLES_PER_DAY
             pages = int(payload.get("pages") or 1)  # type: ignore[union-attr]
             page += 1
         return per_day
@@ -141,9 +177,7 @@ class FlightDeckClient:
         budget = budget or SampleBudget(None)
         calls = plan_calls(points, span, self.settings.upstream_page_samples, per_day)
         deadline = self._clock() + (timeout or self.settings.upstream_timeout_seconds)
-        parts = await asyncio.gather(
-            *(self._fetch_group(group, window, deadline, budget) for group, window in calls)
-        )
+        parts = await all_or_cancel(self._fetch_group(group, window, deadline, budget) for group, window in calls)
         series: Series = {name: PointSeries() for name in points}
         errors: dict[str, UpstreamError] = {}
         for part in parts:
@@ -165,9 +199,7 @@ class FlightDeckClient:
         except UpstreamError as error:
             if len(group) == 1:
                 return FetchResult({}, {group[0]: error})  # type: ignore[dict-item]
-        singles = await asyncio.gather(
-            *(self._fetch_group((name,), window, deadline, budget) for name in group)
-        )
+        singles = await all_or_cancel(self._fetch_group((name,), window, deadline, budget) for name in group)
         return FetchResult(
             {name: part for single in singles for name, part in single.series.items()},
             {name: error for single in singles for name, error in single.errors.items()},
@@ -201,6 +233,8 @@ class FlightDeckClient:
             except _Retryable as retryable:
                 if attempt >= self.settings.upstream_max_retries:
                     raise retryable.final() from retryable
+                if retryable.retry_after is not None and self._clock() + retryable.retry_after >= deadline:
+                    raise retryable.come_back_later() from retryable
                 delay = self._backoff(attempt, retryable.retry_after)
                 if self._clock() + delay >= deadline:
                     raise self._timeout() from retryable
@@ -219,6 +253,8 @@ class FlightDeckClient:
              **({"content-type": "application/json"} if body is not None else {})},
             json.dumps(body).encode() if body is not None else None,
         )
+        if self.call_limit is not None and self.stats.calls >= self.call_limit:
+            raise CallBudgetExhausted(f"{self.call_limit} upstream calls used")
         self.stats.calls += 1
         try:
             response = await asyncio.wait_for(self.transport.send(request, remaining), remaining)
@@ -264,6 +300,10 @@ class FlightDeckClient:
         )
 
 
+class CallBudgetExhausted(Exception):
+    """The client's `call_limit` is spent; the caller continues the work in another invocation."""
+
+
 class _NoData(Exception):
     """FlightDeck's 404: no data for the period (or no such point)."""
 
@@ -276,6 +316,13 @@ class _Retryable(Exception):
 
     def final(self) -> ServiceError:
         return self.error
+
+    def come_back_later(self) -> ServiceError:
+        """FlightDeck asked for a wait longer than our deadline: pass its answer on, with its Retry-After."""
+        wait = math.ceil(self.retry_after or 0)
+        if isinstance(self.error, RateLimited):
+            return RateLimited(f"FlightDeck is rate limiting requests; retry after {wait} s", retry_after=wait)
+        return UpstreamUnavailable(f"FlightDeck is unavailable; retry after {wait} s", retry_after=wait)
 
 
 def _retry_after(raw: str | None) -> float | None:

@@ -1,4 +1,9 @@
-"""`GET /api/health`: do R2, D1 and the queue answer (and FlightDeck, with `deep`)?"""
+"""`GET /api/health`: do R2, D1 and the queue answer (and FlightDeck, with `deep`)?
+
+Anyone may call it, so the plain check only reads (a D1 query, an R2 get): a write probe costs an
+R2 write and a consumer run. The write probes (R2 put, queue send) run only with `deep=1` and a
+token FlightDeck accepts.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,7 @@ import time
 from collections.abc import Awaitable, Callable
 
 from .config import Settings
+from .errors import Unauthorized
 from .ports import HttpRequest, MessageQueue, ObjectStore, Transport
 from .repositories import JobRepository
 
@@ -43,26 +49,34 @@ class HealthService:
         self.queue = queue
         self.transport = transport
 
-    async def check(self, deep: bool) -> tuple[bool, dict]:
+    async def check(self, deep: bool, token: str | None) -> tuple[bool, dict]:
+        """Read-only checks; with `deep` and an accepted token, FlightDeck and the write probes too."""
         checks = {
             "d1": await _timed(self.jobs.count_by_status),
-            "r2": await _timed(self._r2),
-            "queue": await _timed(lambda: self.queue.send_batch([{"kind": "probe"}])),
+            "r2": await _timed(lambda: self.store.get(PROBE_KEY)),
         }
         if deep:
-            checks["flightdeck"] = await _timed(self._flightdeck)
+            if not token:
+                raise Unauthorized("deep=1 needs a FlightDeck token (X-ACE-Token or Authorization: Bearer)")
+            checks["flightdeck"] = await _timed(lambda: self._flightdeck(token))
+            if checks["flightdeck"].get("detail", {}).get("status") == 401:
+                raise Unauthorized("FlightDeck rejected the token; deep=1 needs one it accepts")
+            checks["r2"] = await _timed(self._r2)
+            checks["queue"] = await _timed(lambda: self.queue.send_batch([{"kind": "probe"}]))
         healthy = all(check["ok"] for check in checks.values())
         return healthy, {"status": "healthy" if healthy else "unhealthy", "checks": checks,
                          "versions": runtime_versions(self.settings)}
 
     async def _r2(self) -> None:
+        """The write probe: put an object and read it back."""
         await self.store.put(PROBE_KEY, b"ok", {"kind": "probe"})
         if await self.store.get(PROBE_KEY) is None:
             raise RuntimeError("the probe object was not read back")
 
-    async def _flightdeck(self) -> dict:
+    async def _flightdeck(self, token: str) -> dict:
         url = f"{self.settings.flightdeck_base_url.rstrip('/')}/sites/?per_page=2"
-        response = await self.transport.send(HttpRequest("GET", url), self.settings.upstream_timeout_seconds)
+        request = HttpRequest("GET", url, {"authorization": f"Bearer {token}", "accept": "application/json"})
+        response = await self.transport.send(request, self.settings.upstream_timeout_seconds)
         if response.status >= 500:
             raise RuntimeError(f"FlightDeck answered {response.status}")
         return {"status": response.status}

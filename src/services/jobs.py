@@ -44,6 +44,10 @@ def request_hash(query: SeriesQuery) -> str:
     return hashlib.sha256(json.dumps(identity).encode()).hexdigest()
 
 
+def _batches(points: tuple[str, ...], size: int) -> list[tuple[str, ...]]:
+    return [points[i : i + size] for i in range(0, len(points), size)]
+
+
 def part_key(prefix: str, batch: int, part: int) -> str:
     return f"{prefix}b{batch:05d}-p{part:04d}"
 
@@ -103,11 +107,12 @@ class QueueService:
         """The live job for this request and owner, or a new one with its batches queued."""
         digest = request_hash(query)
         existing = await self._live(digest)
-        if existing is not None:
+        if existing is not None and not self._stale(existing):
             return JobTicket(existing, created=False)
+        if existing is not None and await self._revive(existing):
+            return JobTicket(await self.repo.get(existing["id"]), created=False)  # type: ignore[arg-type]
         await self._require_job_slot()
-        size = self.settings.job_batch_points
-        batches = [query.points[i : i + size] for i in range(0, len(query.points), size)]
+        batches = _batches(query.points, self.settings.job_batch_points)
         job = NewJob(
             id=uuid.uuid4().hex, site=query.site, points=query.points,
             start_time=db_time(query.span.start_ms), end_time=db_time(query.span.end_ms),
@@ -119,8 +124,32 @@ class QueueService:
             if twin is not None:
                 return JobTicket(twin, created=False)
             raise Conflict("an identical job changed state while this one was created; try again")
-        await self._enqueue(job, query, batches)
+        await self._enqueue(job.id, query, list(enumerate(batches)), job.request_id)
         return JobTicket(await self.repo.get(job.id), created=True)  # type: ignore[arg-type]
+
+    def _stale(self, job: Row) -> bool:
+        """An active job with no progress for longer than its lease (its consumer died, a message was lost)."""
+        lease_start = db_time(self.now_ms() - self.settings.job_lease_seconds * 1000)
+        return job["status"] in ACTIVE and (job["heartbeat_at"] or job["created_at"]) < lease_start
+
+    async def _revive(self, job: Row) -> bool:
+        """Send a stale job's pending batches again (a bounded number of times; done parts are kept);
+        past the bound, fail it so the caller gets a new job. True when revived."""
+        now = self.now_ms()
+        if job["requeues"] < self.settings.job_max_requeues and await self.repo.requeue(job["id"], now):
+            points = tuple(json.loads(job["points"]))
+            query = SeriesQuery(job["site"], points, Span(parse_iso(job["start_time"]), parse_iso(job["end_time"])),
+                                priority=Priority(job["priority"]))
+            pending, offset = [], 0
+            for row in await self.repo.batches(job["id"]):
+                if row["status"] == "pending":
+                    pending.append((row["batch_index"], points[offset : offset + row["points_count"]]))
+                offset += row["points_count"]
+            await self._enqueue(job["id"], query, pending, job["request_id"])
+            return True
+        error = f"no progress for {self.settings.job_lease_seconds} s after {job['requeues']} re-enqueues"
+        await self.repo.fail(job["id"], error, now, self.settings.job_retention_seconds)
+        return False
 
     async def _require_job_slot(self) -> None:
         """RateLimited, naming the active jobs, when the owner already runs the most allowed."""
@@ -140,20 +169,22 @@ class QueueService:
             return None
         return job
 
-    async def _enqueue(self, job: NewJob, query: SeriesQuery, batches: Sequence[tuple[str, ...]]) -> None:
+    async def _enqueue(
+        self, job_id: str, query: SeriesQuery, batches: Sequence[tuple[int, tuple[str, ...]]], request_id: str
+    ) -> None:
         # The token travels in the message only: never in D1, R2 or a log line.
         messages = [
-            {"jobId": job.id, "batch": index, "site": query.site, "points": list(points),
+            {"jobId": job_id, "batch": index, "site": query.site, "points": list(points),
              "start": query.span.start_ms, "end": query.span.end_ms, "token": self._token,
-             "requestId": job.request_id}
-            for index, points in enumerate(batches)
+             "requestId": request_id}
+            for index, points in batches
         ]
         queue = self.queues[Priority.HIGH] if query.priority is Priority.HIGH else self.queues[Priority.NORMAL]
         try:
             await queue.send_batch(messages)
         except Exception:
             retention = self.settings.job_retention_seconds
-            await self.repo.fail(job.id, "could not enqueue the job", self.now_ms(), retention)
+            await self.repo.fail(job_id, "could not enqueue the job", self.now_ms(), retention)
             raise
 
     async def queue_large_request(
@@ -202,7 +233,7 @@ class QueueService:
         order = {name: index for index, name in enumerate(json.loads(job["points"]))}
         yield writer.start(len(order))
         read = returned = 0
-        for batch, parts in await self.repo.batch_parts(job["id"]):
+        for batch, parts, errors in await self.repo.batch_parts(job["id"]):
             for part in range(parts):
                 stored = await self.store.get(part_key(job["result_prefix"], batch, part))
                 if stored is None:
@@ -210,6 +241,7 @@ class QueueService:
                 series = decode(stored.body)
                 for name in sorted(series, key=lambda n: order.get(n, len(order))):
                     points, error = _shaped(series[name], shaping)
+                    error = errors.get(name) or error
                     read, returned = read + len(series[name]), returned + len(points)
                     for chunk in writer.point(name, points, error):
                         yield chunk

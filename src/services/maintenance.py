@@ -1,79 +1,147 @@
-"""The cron run: drop expired cache objects and job results, delete old rows; bounded and idempotent.
+"""The cron run: fail stale jobs, drop expired cache objects and job results, delete old rows.
 
-D1 drives the deletions (so stats stay true); a short R2 sweep by prefix then catches objects
-whose rows are gone, and a row whose object is gone is harmless (it reads as a miss).
+Bounded and idempotent. The bound is a budget of operations (each D1 statement or batch and each
+R2 call is a subrequest), not of objects: a run stays far inside the 1,000 subrequests an
+invocation may make to Cloudflare services even when every step has work. D1 drives the
+deletions (so stats stay true); R2 sweeps by prefix then catch objects whose rows are gone,
+continuing across runs from a cursor in D1, and never touch an object younger than
+`ORPHAN_GRACE_SECONDS` (its D1 row may not be written yet).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
 
 from .cache import PREFIX as CACHE_PREFIX
 from .cache import R2CacheService
 from .config import Settings
 from .jobs import valid_job_id
 from .ports import ObjectStore
-from .repositories import AccessRepository, AnalyticsRepository, JobRepository
+from .repositories import (
+    AccessRepository,
+    AnalyticsRepository,
+    CatalogRepository,
+    JobRepository,
+    SweepCursorRepository,
+)
 
 JOBS_PREFIX = "jobs/"
 
 
+class Budget:
+    """Operations left for this run."""
+
+    def __init__(self, operations: int) -> None:
+        self.left = operations
+
+    def spend(self, operations: int) -> None:
+        self.left -= operations
+
+
 class Maintenance:
-    """What `scheduled()` does; every step is bounded by `cleanup_max_objects`."""
+    """What `scheduled()` does; every step stops when the run's operation budget is spent."""
 
     def __init__(
         self, settings: Settings, store: ObjectStore, cache: R2CacheService, jobs: JobRepository,
-        analytics: AnalyticsRepository, access: AccessRepository, now_ms: Callable[[], int],
+        analytics: AnalyticsRepository, access: AccessRepository, catalog: CatalogRepository,
+        cursors: SweepCursorRepository, now_ms: Callable[[], int],
     ) -> None:
         self.settings = settings
-        self.analytics = analytics
-        self.access = access
         self.store = store
         self.cache = cache
         self.jobs = jobs
+        self.analytics = analytics
+        self.access = access
+        self.catalog = catalog
+        self.cursors = cursors
         self.now_ms = now_ms
 
     async def run(self) -> dict[str, int]:
+        budget = Budget(self.settings.cleanup_max_operations)
+        steps: list[tuple[str, Callable[[int, Budget], Awaitable[int]]]] = [
+            ("staleJobsFailed", self._fail_stale_jobs),
+            ("cacheObjectsExpired", self._expire_cache),
+            ("cacheOrphansDeleted", self._sweep_cache_orphans),
+            ("jobResultsPurged", self._purge_job_results),
+            ("jobOrphansDeleted", self._sweep_job_orphans),
+            ("jobRowsDeleted", self._delete_old_jobs),
+            ("rowsDeleted", self._delete_old_rows),
+        ]
         now = self.now_ms()
-        limit = self.settings.cleanup_max_objects
-        rows_before = now - self.settings.job_row_retention_seconds * 1000
-        return {
-            "cacheObjectsExpired": await self.cache.cleanup(),
-            "cacheOrphansDeleted": await self._sweep_cache_orphans(limit),
-            "jobResultsPurged": await self._purge_job_results(now, limit),
-            "jobOrphansDeleted": await self._sweep_job_orphans(limit),
-            "jobRowsDeleted": await self.jobs.delete_old(rows_before, limit),
-            "analyticsRowsDeleted": await self.analytics.delete_old(rows_before, limit),
-            "accessRowsDeleted": await self.access.delete_expired(now),
-        }
+        report = {}
+        for name, step in steps:
+            report[name] = await step(now, budget) if budget.left > 0 else 0
+        report["operations"] = self.settings.cleanup_max_operations - budget.left
+        return report
 
-    async def _purge_job_results(self, now: int, limit: int) -> int:
+    async def _fail_stale_jobs(self, now: int, budget: Budget) -> int:
+        failed = await self.jobs.fail_stale(now, self.settings.job_lease_seconds,
+                                            self.settings.job_retention_seconds, max(1, budget.left - 1))
+        budget.spend(1 + len(failed))
+        return len(failed)
+
+    async def _expire_cache(self, now: int, budget: Budget) -> int:
+        budget.spend(3)  # select, R2 delete, D1 delete
+        return await self.cache.cleanup()
+
+    async def _purge_job_results(self, now: int, budget: Budget) -> int:
+        limit = min(self.settings.cleanup_max_objects, max(1, (budget.left - 1) // 3))
+        budget.spend(1)
         purged = 0
         for job in await self.jobs.expired_results(now, limit):
-            keys = await self.store.list_keys(job["result_prefix"] or f"{JOBS_PREFIX}{job['id']}/", limit)
-            await self.store.delete(keys)
-            if len(keys) < limit:
+            listed = await self.store.list_page(job["result_prefix"] or f"{JOBS_PREFIX}{job['id']}/",
+                                                self.settings.cleanup_max_objects)
+            await self.store.delete([item.key for item in listed])
+            budget.spend(2)
+            if len(listed) < self.settings.cleanup_max_objects:
                 await self.jobs.mark_purged(job["id"], now)
+                budget.spend(1)
                 purged += 1
         return purged
 
-    async def _sweep_cache_orphans(self, limit: int) -> int:
+    async def _sweep_cache_orphans(self, now: int, budget: Budget) -> int:
         """Delete cache objects that D1 no longer tracks (a row lost, or a write cut short)."""
-        keys = await self.store.list_keys(CACHE_PREFIX, limit)
-        tracked = set(await self.cache.meta.existing(keys))
-        orphans = [key for key in keys if key not in tracked]
+
+        async def untracked(keys: list[str]) -> list[str]:
+            tracked = set(await self.cache.meta.existing(keys))
+            budget.spend(-(-len(keys) // 90))
+            return [key for key in keys if key not in tracked]
+
+        return await self._sweep("cache", CACHE_PREFIX, now, budget, untracked)
+
+    async def _sweep_job_orphans(self, now: int, budget: Budget) -> int:
+        """Delete job objects whose job row is gone or already purged."""
+
+        async def unowned(keys: list[str]) -> list[str]:
+            ids = sorted({key.split("/")[1] for key in keys if key.count("/") >= 2})
+            owned = await self.jobs.unpurged([i for i in ids if valid_job_id(i)])
+            budget.spend(-(-len(ids) // 99))
+            return [key for key in keys if key.count("/") < 2 or key.split("/")[1] not in owned]
+
+        return await self._sweep("jobs", JOBS_PREFIX, now, budget, unowned)
+
+    async def _sweep(
+        self, name: str, prefix: str, now: int, budget: Budget,
+        orphans_of: Callable[[list[str]], Awaitable[Sequence[str]]],
+    ) -> int:
+        """One page of an R2 sweep from where the last run stopped; objects inside the grace period stay."""
+        limit = self.settings.cleanup_max_objects
+        listed = await self.store.list_page(prefix, limit, await self.cursors.get(name))
+        budget.spend(4)  # cursor read, list, delete, cursor write
+        settled = now - self.settings.orphan_grace_seconds * 1000
+        old = [item.key for item in listed if item.uploaded_ms < settled]
+        orphans = list(await orphans_of(old)) if old else []
         await self.store.delete(orphans)
+        await self.cursors.set(name, listed[-1].key if len(listed) == limit else None, now)
         return len(orphans)
 
-    async def _sweep_job_orphans(self, limit: int) -> int:
-        """Delete job objects whose job row is gone or already purged."""
-        keys = await self.store.list_keys(JOBS_PREFIX, limit)
-        ids = {key.split("/")[1] for key in keys if key.count("/") >= 2}
-        orphans: set[str] = set()
-        for job_id in ids:
-            job = await self.jobs.get(job_id) if valid_job_id(job_id) else None
-            if job is None or job["purged_at"]:
-                orphans.add(job_id)
-        doomed = [key for key in keys if key.split("/")[1] in orphans]
-        await self.store.delete(doomed)
-        return len(doomed)
+    async def _delete_old_jobs(self, now: int, budget: Budget) -> int:
+        budget.spend(2)
+        before = now - self.settings.job_row_retention_seconds * 1000
+        return await self.jobs.delete_old(before, self.settings.cleanup_max_objects)
+
+    async def _delete_old_rows(self, now: int, budget: Budget) -> int:
+        budget.spend(3)
+        before = now - self.settings.job_row_retention_seconds * 1000
+        analytics = await self.analytics.delete_old(before, self.settings.cleanup_max_objects)
+        return analytics + await self.access.delete_expired(now) + await self.catalog.delete_expired(now)

@@ -131,7 +131,7 @@ def paths() -> dict:
                         "headers": {"Location": {"schema": {"type": "string"}},
                                     "Retry-After": {"schema": {"type": "string"}}},
                         "content": json_content(ref("JobTicket"))},
-                **errors(400, 403, 404, 406, 409, 413, 429, 502, 504),
+                **errors(400, 403, 404, 406, 409, 413, 429, 502, 503, 504),
             },
             parameters=(*SERIES_PARAMETERS, *SHAPING_PARAMETERS,
                         query("route", "force a route instead of the estimate's choice",
@@ -143,7 +143,7 @@ def paths() -> dict:
                         "above that queued as a job (202).")},
         "/api/cache": {"delete": operation("invalidateCache", "Drop cached objects of a site", "operations", {
             "200": {"description": "what was dropped", "content": json_content(ref("Invalidated"))},
-            **errors(400, 403, 429, 502, 504),
+            **errors(400, 403, 429, 502, 503, 504),
         }, parameters=(query("site", "the site", required=True, example=EXAMPLE_SITE),
                        query("points", "only these points (comma-separated)", example=EXAMPLE_POINT),
                        query("start_time", "with end_time: only days in this range",
@@ -216,7 +216,7 @@ def app_paths() -> dict:
         "/timeseries/query": {"get": operation("getAppQuery", "The app's chart query (never a 202)", "app", {
             "200": {"description": "samples sorted by point, then time",
                     "content": json_content(ref("AppQueryResponse"))},
-            **app_errors(400, 401, 403, 404, 413, 429, 502, 504),
+            **app_errors(400, 401, 403, 404, 413, 429, 502, 503, 504),
         }, parameters=(
             query("point_names", "comma-joined point names (at most 100)", required=True, example=EXAMPLE_POINT),
             query("site_name", "the site; default: the second segment of the first point name", example=EXAMPLE_SITE),
@@ -230,7 +230,7 @@ def app_paths() -> dict:
             "getAppPaginated", "FlightDeck's paginated samples of a site", "app", {
                 "200": {"description": "a page, ordered by time then point name",
                         "content": json_content(ref("PointSamplesPage"))},
-                **errors(400, 403, 404, 413, 429, 502, 504),
+                **errors(400, 403, 404, 413, 429, 502, 503, 504),
             }, parameters=(
                 site_parameter(),
                 query("start_time", "ISO 8601", {"type": "string", "format": "date-time"}, required=True,
@@ -245,12 +245,12 @@ def app_paths() -> dict:
             ))},
         "/api/sites": {"get": operation("listSites", "The sites this token may read (FlightDeck's)", "app", {
             "200": {"description": "a page of sites", "content": json_content(ref("Page"))},
-            **errors(400, 403, 429, 502, 504),
+            **errors(400, 403, 429, 502, 503, 504),
         }, parameters=paging_parameters())},
         "/api/sites/{site}/configured_points": {"get": operation(
             "listConfiguredPoints", "The site's points configured for collection (FlightDeck's)", "app", {
                 "200": {"description": "a page of points", "content": json_content(ref("Page"))},
-                **errors(400, 403, 404, 429, 502, 504),
+                **errors(400, 403, 404, 429, 502, 503, 504),
             }, parameters=(site_parameter(), *paging_parameters()))},
     }
 
@@ -265,6 +265,8 @@ ERROR_RESPONSES = {
     413: ("TooLarge", "more samples than one response may hold; ask with route=queued", "too_large"),
     429: ("RateLimited", "too many requests; wait Retry-After seconds", "rate_limited"),
     502: ("UpstreamError", "FlightDeck failed", "upstream_error"),
+    503: ("UpstreamUnavailable", "FlightDeck asks to retry later than this request can wait; see Retry-After",
+          "upstream_unavailable"),
     504: ("UpstreamTimeout", "FlightDeck did not answer in time", "upstream_timeout"),
     500: ("Internal", "an unexpected error; the log has its request id", "internal"),
 }
@@ -274,7 +276,8 @@ def error_responses() -> dict:
     responses = {name: {"description": description,
                         "content": json_content(ref("Error"), {"error": {"code": code, "message": description}})}
                  for name, description, code in ERROR_RESPONSES.values()}
-    responses["RateLimited"]["headers"] = {"Retry-After": {"schema": {"type": "string"}, "description": "seconds"}}
+    for name in ("RateLimited", "UpstreamUnavailable"):
+        responses[name]["headers"] = {"Retry-After": {"schema": {"type": "string"}, "description": "seconds"}}
     return responses
 
 

@@ -9,8 +9,6 @@ from .timerange import DAY_MS, Span, days_in
 
 DENSEST_SAMPLES_PER_DAY = 1_440  # a 1-minute collect_interval
 MIN_WINDOW_MS = 3_600_000
-# A job part holds a group of points over the whole span; this bounds its samples in memory.
-PART_SAMPLES = 500_000
 
 PerDay = Mapping[str, int]
 
@@ -49,10 +47,12 @@ def plan_calls(
     return calls
 
 
-def part_groups(points: Sequence[str], span: Span, per_day: PerDay | None = None) -> list[tuple[str, ...]]:
-    """Split a batch's points so each part's samples over the whole span stay under PART_SAMPLES."""
+def part_groups(
+    points: Sequence[str], span: Span, part_samples: int, per_day: PerDay | None = None
+) -> list[tuple[str, ...]]:
+    """Split a job batch's points so each part's samples over the whole span stay under `part_samples`."""
     days = days_in(span)
-    return pack(points, lambda name: density(per_day, name) * days, PART_SAMPLES)
+    return pack(points, lambda name: density(per_day, name) * days, part_samples)
 
 
 class SampleBudget:

@@ -34,13 +34,21 @@ class StoredObject:
     metadata: dict[str, str]
 
 
+@dataclass(frozen=True)
+class ListedObject:
+    """One entry of an R2 listing: its key and when it was written (epoch ms)."""
+
+    key: str
+    uploaded_ms: int
+
+
 class ObjectStore(Protocol):
     """R2: bytes under keys, with string metadata."""
 
     async def get(self, key: str) -> StoredObject | None: ...
     async def put(self, key: str, body: bytes, metadata: dict[str, str]) -> None: ...
     async def delete(self, keys: Sequence[str]) -> None: ...
-    async def list_keys(self, prefix: str, limit: int) -> list[str]: ...
+    async def list_page(self, prefix: str, limit: int, start_after: str | None = None) -> list[ListedObject]: ...
 
 
 class MessageQueue(Protocol):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import Enum
@@ -9,6 +10,11 @@ from enum import Enum
 from .config import Settings
 from .errors import BadRequest
 from .timerange import DAY_MS, Span, parse_iso
+
+# Every instant the service handles must survive day buckets and ISO rendering: 0001-01-02 to 9999-12-30.
+EARLIEST_MS = -62_135_510_400_000
+LATEST_MS = 253_402_128_000_000
+SITE_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 
 
 class Route(str, Enum):
@@ -40,7 +46,7 @@ class SeriesQuery:
 
 def parse_series_query(params: Mapping[str, str], settings: Settings) -> SeriesQuery:
     """Validate query parameters; every problem is a 400 naming its field."""
-    site = _required(params, "site")
+    site = parse_site(params)
     points = parse_points(_required(params, "points"), settings)
     start = _time(params, "start_time")
     end = _time(params, "end_time")
@@ -55,6 +61,18 @@ def parse_series_query(params: Mapping[str, str], settings: Settings) -> SeriesQ
         route=_choice(params, "route", Route),
         priority=_choice(params, "priority", Priority) or Priority.NORMAL,
     )
+
+
+def parse_site(params: Mapping[str, str]) -> str:
+    """The `site` parameter, validated by `valid_site`."""
+    return valid_site(_required(params, "site"), "site")
+
+
+def valid_site(site: str, field: str) -> str:
+    """A site name: letters, digits, `.`, `_` and `-`, at most 128 characters, not starting with a symbol."""
+    if not SITE_PATTERN.fullmatch(site):
+        raise BadRequest(f"{field} must be 1 to 128 letters, digits, '.', '_' or '-'", field=field)
+    return site
 
 
 def parse_points(raw: str, settings: Settings) -> tuple[str, ...]:
@@ -87,9 +105,17 @@ def _required(params: Mapping[str, str], name: str) -> str:
 def _time(params: Mapping[str, str], name: str) -> int:
     raw = _required(params, name)
     try:
-        return parse_iso(raw)
+        epoch = parse_iso(raw)
     except (ValueError, OverflowError) as exc:
         raise BadRequest(f"{name} is not an ISO 8601 time: {raw!r}", field=name) from exc
+    return within_years(epoch, name)
+
+
+def within_years(epoch_ms: int, field: str) -> int:
+    """The instant, if day buckets and ISO rendering can handle it; else a 400 naming `field`."""
+    if not EARLIEST_MS <= epoch_ms <= LATEST_MS:
+        raise BadRequest(f"{field} must lie between 0001-01-02 and 9999-12-30 UTC", field=field)
+    return epoch_ms
 
 
 def _choice(params: Mapping[str, str], name: str, kind: type[Enum]):

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .jobmodel import ACTIVE, FINISHED, LIVE
-from .ports import Database, Row
+from .ports import Database, Row, Statement
 from .timerange import db_time
 
+# D1 binds at most 100 values a statement.
+MAX_BOUND = 99
 
-def _marks(values: tuple[str, ...]) -> str:
+
+def _marks(values: Sequence[object]) -> str:
     return ", ".join("?" for _ in values)
 
 
@@ -36,25 +40,23 @@ class JobRepository:
         self.db = db
 
     async def insert(self, job: NewJob, now_ms: int) -> bool:
-        """Insert the job and its pending batches; False when a live twin already exists."""
+        """Insert the job and its pending batches in one D1 batch (all or nothing); False when a live
+        twin already exists (the job row is not inserted, so neither are its batches)."""
         now = db_time(now_ms)
-        changed = await self.db.run(
-            "INSERT INTO queue_jobs (id, site, points, start_time, end_time, owner_hash, request_hash,"
-            " priority, status, estimated_size, total_batches, result_prefix, request_id, created_at,"
-            " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?)"
-            " ON CONFLICT DO NOTHING",
-            (job.id, job.site, json.dumps(list(job.points)), job.start_time, job.end_time,
-             job.owner_hash, job.request_hash, job.priority, job.estimated_size,
-             len(job.batch_sizes), f"jobs/{job.id}/", job.request_id, now, now),
-        )
-        if not changed:
-            return False
         await self.db.batch([
-            ("INSERT INTO job_batches (job_id, batch_index, points_count, updated_at) VALUES (?, ?, ?, ?)",
-             (job.id, index, size, now))
-            for index, size in enumerate(job.batch_sizes)
+            ("INSERT INTO queue_jobs (id, site, points, start_time, end_time, owner_hash, request_hash,"
+             " priority, status, estimated_size, total_batches, result_prefix, request_id, created_at,"
+             " updated_at, heartbeat_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?)"
+             " ON CONFLICT DO NOTHING",
+             (job.id, job.site, json.dumps(list(job.points)), job.start_time, job.end_time,
+              job.owner_hash, job.request_hash, job.priority, job.estimated_size,
+              len(job.batch_sizes), f"jobs/{job.id}/", job.request_id, now, now, now)),
+            *(("INSERT INTO job_batches (job_id, batch_index, points_count, updated_at)"
+               " SELECT ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM queue_jobs WHERE id = ?)",
+               (job.id, index, size, now, job.id))
+              for index, size in enumerate(job.batch_sizes)),
         ])
-        return True
+        return await self.get(job.id) is not None
 
     async def find_live(self, owner_hash: str, request_hash: str) -> Row | None:
         return await self.db.first(
@@ -95,31 +97,56 @@ class JobRepository:
         now = db_time(now_ms)
         return bool(await self.db.run(
             f"UPDATE queue_jobs SET status = 'processing', started_at = COALESCE(started_at, ?),"
-            f" updated_at = ? WHERE id = ? AND status IN ({_marks(ACTIVE)})",
-            (now, now, job_id, *ACTIVE),
+            f" updated_at = ?, heartbeat_at = ? WHERE id = ? AND status IN ({_marks(ACTIVE)})",
+            (now, now, now, job_id, *ACTIVE),
         ))
 
     async def status(self, job_id: str) -> str | None:
         row = await self.db.first("SELECT status FROM queue_jobs WHERE id = ?", (job_id,))
         return None if row is None else row["status"]
 
-    async def complete_batch(
-        self, job_id: str, batch_index: int, samples: int, parts: int, now_ms: int, retention_s: int
+    async def plan(self, job_id: str, batch_index: int, proposed: list[tuple[str, ...]]) -> tuple[list[list[str]], int]:
+        """The batch's parts (fixed by its first run, so a resumed run writes the same parts) and how
+        many of them are already in R2."""
+        await self.db.run(
+            "UPDATE job_batches SET plan = ? WHERE job_id = ? AND batch_index = ? AND plan IS NULL",
+            (json.dumps([list(group) for group in proposed]), job_id, batch_index),
+        )
+        row = await self.db.first(
+            "SELECT plan, parts FROM job_batches WHERE job_id = ? AND batch_index = ?", (job_id, batch_index)
+        )
+        if row is None:
+            return [list(group) for group in proposed], 0
+        return json.loads(row["plan"]), row["parts"]
+
+    async def record_part(
+        self, job_id: str, batch_index: int, part: int, samples: int, errors: dict[str, str], now_ms: int
     ) -> None:
+        """A part is in R2: count it once (a redelivered part matches no row) and renew the job's lease."""
+        now = db_time(now_ms)
+        await self.db.batch([
+            ("UPDATE job_batches SET parts = ? + 1, samples_count = samples_count + ?,"
+             " point_errors = json_patch(COALESCE(point_errors, '{}'), ?), updated_at = ?"
+             " WHERE job_id = ? AND batch_index = ? AND parts = ? AND status = 'pending'",
+             (part, samples, json.dumps(errors), now, job_id, batch_index, part)),
+            ("UPDATE queue_jobs SET heartbeat_at = ?, updated_at = ? WHERE id = ?", (now, now, job_id)),
+        ])
+
+    async def complete_batch(self, job_id: str, batch_index: int, now_ms: int, retention_s: int) -> None:
         """Record a batch as done (once) and derive the job's progress from its batches."""
         now = db_time(now_ms)
         expires = db_time(now_ms + retention_s * 1000)
         await self.db.batch([
-            ("UPDATE job_batches SET status = 'done', samples_count = ?, parts = ?, error = NULL,"
+            ("UPDATE job_batches SET status = 'done', error = NULL,"
              " attempts = attempts + 1, updated_at = ? WHERE job_id = ? AND batch_index = ? AND status != 'done'",
-             (samples, parts, now, job_id, batch_index)),
+             (now, job_id, batch_index)),
             ("UPDATE queue_jobs SET"
              " completed_batches = (SELECT COUNT(*) FROM job_batches b"
              "   WHERE b.job_id = queue_jobs.id AND b.status = 'done'),"
              " samples_count = (SELECT COALESCE(SUM(samples_count), 0) FROM job_batches b"
              "   WHERE b.job_id = queue_jobs.id AND b.status = 'done'),"
-             " updated_at = ? WHERE id = ?",
-             (now, job_id)),
+             " updated_at = ?, heartbeat_at = ? WHERE id = ?",
+             (now, now, job_id)),
             ("UPDATE queue_jobs SET progress = completed_batches * 100 / total_batches,"
              " status = CASE WHEN completed_batches = total_batches THEN 'completed' ELSE 'processing' END,"
              " error = CASE WHEN completed_batches = total_batches THEN NULL ELSE error END,"
@@ -129,6 +156,42 @@ class JobRepository:
              (now, expires, job_id, *ACTIVE)),
         ])
 
+    async def point_errors(self, job_id: str, batch_index: int) -> dict[str, str]:
+        row = await self.db.first(
+            "SELECT point_errors FROM job_batches WHERE job_id = ? AND batch_index = ?", (job_id, batch_index)
+        )
+        return json.loads(row["point_errors"]) if row and row["point_errors"] else {}
+
+    async def batches(self, job_id: str) -> list[Row]:
+        """The job's batch rows in order: `batch_index`, `points_count`, `status`."""
+        return await self.db.all(
+            "SELECT batch_index, points_count, status FROM job_batches WHERE job_id = ? ORDER BY batch_index",
+            (job_id,),
+        )
+
+    async def requeue(self, job_id: str, now_ms: int) -> bool:
+        """Count a re-enqueue of a stale job and renew its lease; False if it is no longer active."""
+        now = db_time(now_ms)
+        return bool(await self.db.run(
+            f"UPDATE queue_jobs SET requeues = requeues + 1, heartbeat_at = ?, updated_at = ?"
+            f" WHERE id = ? AND status IN ({_marks(ACTIVE)})",
+            (now, now, job_id, *ACTIVE),
+        ))
+
+    async def fail_stale(self, now_ms: int, lease_s: int, retention_s: int, limit: int) -> list[str]:
+        """Fail active jobs with no progress for longer than their lease; their results expire as usual."""
+        rows = await self.db.all(
+            f"SELECT id FROM queue_jobs WHERE status IN ({_marks(ACTIVE)}) AND heartbeat_at < ?"
+            " ORDER BY heartbeat_at LIMIT ?",
+            (*ACTIVE, db_time(now_ms - lease_s * 1000), limit),
+        )
+        error = f"no progress for {lease_s} s (lease expired); repeat the request to start it again"
+        failed = []
+        for row in rows:
+            if await self.fail(row["id"], error, now_ms, retention_s):
+                failed.append(row["id"])
+        return failed
+
     async def record_failure(self, job_id: str, batch_index: int, error: str, now_ms: int) -> None:
         """A batch attempt failed and will be retried: the job shows `retrying` and the error."""
         now = db_time(now_ms)
@@ -136,8 +199,8 @@ class JobRepository:
             ("UPDATE job_batches SET attempts = attempts + 1, error = ?, updated_at = ?"
              " WHERE job_id = ? AND batch_index = ?", (error, now, job_id, batch_index)),
             (f"UPDATE queue_jobs SET status = 'retrying', error = ?, retry_count = retry_count + 1,"
-             f" updated_at = ? WHERE id = ? AND status IN ({_marks(ACTIVE)})",
-             (error, now, job_id, *ACTIVE)),
+             f" updated_at = ?, heartbeat_at = ? WHERE id = ? AND status IN ({_marks(ACTIVE)})",
+             (error, now, now, job_id, *ACTIVE)),
         ])
 
     async def fail(self, job_id: str, error: str, now_ms: int, retention_s: int) -> bool:
@@ -164,13 +227,14 @@ class JobRepository:
         )
         return None if row is None else row["error"]
 
-    async def batch_parts(self, job_id: str) -> list[tuple[int, int]]:
-        """(batch index, number of R2 parts) of each done batch, in order."""
+    async def batch_parts(self, job_id: str) -> list[tuple[int, int, dict[str, str]]]:
+        """(batch index, number of R2 parts, errors of points that kept failing) of each done batch, in order."""
         rows = await self.db.all(
-            "SELECT batch_index, parts FROM job_batches WHERE job_id = ? AND status = 'done' ORDER BY batch_index",
+            "SELECT batch_index, parts, point_errors FROM job_batches WHERE job_id = ? AND status = 'done'"
+            " ORDER BY batch_index",
             (job_id,),
         )
-        return [(row["batch_index"], row["parts"]) for row in rows]
+        return [(row["batch_index"], row["parts"], json.loads(row["point_errors"] or "{}")) for row in rows]
 
     async def expired_results(self, now_ms: int, limit: int) -> list[Row]:
         return await self.db.all(
@@ -178,6 +242,17 @@ class JobRepository:
             " AND expires_at < ? ORDER BY expires_at LIMIT ?",
             (db_time(now_ms), limit),
         )
+
+    async def unpurged(self, job_ids: Sequence[str]) -> set[str]:
+        """Which of `job_ids` have a row whose objects are still wanted (chunked: D1 binds ≤ 100 values)."""
+        found: set[str] = set()
+        for start in range(0, len(job_ids), MAX_BOUND):
+            chunk = list(job_ids[start : start + MAX_BOUND])
+            rows = await self.db.all(
+                f"SELECT id FROM queue_jobs WHERE purged_at IS NULL AND id IN ({_marks(chunk)})", chunk
+            )
+            found.update(row["id"] for row in rows)
+        return found
 
     async def mark_purged(self, job_id: str, now_ms: int) -> None:
         now = db_time(now_ms)
@@ -382,6 +457,83 @@ class AccessRepository:
 
     async def delete_expired(self, now_ms: int) -> int:
         return await self.db.run("DELETE FROM site_access WHERE expires_at < ?", (db_time(now_ms),))
+
+
+class CatalogRepository:
+    """`site_catalog` and `site_points`: each site's point names and densities, remembered for a while."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def lookup(self, site: str, names: Sequence[str], now_ms: int) -> dict[str, int] | None:
+        """Samples a day of those `names` the site has (names it lacks are absent); None when the
+        site's list is not remembered or has expired. One statement per 97 names."""
+        found: dict[str, int] = {}
+        step = MAX_BOUND - 2
+        for start in range(0, len(names), step):
+            chunk = list(names[start : start + step])
+            rows = await self.db.all(
+                "SELECT p.name, p.samples_per_day FROM site_catalog c LEFT JOIN site_points p"
+                f" ON p.site = c.site AND p.name IN ({_marks(chunk)}) WHERE c.site = ? AND c.expires_at > ?",
+                (*chunk, site, db_time(now_ms)),
+            )
+            if not rows:
+                return None
+            found.update((row["name"], row["samples_per_day"]) for row in rows if row["name"] is not None)
+        return found
+
+    async def replace(self, site: str, per_day: dict[str, int], now_ms: int, ttl_s: int) -> None:
+        """Store a site's whole point list in one D1 batch (atomic: readers see the old or the new)."""
+        rows = list(per_day.items())
+        step = MAX_BOUND // 3
+        statements: list[Statement] = [("DELETE FROM site_points WHERE site = ?", (site,))]
+        for start in range(0, len(rows), step):
+            chunk = rows[start : start + step]
+            statements.append((
+                "INSERT INTO site_points (site, name, samples_per_day) VALUES "
+                + ", ".join("(?, ?, ?)" for _ in chunk),
+                tuple(value for name, density in chunk for value in (site, name, density)),
+            ))
+        statements.append((
+            "INSERT INTO site_catalog (site, points_count, fetched_at, expires_at) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (site) DO UPDATE SET points_count = excluded.points_count,"
+            " fetched_at = excluded.fetched_at, expires_at = excluded.expires_at",
+            (site, len(rows), db_time(now_ms), db_time(now_ms + ttl_s * 1000)),
+        ))
+        await self.db.batch(statements)
+
+    async def delete_expired(self, now_ms: int) -> int:
+        """Forget the point lists of sites nobody asked about lately (one D1 batch)."""
+        expired = await self.db.all("SELECT site FROM site_catalog WHERE expires_at < ?", (db_time(now_ms),))
+        sites = [row["site"] for row in expired][:MAX_BOUND]
+        if sites:
+            await self.db.batch([
+                (f"DELETE FROM site_points WHERE site IN ({_marks(sites)})", sites),
+                (f"DELETE FROM site_catalog WHERE site IN ({_marks(sites)})", sites),
+            ])
+        return len(sites)
+
+
+class SweepCursorRepository:
+    """`sweep_cursors`: the last R2 key each cron sweep looked at."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def get(self, name: str) -> str | None:
+        row = await self.db.first("SELECT after_key FROM sweep_cursors WHERE name = ?", (name,))
+        return None if row is None else row["after_key"]
+
+    async def set(self, name: str, after_key: str | None, now_ms: int) -> None:
+        """Remember where to continue; None starts the next sweep from the beginning."""
+        if after_key is None:
+            await self.db.run("DELETE FROM sweep_cursors WHERE name = ?", (name,))
+            return
+        await self.db.run(
+            "INSERT INTO sweep_cursors (name, after_key, updated_at) VALUES (?, ?, ?)"
+            " ON CONFLICT (name) DO UPDATE SET after_key = excluded.after_key, updated_at = excluded.updated_at",
+            (name, after_key, db_time(now_ms)),
+        )
 
 
 class WarmingRepository:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from .config import Settings
 from .query import Route, SeriesQuery
 from .timerange import days_in
@@ -11,6 +13,11 @@ def estimate_samples(query: SeriesQuery, settings: Settings) -> int:
     """points × days × SAMPLES_PER_POINT_PER_DAY, rounded up to a whole sample."""
     exact = len(query.points) * days_in(query.span) * settings.samples_per_point_per_day
     return max(1, -int(-exact // 1))
+
+
+def exact_samples(query: SeriesQuery, per_day: Mapping[str, int]) -> int:
+    """The samples the request really holds, from each point's collect_interval."""
+    return int(sum(per_day[name] for name in query.points) * days_in(query.span)) + len(query.points)
 
 
 def choose_route(query: SeriesQuery, estimate: int, settings: Settings) -> Route:

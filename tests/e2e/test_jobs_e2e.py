@@ -1,8 +1,10 @@
 """The queued route on Miniflare's real queues: batches, progress, retries, the DLQ, cancel, results."""
 
+import time
 from urllib.parse import quote
 
-from tests.servers import wait_for
+from tests.e2e.conftest import Worker
+from tests.servers import request, start_worker, wait_for
 
 START, END = "2025-08-04T00:00:00Z", "2025-08-05T00:00:00Z"
 
@@ -121,3 +123,38 @@ def test_a_high_priority_job_finishes_before_a_long_low_priority_one_started_ear
     low_done = wait_for(lambda: finished(worker, low), deadline_s=180)
     assert high_done["status"] == low_done["status"] == "completed"
     assert high_done["completedAt"] < low_done["completedAt"]
+
+
+LEASE_S = 2
+
+
+def test_jobs_cut_off_by_a_runtime_stop_end_completed_or_failed_within_their_lease(simulator, hq_points,
+                                                                                   tmp_path):
+    """One is repeated after its lease (re-enqueued, completes); the other is left to the cron (failed)."""
+    variables = {"UPSTREAM_TIMEOUT_SECONDS": "30", "JOB_LEASE_SECONDS": str(LEASE_S)}
+    first = Worker(*_started(simulator, tmp_path, variables))
+    revived, abandoned = job_params(hq_points[:3]), job_params(hq_points[3:6])
+    try:
+        simulator.faults([], latency_ms=3000)
+        replies = [first.get("/api/timeseries", params).json() for params in (revived, abandoned)]
+        assert all("jobId" in r for r in replies), replies
+        ids = [r["jobId"] for r in replies]
+        wait_for(lambda: status(first, ids[0]).json()["status"] == "processing", deadline_s=30)
+    finally:
+        first.server.stop()
+    simulator.faults([], latency_ms=0)
+    second = Worker(*_started(simulator, tmp_path, variables))
+    try:
+        time.sleep(LEASE_S + 0.5)  # the lease is wall-clock time: let it pass
+        again = second.get("/api/timeseries", revived).json()
+        assert again["jobId"] == ids[0]
+        request("GET", f"{second.url}/cdn-cgi/handler/scheduled?cron=*/15+*+*+*+*")
+        assert wait_for(lambda: finished(second, ids[0]), deadline_s=60)["status"] == "completed"
+        assert wait_for(lambda: finished(second, ids[1]), deadline_s=10)["status"] in ("completed", "failed")
+    finally:
+        second.server.stop()
+
+
+def _started(simulator, state, variables):
+    server = start_worker(simulator.url, state, **variables)
+    return server.url, server

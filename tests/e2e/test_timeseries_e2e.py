@@ -18,10 +18,16 @@ def cache_rows(worker) -> int:
     return worker.get("/api/stats").json()["cache"]["totalObjects"]
 
 
-def test_health_reports_r2_d1_and_queue(worker):
+def test_health_reads_r2_and_d1_without_a_token(worker):
     reply = worker.get("/api/health", headers=None)
     checks = reply.json()["checks"]
-    assert reply.status == 200 and all(checks[name]["ok"] for name in ("r2", "d1", "queue"))
+    assert reply.status == 200 and all(checks[name]["ok"] for name in ("r2", "d1"))
+
+
+def test_deep_health_with_a_token_probes_flightdeck_r2_and_the_queue(worker):
+    reply = worker.get("/api/health", {"deep": "1"})
+    checks = reply.json()["checks"]
+    assert reply.status == 200 and all(checks[name]["ok"] for name in ("r2", "d1", "queue", "flightdeck"))
 
 
 def test_direct_route_equals_truth_and_writes_nothing(worker, simulator):
@@ -143,3 +149,13 @@ def test_cors_preflight_allows_get_and_delete_with_the_token_header(worker):
 def test_unknown_path_is_a_json_404(worker):
     reply = worker.get("/api/nothing-here")
     assert reply.status == 404 and reply.json()["error"]["code"] == "not_found"
+
+
+@pytest.mark.parametrize("route", ["direct", "cached", "queued"])
+def test_limited_token_gets_no_demo_hq_sample_through_demo_lab(worker, route):
+    query = {**params([SAT], "2025-10-02T00:00:00Z", "2025-10-03T00:00:00Z", route=route), "site": "demo-lab"}
+    worker.get("/api/timeseries", query)  # dev-token may read both sites: its answer must not be cached for SAT
+    reply = worker.get("/api/timeseries", query, headers={"X-ACE-Token": "limited-token"})
+    assert reply.status == 200, reply.json()
+    entry = reply.json()["data"][SAT]
+    assert entry["count"] == 0 and "not a point of site" in entry["error"]

@@ -1,9 +1,13 @@
 """The API's edges: auth, CORS, unknown routes and methods, health."""
 
+import asyncio
 import tomllib
 from pathlib import Path
 
+import pytest
+
 from services.config import Settings
+from services.query import Priority
 from tests.fakeflightdeck import POINTS
 from tests.unit.helpers import call, series_params
 
@@ -71,6 +75,67 @@ def test_an_unexpected_error_is_a_json_500_without_internals(api, db):
     response, body = call(api, "GET", "/api/stats", token=None)
     assert response.status == 500 and body["error"]["code"] == "internal"
     assert "queue_jobs" not in body["error"]["message"] and body["error"]["requestId"]
+
+
+EDGE_TIMES = [("start_time", "0001-01-01T00:00:00+14:00", "0001-01-02T00:00:00Z"),
+              ("end_time", "9999-12-30T00:00:00Z", "9999-12-31T23:59:59-14:00"),
+              ("start_time", "0001-01-01T00:00:00Z", "0001-01-01T01:00:00Z")]
+
+
+@pytest.mark.parametrize("field,start,end", EDGE_TIMES)
+@pytest.mark.parametrize("route", ["direct", "cached", "queued"])
+def test_times_at_the_edge_of_the_year_range_are_400_naming_the_field(api, field, start, end, route):
+    params = series_params(["acme/demo-hq/ahu-1:sat"], start=start, end=end, route=route)
+    response, body = call(api, "GET", "/api/timeseries", params)
+    assert (response.status, body["error"]["field"]) == (400, field)
+
+
+@pytest.mark.parametrize("field,start,end", EDGE_TIMES)
+def test_cache_invalidation_with_edge_times_is_400_naming_the_field(api, field, start, end):
+    response, body = call(api, "DELETE", "/api/cache", {"site": "demo-hq", "start_time": start, "end_time": end})
+    assert (response.status, body["error"]["field"]) == (400, field)
+
+
+@pytest.mark.parametrize("site", ["../demo-hq", "demo hq", "x" * 129, "demo-hq/../../x", "-lead"])
+@pytest.mark.parametrize("method,path", [("GET", "/api/timeseries"), ("DELETE", "/api/cache")])
+def test_a_site_with_foreign_characters_or_too_long_is_400(api, site, method, path):
+    response, body = call(api, method, path, {**series_params(["acme/demo-hq/ahu-1:sat"]), "site": site})
+    assert (response.status, body["error"]["field"]) == (400, "site")
+
+
+def test_unauthenticated_health_writes_nothing(api, store, queues):
+    response, body = call(api, "GET", "/api/health", token=None)
+    assert response.status == 200 and body["checks"]["r2"]["ok"] and body["checks"]["d1"]["ok"]
+    assert store.objects == {} and all(queue.sent == [] for queue in queues.values())
+
+
+def test_deep_health_without_a_token_is_401_and_writes_nothing(api, store, queues):
+    response, _ = call(api, "GET", "/api/health", {"deep": "1"}, token=None)
+    assert response.status == 401 and store.objects == {} and all(q.sent == [] for q in queues.values())
+
+
+def test_deep_health_with_a_rejected_token_is_401_and_writes_nothing(api, store, queues):
+    response, _ = call(api, "GET", "/api/health", {"deep": "1"}, token="stolen")
+    assert response.status == 401 and store.objects == {} and all(q.sent == [] for q in queues.values())
+
+
+def test_deep_health_with_an_accepted_token_runs_the_write_probes(api, store, queues):
+    response, body = call(api, "GET", "/api/health", {"deep": "1"})
+    assert response.status == 200 and {"flightdeck", "queue", "r2"} <= set(body["checks"])
+    assert "health/probe" in store.objects and queues[Priority.NORMAL].sent == [{"kind": "probe"}]
+
+
+@pytest.mark.parametrize("route", ["direct", "cached", "queued"])
+def test_head_on_timeseries_has_no_side_effects(api, transport, store, queues, db, route):
+    response, body = call(api, "HEAD", "/api/timeseries", series_params(["acme/demo-hq/ahu-1:sat"], route=route))
+    assert (response.status, response.headers["x-route-type"], body) == (200, route, None)
+    assert transport.requests == [] and store.objects == {} and all(q.sent == [] for q in queues.values())
+    assert asyncio.run(db.all("SELECT id FROM queue_jobs")) == []
+
+
+def test_head_on_timeseries_still_validates(api):
+    response, _ = call(api, "HEAD", "/api/timeseries", {"site": "demo-hq"})
+    assert response.status == 400
 
 
 def test_app_health_answers_healthy_without_a_token(api):

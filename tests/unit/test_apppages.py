@@ -183,3 +183,17 @@ def test_build_page_asks_several_days_at_once_when_a_page_holds_them():
 ])
 def test_days_per_fetch_fills_a_page_at_the_points_density(per_day, page_size, days):
     assert days_per_fetch(("a", "b"), per_day, page_size) == days
+
+
+@pytest.mark.parametrize("segment", ["demo%20hq", "x" * 129, "-lead"])
+def test_paginated_site_is_validated_like_every_route(api, flightdeck, segment):
+    response, body = call(api, "GET", f"/api/sites/{segment}/timeseries/paginated",
+                          {"start_time": to_iso(START), "end_time": to_iso(START + HOUR)})
+    assert (response.status, body["error"]["field"]) == (400, "site") and flightdeck.calls == []
+
+
+def test_paginated_point_names_of_another_site_give_a_limited_token_no_data(api):
+    response, body = call(api, "GET", "/api/sites/demo-lab/timeseries/paginated",
+                          {"start_time": to_iso(START), "end_time": to_iso(START + HOUR),
+                           "point_names": POINTS[0]}, token="limited")
+    assert (response.status, body["error"]["message"]) == (404, "No data for time period")

@@ -8,7 +8,7 @@ from services.appquery import parse_chart_query
 from services.errors import BadRequest
 from services.timerange import parse_iso
 from tests.conftest import NOW_MS
-from tests.fakeflightdeck import POINTS, truth
+from tests.fakeflightdeck import LAB_POINTS, POINTS, truth
 from tests.unit.helpers import call
 
 START = parse_iso("2025-11-10T00:00:00Z")
@@ -98,3 +98,22 @@ def test_query_is_recorded_in_analytics_as_route_type_query(api, db, deferred):
     asyncio.run(deferred.drain())
     rows = asyncio.run(db.all("SELECT route_type, cache_status, points_count, path FROM request_analytics"))
     assert rows == [{"route_type": "query", "cache_status": "miss", "points_count": 3, "path": "/timeseries/query"}]
+
+
+@pytest.mark.parametrize("start,end", [("0001-01-01T00:00:00Z", "0001-01-01T01:00:00Z"),
+                                       ("0001-01-01T00:00:00+14:00", "0001-01-02T00:00:00Z")])
+def test_query_times_at_the_edge_of_the_year_range_are_400_naming_the_time(api, start, end):
+    response, body = call(api, "GET", "/timeseries/query", app_params(start=start, end=end))
+    assert response.status == 400 and "start_time" in body["error"]
+
+
+@pytest.mark.parametrize("site", ["demo hq", "x" * 129, "-lead"])
+def test_query_site_names_are_validated_like_every_route(api, site):
+    response, body = call(api, "GET", "/timeseries/query", app_params(site_name=site))
+    assert response.status == 400 and "site_name" in body["error"]
+
+
+def test_query_never_serves_a_point_of_another_site_to_a_limited_token(api):
+    response, body = call(api, "GET", "/timeseries/query", app_params(points=[*LAB_POINTS, POINTS[0]],
+                                                                      site_name="demo-lab"), token="limited")
+    assert response.status == 200 and all(s["point_name"] != POINTS[0] for s in body["samples"])

@@ -10,7 +10,10 @@ from services.app import Platform, Services
 from services.ports import ApiRequest
 from services.query import Priority
 from tests.doubles import FakeMessage
-from tests.unit.test_jobs import MANY, queue_job
+from tests.fakeflightdeck import MANY
+from tests.unit.test_jobs import queue_job
+
+pytestmark = pytest.mark.usefixtures("many_points")
 
 
 class Ticker:

@@ -4,11 +4,21 @@ from urllib.parse import unquote
 
 import pytest
 
-from services.errors import Forbidden, RateLimited, Unauthorized, UpstreamError, UpstreamTimeout
+from services.errors import (
+    Forbidden,
+    RateLimited,
+    TooLarge,
+    Unauthorized,
+    UpstreamError,
+    UpstreamTimeout,
+    UpstreamUnavailable,
+)
 from services.flightdeck import FlightDeckClient, parse_samples
+from services.planning import SampleBudget
 from services.ports import HttpResponse, TransportError
 from services.timerange import DAY_MS, Span
 from tests.fakeflightdeck import POINTS, truth
+from tests.unit.helpers import call, series_params
 
 D0 = 1_763_942_400_000
 DAY = Span(D0, D0 + DAY_MS)
@@ -143,3 +153,46 @@ def test_parse_samples_sorts_out_of_order_samples_and_filters_points():
     ]}
     series = parse_samples(payload, {"a"})
     assert list(series) == ["a"] and series["a"].values == [1, 2]
+
+
+def test_exceeding_the_sample_budget_cancels_the_calls_still_in_flight(settings):
+    started, cancelled = [], []
+
+    class OneFastManySlow:
+        async def send(self, request, timeout):
+            if "2025-11-24T00" not in request.url:  # every window but the first is slow
+                started.append(request.url)
+                try:
+                    await asyncio.sleep(10)
+                except asyncio.CancelledError:
+                    cancelled.append(request.url)
+                    raise
+            samples = [{"name": "p", "value": "1", "time": f"2025-11-24T00:{m:02d}:00Z"} for m in range(60)]
+            return HttpResponse(200, {}, json.dumps({"point_samples": samples}).encode())
+
+    async def fetch_then_look():
+        small = type(settings)(**{**settings.__dict__, "upstream_page_samples": 60})  # one-hour windows
+        with pytest.raises(TooLarge):
+            await client(OneFastManySlow(), small).fetch_series(["p"], DAY, budget=SampleBudget(10))
+        return list(cancelled)
+
+    assert asyncio.run(fetch_then_look()) == started and started
+
+
+@pytest.mark.parametrize("status,error,code", [(429, RateLimited, 429), (503, UpstreamUnavailable, 503)])
+def test_a_retry_after_beyond_the_deadline_passes_the_upstreams_answer_on(settings, status, error, code):
+    class ComeBackInAnHour:
+        async def send(self, request, timeout):
+            return HttpResponse(status, {"retry-after": "3600"}, b"")
+
+    with pytest.raises(error) as raised:
+        asyncio.run(client(ComeBackInAnHour(), settings).fetch_series(["p"], DAY))
+    assert raised.value.status == code and raised.value.details["retryAfter"] == 3600
+
+
+def test_the_api_answers_an_upstream_retry_after_with_its_own(api, flightdeck):
+    flightdeck.faults = [429]
+    flightdeck.fault_headers = {"retry-after": "3600"}
+    response, body = call(api, "GET", "/api/timeseries", series_params(POINTS[:1], end="2025-11-10T01:00:00Z"))
+    assert (response.status, response.headers["retry-after"]) == (429, "3600")
+    assert body["error"]["code"] == "rate_limited"

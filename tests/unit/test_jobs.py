@@ -1,14 +1,17 @@
 """Queued jobs end to end in-process: submit, consume (with redelivery, retries, DLQ), status, result."""
 
 import asyncio
+from dataclasses import replace
+
+import pytest
 
 from services.query import Priority
 from services.timerange import parse_iso
 from tests.doubles import FakeMessage
-from tests.fakeflightdeck import POINTS, truth
+from tests.fakeflightdeck import MANY, POINTS, truth
 from tests.unit.helpers import call, series_params
 
-MANY = tuple(f"{POINTS[i % 3]}" if i < 3 else f"acme/demo-hq/vav-{i}/analogValue/1" for i in range(120))
+pytestmark = pytest.mark.usefixtures("many_points")
 
 
 def queue_job(api, points=POINTS, token="good", **extra):
@@ -71,7 +74,7 @@ def test_high_priority_jobs_go_to_their_own_queue(api, queues, db):
 
 
 def test_consumer_completes_the_job_and_the_result_equals_truth(api, services, queues, db):
-    _, body = queue_job(api, MANY[:3])
+    _, body = queue_job(api, POINTS)
     deliver(services, queues)
     row = job_row(db, body["jobId"])
     assert row["status"] == "completed" and row["progress"] == 100 and row["started_at"] and row["completed_at"]
@@ -158,8 +161,9 @@ def test_queue_large_request_keeps_the_original_call_shape(services, queues):
 def test_the_consumer_sizes_calls_by_the_points_collect_interval(api, services, queues, flightdeck):
     queue_job(api, POINTS, start="2025-10-01T00:00:00Z", end="2025-11-10T00:00:00Z")
     deliver(services, queues)
-    # 3 five-minute points over 40 days are 34,560 samples: one call, not the 3 that 1-minute data would need
-    assert len(flightdeck.calls) == 1
+    # 3 five-minute points over 40 days are 34,560 samples: 4 calls of JOB_PAGE_SAMPLES (10,000), not the 18
+    # that 1-minute data would need
+    assert len(flightdeck.calls) == 4
 
 
 def test_an_expired_result_is_404_and_the_same_request_then_makes_a_new_job(api, services, queues, clock):
@@ -181,6 +185,104 @@ def test_job_list_holds_only_the_callers_jobs_newest_first(api, clock):
     assert response.status == 200
     assert [job["jobId"] for job in body["jobs"]] == [newer["jobId"], older["jobId"]]
     assert body["jobs"][0]["status"] == "queued" and body["jobs"][0]["progress"] == 0
+
+
+def redeliver(services, bodies, attempts, consumer=None):
+    messages = [FakeMessage(body, attempts) for body in bodies]
+    asyncio.run((consumer or services.consumer()).consume("building-vitals-jobs", messages))
+    return messages
+
+
+def test_a_point_that_keeps_failing_is_retried_then_becomes_that_points_error(api, services, queues, flightdeck, db):
+    _, body = queue_job(api)
+    bodies = list(queues[Priority.NORMAL].sent)
+    flightdeck.broken = {POINTS[1]}
+    (first,) = redeliver(services, bodies, attempts=1)
+    assert first.outcome[0] == "retry" and job_row(db, body["jobId"])["status"] == "retrying"
+    (last,) = redeliver(services, bodies, attempts=services.settings.job_point_attempts)
+    assert last.outcome == ("ack", None) and job_row(db, body["jobId"])["status"] == "completed"
+    _, result = call(api, "GET", f"/api/jobs/{body['jobId']}/result")
+    assert result["data"][POINTS[1]]["samples"] == [] and "500" in result["data"][POINTS[1]]["error"]
+    assert result["data"][POINTS[0]]["samples"] == truth(POINTS[0], parse_iso("2025-11-10"), parse_iso("2025-11-13"))
+
+
+def small_parts(services):
+    """Parts of at most 2,000 samples: the 3 five-minute points over 3 days (864 each) make parts of 2 and 1."""
+    services.settings = replace(services.settings, job_part_samples=2_000)
+
+
+def test_past_its_call_budget_a_batch_continues_in_a_follow_up_message_at_its_next_part(api, services, queues,
+                                                                                         flightdeck, db):
+    small_parts(services)
+    _, body = queue_job(api)
+    consumer = services.consumer()
+    consumer.calls_left = 1  # one call a part
+    (message,) = redeliver(services, queues[Priority.NORMAL].sent, 1, consumer)
+    follow_up = queues[Priority.NORMAL].sent[-1]
+    assert message.outcome == ("ack", None) and follow_up["batch"] == 0 and len(flightdeck.calls) == 1
+    assert job_row(db, body["jobId"])["status"] == "processing"
+    redeliver(services, [follow_up], 1)
+    assert [names for names, _, _ in flightdeck.calls] == [",".join(POINTS[:2]), POINTS[2]]
+    assert job_row(db, body["jobId"])["status"] == "completed"
+    _, result = call(api, "GET", f"/api/jobs/{body['jobId']}/result")
+    for point in POINTS:
+        assert result["data"][point]["samples"] == truth(point, parse_iso("2025-11-10"), parse_iso("2025-11-13"))
+
+
+def test_a_part_too_big_for_a_fresh_invocations_budget_is_retried_not_looped(api, services, queues):
+    queue_job(api)
+    consumer = services.consumer()
+    consumer.calls_left = 0
+    (message,) = redeliver(services, queues[Priority.NORMAL].sent, 1, consumer)
+    assert message.outcome[0] == "retry" and len(queues[Priority.NORMAL].sent) == 1
+
+
+def test_the_job_row_and_its_batch_rows_are_created_in_one_d1_batch(api, db):
+    db.conn.execute("DROP TABLE job_batches")
+    response, _ = queue_job(api)
+    assert response.status == 500 and asyncio.run(db.all("SELECT id FROM queue_jobs")) == []
+
+
+LEASE_MS = 16 * 60_000  # past the 15-minute lease
+
+
+def test_the_cron_fails_a_job_whose_consumer_died_within_its_lease(api, services, db, clock):
+    _, body = queue_job(api)
+    asyncio.run(services.jobs_repo.start(body["jobId"], clock.now_ms))  # the runtime is killed here
+    clock.now_ms += LEASE_MS
+    assert asyncio.run(services.maintenance().run())["staleJobsFailed"] == 1
+    row = job_row(db, body["jobId"])
+    assert row["status"] == "failed" and "lease" in row["error"] and row["expires_at"]
+
+
+def test_the_cron_leaves_a_job_making_progress(api, services, db, clock):
+    _, body = queue_job(api)
+    clock.now_ms += LEASE_MS // 2
+    asyncio.run(services.jobs_repo.start(body["jobId"], clock.now_ms))
+    clock.now_ms += LEASE_MS // 2
+    assert asyncio.run(services.maintenance().run())["staleJobsFailed"] == 0
+
+
+def test_a_repeat_of_a_stale_job_sends_its_pending_batches_again(api, services, queues, db, clock):
+    _, first = queue_job(api, MANY)
+    redeliver(services, queues[Priority.NORMAL].sent[:1], 1)  # batch 0 done, the other messages lost
+    queues[Priority.NORMAL].sent.clear()
+    clock.now_ms += LEASE_MS
+    _, again = queue_job(api, MANY)
+    assert again["jobId"] == first["jobId"]
+    assert [m["batch"] for m in queues[Priority.NORMAL].sent] == [1, 2]
+    assert [len(m["points"]) for m in queues[Priority.NORMAL].sent] == [50, 20]
+
+
+def test_a_job_stale_after_its_re_enqueues_is_failed_and_the_repeat_gets_a_new_job(api, services, queues, db, clock):
+    _, first = queue_job(api)
+    for _ in range(services.settings.job_max_requeues):
+        clock.now_ms += LEASE_MS
+        queue_job(api)
+    clock.now_ms += LEASE_MS
+    _, fresh = queue_job(api)
+    assert fresh["jobId"] != first["jobId"] and fresh["status"] == "queued"
+    assert job_row(db, first["jobId"])["status"] == "failed"
 
 
 def test_a_new_job_beyond_the_active_cap_is_429_naming_the_active_jobs(api, queues):

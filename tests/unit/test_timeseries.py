@@ -1,15 +1,26 @@
 """The direct and cached routes, in-process on SQLite, a dict R2 and a fake FlightDeck."""
 
 import asyncio
+import json
+from dataclasses import replace
+from urllib.parse import urlencode
+
+import pytest
 
 try:
     from compression import zstd
 except ImportError:  # CPython before 3.14
     from backports import zstd
 
+from services.access import token_hash
+from services.api import Api
+from services.cache import DayObject, day_key
+from services.codec import decode
+from services.ports import ApiRequest
 from services.query import Priority
-from services.timerange import parse_iso
-from tests.fakeflightdeck import POINTS, truth
+from services.series import PointSeries
+from services.timerange import Span, db_time, parse_iso
+from tests.fakeflightdeck import CATALOG, LAB_POINTS, POINTS, respond, truth
 from tests.unit.helpers import call, series_params
 
 
@@ -208,8 +219,8 @@ def test_an_unsupported_format_is_refused_before_any_upstream_call(api, flightde
 def test_csv_rows_leave_a_failed_point_out_and_name_it_in_x_point_errors(api, flightdeck):
     import json
 
-    # The batch call's 4 attempts fail; then the two points' calls alternate, and the first one's 4 fail.
-    flightdeck.faults = [500] * 11
+    # The batch call fails, then the first point's own calls; the second point's call succeeds.
+    flightdeck.broken = {POINTS[0]}
     params = series_params(POINTS[:2], end="2025-11-10T06:00:00Z", route="direct", format="csv")
     response, body = call(api, "GET", "/api/timeseries", params)
     errors = json.loads(response.headers["x-point-errors"])
@@ -234,3 +245,179 @@ def test_fetch_timeseries_of_a_large_request_returns_its_job(services, queues):
         "demo-hq", list(POINTS), "2024-12-01T00:00:00Z", "2025-11-01T00:00:00Z", user_id="user-1"))
     assert ticket.created and ticket.job["site"] == "demo-hq"
     assert len(queues[Priority.NORMAL].sent) == 1
+
+
+HQ_POINT = POINTS[0]
+
+
+@pytest.mark.parametrize("route", ["direct", "cached", "queued"])
+def test_a_point_of_another_site_is_a_per_point_error_never_fetched_or_stored(api, transport, store, queues,
+                                                                             route):
+    params = {**series_params([HQ_POINT, LAB_POINTS[0]], route=route), "site": "demo-lab"}
+    response, body = call(api, "GET", "/api/timeseries", params, token="limited")
+    assert response.status in (200, 202)
+    assert not any(("ahu-1%3Asat" in r.url and "demo-hq" in r.url) or HQ_POINT.encode() in (r.body or b"")
+                   for r in transport.requests)
+    assert all(HQ_POINT not in message["points"] for queue in queues.values() for message in queue.sent)
+    assert all(HQ_POINT not in decode(stored.body) for stored in store.objects.values())
+    if response.status == 200:
+        assert body["data"][HQ_POINT]["samples"] == [] and "not a point of site" in body["data"][HQ_POINT]["error"]
+
+
+def test_a_limited_token_never_reads_another_sites_data_cached_under_its_own_site(api, deferred):
+    params = {**series_params([HQ_POINT], route="cached"), "site": "demo-lab"}
+    call(api, "GET", "/api/timeseries", params, token="good")
+    drain(deferred)
+    response, body = call(api, "GET", "/api/timeseries", params, token="limited")
+    assert response.status == 200 and body["data"][HQ_POINT]["count"] == 0
+    assert body["_meta"]["cacheStatus"] != "hit"
+
+
+def test_the_direct_route_checks_site_access_before_any_data_call(api, transport):
+    response, body = call(api, "GET", "/api/timeseries", series_params([HQ_POINT], end="2025-11-10T01:00:00Z"),
+                          token="limited")
+    assert (response.status, body["error"]["code"]) == (403, "forbidden")
+    assert not any("/timeseries" in r.url for r in transport.requests)
+
+
+def test_a_site_point_list_is_remembered_and_not_asked_again(api, transport):
+    params = series_params([HQ_POINT], end="2025-11-10T01:00:00Z")
+    call(api, "GET", "/api/timeseries", params)
+    asked = sum("/sites/demo-hq/points" in r.url and "per_page=10000" in r.url for r in transport.requests)
+    call(api, "GET", "/api/timeseries", params)
+    assert asked == 1 and sum("per_page=10000" in r.url for r in transport.requests) == 1
+
+
+def test_a_site_point_list_is_asked_again_once_it_expires(api, transport, clock, services):
+    params = series_params([HQ_POINT], end="2025-11-10T01:00:00Z")
+    call(api, "GET", "/api/timeseries", params)
+    clock.now_ms += services.settings.catalog_ttl_seconds * 1000 + 1
+    call(api, "GET", "/api/timeseries", params)
+    assert sum("per_page=10000" in r.url for r in transport.requests) == 2
+
+
+def test_a_forced_route_that_cannot_fit_is_413_before_any_upstream_data_call(api, flightdeck):
+    points = flightdeck.site_points["demo-hq"] = CATALOG["demo-hq"][:20]  # ≥ 576,000 samples in 100 days
+    params = series_params(points, start="2025-08-01T00:00:00Z", end="2025-11-09T00:00:00Z", route="direct")
+    response, body = call(api, "GET", "/api/timeseries", params)
+    assert (response.status, body["error"]["code"]) == (413, "too_large") and flightdeck.calls == []
+
+
+def warm_up(api):
+    """One small request, so the access answer and the site's point list are remembered."""
+    call(api, "GET", "/api/timeseries", series_params([HQ_POINT], end="2025-11-10T01:00:00Z"))
+
+
+def test_a_transient_404_on_data_is_not_stored_and_the_next_request_fetches_again(api, flightdeck, deferred, store):
+    warm_up(api)
+    flightdeck.faults = [404]
+    params = series_params([HQ_POINT], start="2025-11-10T00:00:00Z", end="2025-11-11T00:00:00Z", route="cached")
+    first, body = call(api, "GET", "/api/timeseries", params)
+    drain(deferred)
+    assert first.status == 200 and body["data"][HQ_POINT]["count"] == 0 and store.objects == {}
+    second, body = call(api, "GET", "/api/timeseries", params)
+    assert second.headers["x-cache-status"] == "miss" and body["data"][HQ_POINT]["count"] == 288
+
+
+def test_a_day_with_an_empty_point_is_kept_only_the_short_ttl(services, db, clock):
+    day = Span(parse_iso("2025-11-10"), parse_iso("2025-11-11"))
+    series = {"a": PointSeries([day.start_ms], [1.0]), "b": PointSeries()}
+    asyncio.run(services.cache.put(day_key("demo-hq", ("a", "b"), day),
+                                   DayObject("demo-hq", ("a", "b"), day, series, day.end_ms)))
+    row = asyncio.run(db.first("SELECT expires_at FROM cache_metadata"))
+    assert row["expires_at"] == db_time(clock.now_ms + services.settings.recent_cache_ttl_seconds * 1000)
+
+
+def test_a_404_on_the_access_check_is_not_remembered_as_a_refusal(api, flightdeck, db):
+    flightdeck.faults = [404]
+    params = series_params([HQ_POINT], end="2025-11-10T01:00:00Z")
+    first, _ = call(api, "GET", "/api/timeseries", params)
+    second, _ = call(api, "GET", "/api/timeseries", params)
+    assert first.status == 404 and second.status == 200
+
+
+def test_a_404_on_the_site_point_list_is_not_remembered_as_an_empty_site(api, services, flightdeck, clock):
+    asyncio.run(services.access.require(services.client("good"), token_hash("good"), "demo-hq"))
+    flightdeck.faults = [404]  # the point-list call is now the first to reach FlightDeck
+    params = series_params([HQ_POINT], end="2025-11-10T01:00:00Z")
+    first, _ = call(api, "GET", "/api/timeseries", params)
+    second, body = call(api, "GET", "/api/timeseries", params)
+    assert first.status == 404 and second.status == 200 and body["data"][HQ_POINT]["error"] is None
+
+
+class HangingFirstData:
+    """The fake FlightDeck, except that the first data call hangs until cancelled."""
+
+    def __init__(self, flightdeck):
+        self.flightdeck = flightdeck
+        self.hung = asyncio.Event()
+
+    async def send(self, request, timeout):
+        if "/timeseries" in request.url and not self.hung.is_set():
+            self.hung.set()
+            await asyncio.sleep(3600)
+        return self.flightdeck(request)
+
+
+def coalescing_api(services, transport, timeout_s=5.0):
+    services.settings = replace(services.settings, upstream_timeout_seconds=timeout_s)
+    services.platform = replace(services.platform, transport=transport)
+    return Api(services)
+
+
+def ask(api, token="good"):
+    params = series_params([HQ_POINT], end="2025-11-11T00:00:00Z", route="cached")
+    return api.handle(ApiRequest("GET", f"https://worker.test/api/timeseries?{urlencode(params)}",
+                                 {"x-ace-token": token}))
+
+
+def leader_and_follower(api):
+    """Two identical requests, the second joining while the first is in flight."""
+
+    async def both():
+        leader = asyncio.ensure_future(ask(api))
+        await asyncio.sleep(0.01)
+        return await asyncio.gather(leader, ask(api))
+
+    return asyncio.run(both())
+
+
+def test_a_follower_of_a_hanging_leader_fetches_for_itself_after_the_upstream_timeout(api, services, flightdeck):
+    warm_up(api)
+    leader, follower = leader_and_follower(coalescing_api(services, HangingFirstData(flightdeck), timeout_s=0.2))
+    assert leader.status == 504 and follower.status == 200
+    assert json.loads(follower.body)["data"][HQ_POINT]["count"] == 288
+
+
+def test_a_cancelled_leader_leaves_no_follower_hanging(api, services, flightdeck):
+    warm_up(api)
+    transport = HangingFirstData(flightdeck)
+    hanging = coalescing_api(services, transport)
+
+    async def cancel_the_leader():
+        leader = asyncio.ensure_future(ask(hanging))
+        await transport.hung.wait()
+        follower = asyncio.ensure_future(ask(hanging))
+        await asyncio.sleep(0.01)
+        leader.cancel()
+        return await asyncio.wait_for(follower, 2)
+
+    assert asyncio.run(cancel_the_leader()).status == 200
+
+
+def test_a_leaders_failure_does_not_fail_a_follower_whose_own_fetch_succeeds(api, services, flightdeck):
+    warm_up(api)
+
+    class FirstDataCallRefused:
+        def __init__(self):
+            self.refused = False
+
+        async def send(self, request, timeout):
+            if "/timeseries" in request.url and not self.refused:
+                self.refused = True
+                await asyncio.sleep(0.05)  # long enough for the follower to join
+                return respond(401, {"message": "token revoked"})
+            return flightdeck(request)
+
+    leader, follower = leader_and_follower(coalescing_api(services, FirstDataCallRefused()))
+    assert leader.status == 401 and follower.status == 200

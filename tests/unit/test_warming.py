@@ -158,7 +158,7 @@ def test_warming_stops_at_flightdeck_429(api, services, deferred, flightdeck):
 def test_a_401_for_the_warming_token_stops_the_run_at_its_first_call(services, flightdeck):
     demand(services, "demo-hq", POINTS[:1], 2)
     demand(services, "demo-hq", POINTS[1:2], 1)
-    flightdeck.token = "rotated"
+    flightdeck.access = {"rotated": {"demo-hq"}}  # the warming token is refused
     report = warm(services)
     assert (report["warmingStopped"], report["warmingCalls"], report["warmingSets"]) == ("flightdeck_401", 1, 1)
 
