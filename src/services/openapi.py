@@ -116,8 +116,10 @@ def paths() -> dict:
         "/api/health": {"get": operation("getHealth", "Health of R2, D1 and the queue", "operations", {
             "200": {"description": "every check passed", "content": json_content(ref("Health"))},
             "503": {"description": "a check failed; its entry says why", "content": json_content(ref("Health"))},
-        }, parameters=(query("deep", "also call FlightDeck", {"type": "string", "enum": ["0", "1"]}),),
-            secured=False)},
+            **errors(401),
+        }, parameters=(query("deep", "also call FlightDeck and probe writes: needs a token FlightDeck accepts "
+                             "(401 otherwise); without it, reads only and no token",
+                             {"type": "string", "enum": ["0", "1"]}),), secured=False)},
         "/api/stats": {"get": operation("getStats", "Cache, job and request figures (last 24 h)", "operations", {
             "200": {"description": "the figures", "content": json_content(ref("Stats"))},
         }, secured=False)},
