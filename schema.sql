@@ -38,6 +38,7 @@ CREATE UNIQUE INDEX IF NOT EXISTS ux_queue_jobs_live
   ON queue_jobs (owner_hash, request_hash)
   WHERE archived = 0 AND status IN ('queued', 'processing', 'retrying', 'completed');
 CREATE INDEX IF NOT EXISTS ix_queue_jobs_status ON queue_jobs (status, created_at);
+CREATE INDEX IF NOT EXISTS ix_queue_jobs_owner ON queue_jobs (owner_hash, created_at);
 CREATE INDEX IF NOT EXISTS ix_queue_jobs_expires ON queue_jobs (expires_at) WHERE purged_at IS NULL;
 
 CREATE TABLE IF NOT EXISTS job_batches (

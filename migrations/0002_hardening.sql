@@ -4,6 +4,8 @@
 -- Job leases (services/jobs.py): the last sign of progress and how often a stale job was re-sent.
 ALTER TABLE queue_jobs ADD COLUMN heartbeat_at TEXT;
 ALTER TABLE queue_jobs ADD COLUMN requeues INTEGER NOT NULL DEFAULT 0;
+-- A token's jobs, newest first (its active-job cap and job list).
+CREATE INDEX IF NOT EXISTS ix_queue_jobs_owner ON queue_jobs (owner_hash, created_at);
 
 -- A batch's part plan, fixed at its first run, and the points that kept failing.
 ALTER TABLE job_batches ADD COLUMN plan TEXT;

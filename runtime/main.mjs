@@ -167,6 +167,7 @@ class Runtime {
             __BV_EVENT: (request) => this.#handleEvent(request),
           },
           queueConsumers,
+          ...(config.assets && { assets: config.assets }),
         },
         {
           ...bridgeWorkerOptions(config),

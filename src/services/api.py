@@ -23,6 +23,7 @@ from .events import seen_outcome
 from .formats import CONTENT_TYPES, Format, choose_format, render_as, stream_as, writer_for
 from .jobs import JobTicket
 from .log import log_event
+from .openapi import document
 from .ports import ApiRequest, ApiResponse
 from .query import Route, SeriesQuery, parse_optional_span, parse_points, parse_series_query, parse_site
 from .repositories import RequestRecord
@@ -34,7 +35,8 @@ from .web import caller_token, cors_headers, error_response, json_response, pref
 POLL_INTERVAL_MS = 5_000
 # Routes limited by RATE_LIMIT_LIGHT, apart from the data routes, so that polling a job never locks
 # its owner out of their data. Any other route (a new one too) counts as a data route.
-LIGHT_ROUTES = frozenset({"health", "app_health", "stats", "job_status", "job_events", "job_cancel"})
+LIGHT_ROUTES = frozenset({"health", "app_health", "stats", "job_list", "job_status", "job_events", "job_cancel",
+                          "openapi"})
 
 
 @dataclass
@@ -50,10 +52,12 @@ class Call:
 
 
 ROUTES: list[tuple[str, re.Pattern, str]] = [
+    ("GET", re.compile(r"/openapi.json"), "openapi"),
     ("GET", re.compile(r"/api/health"), "health"),
     ("GET", re.compile(r"/api/stats"), "stats"),
     ("GET", re.compile(r"/api/timeseries"), "timeseries"),
     ("DELETE", re.compile(r"/api/cache"), "invalidate"),
+    ("GET", re.compile(r"/api/jobs"), "job_list"),
     ("GET", re.compile(r"/api/jobs/(?P<job>[^/]+)"), "job_status"),
     ("GET", re.compile(r"/api/jobs/(?P<job>[^/]+)/result"), "job_result"),
     ("GET", re.compile(r"/api/jobs/(?P<job>[^/]+)/events"), "job_events"),
@@ -172,6 +176,9 @@ class Api:
 
     # -- handlers ------------------------------------------------------------------------------
 
+    async def openapi(self, call: Call) -> ApiResponse:
+        return json_response(200, document(self.settings.version), {"cache-control": "public, max-age=300"})
+
     async def health(self, call: Call) -> ApiResponse:
         deep = call.params.get("deep", "").lower() in ("1", "true", "yes")
         token = caller_token(call.request) if deep else None
@@ -282,6 +289,10 @@ class Api:
         dropped = await self.services.cache.invalidate(site, points, span)
         call.record.update(site=site, invalidated=dropped)
         return json_response(200, {"success": True, "deleted": dropped, "site": site})
+
+    async def job_list(self, call: Call) -> ApiResponse:
+        jobs = self.services.jobs(caller_token(call.request))
+        return json_response(200, {"jobs": await jobs.list_jobs()})
 
     async def job_status(self, call: Call) -> ApiResponse:
         jobs = self.services.jobs(caller_token(call.request))

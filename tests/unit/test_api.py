@@ -128,6 +128,13 @@ def test_deep_health_with_an_accepted_token_runs_the_write_probes(api, store, qu
     assert "health/probe" in store.objects and queues[Priority.NORMAL].sent == [{"kind": "probe"}]
 
 
+def test_health_after_a_deep_check_left_its_probe_object_is_still_json(api, store):
+    call(api, "GET", "/api/health", {"deep": "1"})
+    response, body = call(api, "GET", "/api/health", token=None)
+    assert "health/probe" in store.objects
+    assert response.status == 200 and body["checks"]["r2"]["ok"] and "detail" not in body["checks"]["r2"]
+
+
 @pytest.mark.parametrize("route", ["direct", "cached", "queued"])
 def test_head_on_timeseries_has_no_side_effects(api, transport, store, queues, db, route):
     response, body = call(api, "HEAD", "/api/timeseries", series_params(["acme/demo-hq/ahu-1:sat"], route=route))
