@@ -1,5 +1,6 @@
 -- Building Vitals timeseries edge service: the one D1 schema.
--- Idempotent: the local runtime applies it on every start; `wrangler d1 execute --file` in production.
+-- The full current schema (the unit tests build from it); D1 gets it through migrations/ (wrangler d1 migrations apply),
+-- which tests/unit/test_migrations.py checks build the same.
 -- Times are ISO 8601 UTC text with milliseconds (YYYY-MM-DDTHH:MM:SS.mmmZ), which sort as text.
 
 CREATE TABLE IF NOT EXISTS queue_jobs (
