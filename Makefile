@@ -4,6 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
+ASSETS_STAMP := node_modules/.assets-copied
 DEPS_STAMP := node_modules/.cache/python-deps/.installed
 SDK_STAMP := node_modules/.cache/workers-runtime-sdk/.installed
 SIM_PORT ?= 8788
@@ -12,9 +13,9 @@ WORKER_PORT ?= 8787
 # credential cache warming uses (production: `npx wrangler secret put WARMING_TOKEN`, never a var).
 DEV_WARMING_TOKEN ?= dev-token
 
-.PHONY: install dev test lint bench clean
+.PHONY: install dev test lint bench clean browser
 
-install: $(PY_STAMP) $(NODE_STAMP) $(SDK_STAMP) $(DEPS_STAMP)
+install: $(PY_STAMP) $(NODE_STAMP) $(SDK_STAMP) $(DEPS_STAMP) $(ASSETS_STAMP)
 
 $(PY_STAMP): requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +24,10 @@ $(PY_STAMP): requirements-dev.txt
 
 $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+$(ASSETS_STAMP): $(NODE_STAMP) scripts/vendor-assets.mjs
+	node scripts/vendor-assets.mjs
 	touch $@
 
 # The workers SDK wheel pyproject.toml pins, checked against uv.lock, for the local runtime (npm ci empties it).
@@ -43,9 +48,20 @@ $(DEPS_STAMP): runtime/msgpack-requirements.txt $(NODE_STAMP) $(PY_STAMP)
 lint: install
 	$(PY) -m ruff check src tests simulator $(wildcard bench)
 
+# The browser tests drive Debian's chromium (Playwright's own download is not reachable offline).
+browser:
+	@command -v chromium >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing Debian's chromium for the browser tests"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else \
+	    echo "The browser tests need Chromium: run  sudo apt-get update && sudo apt-get install -y chromium  and make test again"; \
+	    exit 1; \
+	  fi; }
+
 # The runtime's own tests (its rules checked against wrangler's workerd), the deploy wrangler would
 # do (offline, so a broken wrangler.toml fails here), then every Python test.
-test: install lint
+test: install lint browser
 	node --test runtime/smoke/
 	@out=$$(WRANGLER_SEND_METRICS=false npx --no-install wrangler deploy --dry-run 2>&1) \
 	  || { echo "$$out"; echo "wrangler deploy --dry-run failed"; exit 1; }; \
@@ -60,6 +76,7 @@ dev: install
 	@echo "Worker                http://127.0.0.1:$(WORKER_PORT)    (state in .wrangler/state)"
 	@echo "Try:  curl -H 'X-ACE-Token: dev-token' 'http://127.0.0.1:$(WORKER_PORT)/api/timeseries?site=demo-hq&points=acme/demo-hq/ahu-1:supply-air-temp&start_time=2025-11-10T00:00:00Z&end_time=2025-11-10T06:00:00Z'"
 	@echo "      curl http://127.0.0.1:$(WORKER_PORT)/api/health"
+	@echo "Pages:  http://127.0.0.1:$(WORKER_PORT)/ (operations)  http://127.0.0.1:$(WORKER_PORT)/docs  http://127.0.0.1:$(WORKER_PORT)/openapi.json"
 	@trap 'kill 0' INT TERM EXIT; \
 	$(PY) -m simulator --host 127.0.0.1 --port $(SIM_PORT) & \
 	node runtime/main.mjs --host 127.0.0.1 --port $(WORKER_PORT) --persist .wrangler/state \

@@ -1,5 +1,6 @@
 -- Building Vitals timeseries edge service: the one D1 schema.
--- Idempotent: the local runtime applies it on every start; `wrangler d1 execute --file` in production.
+-- The full current schema (the unit tests build from it); D1 gets it through migrations/ (wrangler d1 migrations apply),
+-- which tests/unit/test_migrations.py checks build the same.
 -- Times are ISO 8601 UTC text with milliseconds (YYYY-MM-DDTHH:MM:SS.mmmZ), which sort as text.
 
 CREATE TABLE IF NOT EXISTS queue_jobs (
@@ -38,6 +39,7 @@ CREATE UNIQUE INDEX IF NOT EXISTS ux_queue_jobs_live
   ON queue_jobs (owner_hash, request_hash)
   WHERE archived = 0 AND status IN ('queued', 'processing', 'retrying', 'completed');
 CREATE INDEX IF NOT EXISTS ix_queue_jobs_status ON queue_jobs (status, created_at);
+CREATE INDEX IF NOT EXISTS ix_queue_jobs_owner ON queue_jobs (owner_hash, created_at);
 CREATE INDEX IF NOT EXISTS ix_queue_jobs_expires ON queue_jobs (expires_at) WHERE purged_at IS NULL;
 
 CREATE TABLE IF NOT EXISTS job_batches (

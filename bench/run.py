@@ -78,6 +78,16 @@ SHAPING_FORMATS = ("json", "csv", "ndjson", "msgpack")
 # The raw 30-day x 15-point answer (up to 648,000 samples) is above the default MAX_RESPONSE_SAMPLES
 # (500,000): the bench's runtime allows it so that raw can be measured against the shaped answers.
 BENCH_MAX_RESPONSE_SAMPLES = 700_000
+# Heap per sample of an answer under Pyodide: each format on a fresh runtime (its heap only grows), a
+# one-point one-day warm-up first (the baseline: Pyodide, the modules, one small answer), then a
+# cached-route miss of HEAP_POINTS one-minute points over HEAP_DAYS days (~300,000 samples): it fetches,
+# stores and answers, the most a direct or cached request holds at once.
+HEAP_POINTS = 15
+HEAP_DAYS = 14
+HEAP_FORMATS = ("json", "csv", "ndjson", "msgpack")
+# What MAX_RESPONSE_SAMPLES may fill of the isolate's 128 MB: the rest is headroom for a second request
+# in the same isolate and for heap the measurement does not see (JS objects outside Pyodide's memory).
+HEAP_BUDGET_MB = 96
 APP_SITE = "demo-tower"  # long, spaced names; 5-minute data for most points, as FlightDeck serves
 APP_POINTS = 100
 APP_DAYS = 7
@@ -643,6 +653,37 @@ def measure_floor(persist: Path, keys: list[str], repeat: int) -> dict:
 # -- the run -----------------------------------------------------------------------------------
 
 
+def scenario_heap_per_sample(sim_url: str, tmp: Path, points: list[str], span) -> dict:
+    """Pyodide heap per answered sample, per format, each on a fresh runtime; and the cap it allows."""
+    per_format = {fmt: heap_of_answer(sim_url, tmp / f"heap-{fmt}", points, span, fmt) for fmt in HEAP_FORMATS}
+    samples = per_format["json"]["samples"]  # the same points and span in every format
+    for figures in per_format.values():
+        figures["bytes_per_sample"] = round((figures["peak_mb"] - figures["baseline_mb"]) * 1e6 / samples, 1)
+    worst = max(per_format.values(), key=lambda f: f["bytes_per_sample"])
+    allowed = (HEAP_BUDGET_MB - worst["baseline_mb"]) * 1e6 / worst["bytes_per_sample"]
+    return {"samples": samples, "formats": per_format, "budget_mb": HEAP_BUDGET_MB,
+            "max_response_samples_allowed": int(allowed), "met": all(f["outcome"] == "ok" for f in per_format.values())}
+
+
+def heap_of_answer(sim_url: str, persist: Path, points: list[str], span, fmt: str) -> dict:
+    """The heap before (after a small warm-up) and at the peak of one large answer, on a fresh runtime."""
+    runtime = start_worker(sim_url, persist, ratelimits=BENCH_RATELIMITS)
+    try:
+        b = Bench(sim_url, runtime.url, runtime, persist)
+        mark = len(runtime.output)
+        b.series(points[:1], (span[0], span[0] + DAY), format=fmt)
+        baseline = b.invocations_since(mark)[-1]["heapPeakMB"]
+        mark = len(runtime.output)
+        reply = b.series(points, span, format=fmt)
+        if reply.status != 200:
+            raise RuntimeError(f"heap {fmt}: {reply.status} {reply.body[:300]!r}")
+        answer = [x for x in b.invocations_since(mark) if x.get("path") == "/api/timeseries"][-1]
+        samples = sum(p["count"] for p in reply.json()["data"].values()) if fmt == "json" else None
+    finally:
+        runtime.stop()
+    return {"samples": samples, "baseline_mb": baseline, "peak_mb": answer["heapPeakMB"], "outcome": answer["outcome"]}
+
+
 def pick_points(points: list[dict]) -> tuple[list[dict], list[dict]]:
     """Mixed points (every MIXED_STRIDE-th), and the shortest prefix of them near 50k samples a week."""
     mixed = points[::MIXED_STRIDE]
@@ -652,6 +693,22 @@ def pick_points(points: list[dict]) -> tuple[list[dict], list[dict]]:
         if samples_per_day(hit_miss) * 7 >= HIT_MISS_SAMPLES:
             break
     return mixed, hit_miss
+
+
+def run_heap(args, tmp: Path) -> dict:
+    """The heap-per-sample scenario alone: its fresh runtimes would disturb the others' timings."""
+    figures: dict = {"latency_ms": args.latency_ms, "quick": args.quick}
+    sim = start_simulator("--latency-ms", str(args.latency_ms))
+    try:
+        minute_points = [p["name"] for p in Bench(sim.url, "", None, tmp).sim_points()
+                         if p["collect_interval"] == JOB_INTERVAL_S and p.get("collect_enabled", True)]
+        end = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0) - 2 * DAY
+        span = (end - HEAP_DAYS * DAY, end)
+        scenario(figures, "heap_per_sample",
+                 lambda: scenario_heap_per_sample(sim.url, tmp, minute_points[:HEAP_POINTS], span))
+    finally:
+        sim.stop()
+    return figures
 
 
 def run(args, tmp: Path) -> dict:
@@ -720,7 +777,7 @@ def run(args, tmp: Path) -> dict:
                  lambda: scenario_overlap(b, hm_names[-(OVERLAP_KEPT + OVERLAP_NEW):], others,
                                           (overlap_end - 7 * DAY, overlap_end)))
         wide_end = overlap_end - 7 * DAY
-        enabled = [p for p in all_points if p.get("collect_enabled", True)]  # a point without data is never a hit
+        enabled = [p for p in all_points if p.get("collect_enabled", True)]  # points with data: hits
         sparse = sorted(enabled, key=lambda p: (-p["collect_interval"], p["name"]))[:WIDE_POINTS]
         scenario(figures, "wide_hit",
                  lambda: scenario_wide_hit(b, [p["name"] for p in sparse], (wide_end - WIDE_DAYS * DAY, wide_end),
@@ -886,8 +943,16 @@ def print_table(f: dict) -> None:
             f"{wh['objects_per_hit']} R2 objects, hit {wh['hit_ms']:.0f} ms (miss {wh['miss_ms']:.0f} ms)",
             f"< {R2_CALLS_FREE_PLAN // 2} objects {ok(wh['met'])}")
         add("  its invocations", fmt_invocations(wh["hit_per_invocation"]))
+    hp = f.get("heap_per_sample", {})
+    if "formats" in hp:
+        add("7 heap per answered sample", f"{hp['samples']:,} samples, a cached-route miss on a fresh runtime")
+        for fmt, h in hp["formats"].items():
+            heap = f"{h['bytes_per_sample']:.0f} B/sample ({h['baseline_mb']} -> {h['peak_mb']} MB)"
+            add(f"  {fmt}", heap, h["outcome"])
+        fits = hp["max_response_samples_allowed"]
+        add("  MAX_RESPONSE_SAMPLES that fits", f"{fits:,} (heap budget {hp['budget_mb']} MB)")
     for name in ("compression", "hit_miss", "coalescing", "partial", "app_query", "warming", "job", "shaping",
-                 "hit_floor", "overlap", "wide_hit"):
+                 "hit_floor", "heap_per_sample", "overlap", "wide_hit"):
         if "error" in f.get(name, {}):
             add(f"{name} FAILED", f[name]["error"][:100])
     width = max(len(r[0]) for r in rows) if rows else 10
@@ -930,11 +995,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--misses", type=int, default=0, help="cold misses to time (each followed by hits)")
     parser.add_argument("--hits", type=int, default=0, help="hits timed after each miss")
     parser.add_argument("--keep", action="store_true", help="keep the temporary persist dir and logs")
+    parser.add_argument("--heap-only", action="store_true", help="only the heap per sample of each answer format")
     args = parser.parse_args(argv)
     started = time.monotonic()
     tmp = Path(tempfile.mkdtemp(prefix="bv-bench-"))
     try:
-        figures = run(args, tmp)
+        figures = {} if args.heap_only else run(args, tmp)
+        figures.update(run_heap(args, tmp))
     finally:
         if args.keep:
             print(f"kept {tmp}", file=sys.stderr)
@@ -951,7 +1018,7 @@ def main(argv: list[str] | None = None) -> int:
     failed = any(
         "error" in (figures.get(n) or {})
         for n in ("compression", "hit_miss", "coalescing", "partial", "app_query", "warming", "job", "shaping",
-                  "hit_floor")
+                  "hit_floor", "heap_per_sample")
     )
     return 1 if failed else 0
 

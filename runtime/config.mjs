@@ -96,7 +96,14 @@ export function loadWranglerConfig(configPath) {
   const d1 = (raw.d1_databases ?? []).map((d, i) => {
     need(d.binding, `${file}: d1_databases[${i}] needs binding`);
     // Same id derivation as `wrangler dev` / `wrangler d1 execute --local`, so both see one SQLite file.
-    return { binding: d.binding, name: d.database_name, id: d.preview_database_id ?? d.database_id ?? d.binding };
+    return {
+      binding: d.binding,
+      name: d.database_name,
+      id: d.preview_database_id ?? d.database_id ?? d.binding,
+      // wrangler's defaults for `d1 migrations apply`.
+      migrationsDir: path.resolve(root, d.migrations_dir ?? "migrations"),
+      migrationsTable: d.migrations_table ?? "d1_migrations",
+    };
   });
   const queues = raw.queues ?? {};
   const producers = (queues.producers ?? []).map((p, i) => {
@@ -123,6 +130,7 @@ export function loadWranglerConfig(configPath) {
     need(period === 10 || period === 60, `${file}: ratelimits[${i}].simple.period must be 10 or 60`);
     return { binding: r.name, namespaceId: r.namespace_id, limit, period };
   });
+  const assets = assetsConfig(raw.assets, root, file);
   const crons = raw.triggers?.crons ?? [];
   need(Array.isArray(crons), `${file}: triggers.crons must be an array`);
   return {
@@ -140,6 +148,22 @@ export function loadWranglerConfig(configPath) {
     ratelimits,
     crons,
     limits: raw.limits ?? {},
+    assets,
+  };
+}
+
+/** `[assets]` as Miniflare's asset options: the static files its asset router serves in front of the Worker. */
+function assetsConfig(assets, root, file) {
+  if (assets === undefined) return null;
+  need(typeof assets.directory === "string", `${file}: assets.directory must name a folder`);
+  // Python reaches bindings through bindings.mjs, which has no assets binding: refuse rather than leave it missing.
+  need(assets.binding === undefined, `${file}: assets.binding is not implemented by the local runtime`);
+  need(assets.run_worker_first === undefined || typeof assets.run_worker_first === "boolean",
+    `${file}: assets.run_worker_first must be true or false here (route patterns are not implemented)`);
+  return {
+    directory: path.resolve(root, assets.directory),
+    routerConfig: { has_user_worker: true, invoke_user_worker_ahead_of_assets: assets.run_worker_first ?? false },
+    assetConfig: { html_handling: assets.html_handling, not_found_handling: assets.not_found_handling },
   };
 }
 

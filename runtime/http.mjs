@@ -16,8 +16,11 @@ export function jsonResponse(data, status = 200) {
   return new Response(JSON.stringify(data), { status, headers: { "content-type": "application/json" } });
 }
 
-/** The platform-shaped Request (global fetch classes, with `cf`) for a loopback request. */
-export function platformRequest(req) {
+/**
+ * The platform-shaped Request (global fetch classes, with `cf`) for a loopback request; `signal`
+ * (the front's for its client, or none: never aborted) becomes its `request.signal`.
+ */
+export function platformRequest(req, signal = undefined) {
   const headers = new Headers();
   let url = req.url;
   let cf = null;
@@ -35,6 +38,7 @@ export function platformRequest(req) {
     body: hasBody ? Readable.toWeb(req) : null,
     duplex: hasBody ? "half" : undefined,
     redirect: "manual",
+    signal,
   });
   // As `request.cf` on the platform (Miniflare's placeholder IncomingRequestCfProperties).
   Object.defineProperty(request, "cf", { value: cf, enumerable: true });

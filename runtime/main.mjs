@@ -11,11 +11,12 @@ import { ExecutionContext, MessageBatch, ScheduledController, WaitUntilTracker, 
 import { scheduleCrons } from "./cron.mjs";
 import { startWatchdog } from "./process.mjs";
 import { PythonWorker, StartupError, briefError, describeError, installedPyodideVersion } from "./python.mjs";
+import { Front } from "./front.mjs";
 import { jsonResponse, platformRequest, writeResponse } from "./http.mjs";
-import { applySchema } from "./schema.mjs";
+import { applyMigrations } from "./schema.mjs";
 import { Invocation, countGlobalFetch, countSubrequest, resolveLimits, within } from "./limits.mjs";
 import { SdkError, pinnedWheel } from "./sdk.mjs";
-import { CompatError, eventArgs, selectPyodideVersion } from "./workerd.mjs";
+import { CompatError, eventArgs, requestSignalEnabled, selectPyodideVersion } from "./workerd.mjs";
 import { decodeDeep } from "./workers/codec.mjs";
 
 const MINIFLARE_READY_TIMEOUT_MS = 60_000;
@@ -67,6 +68,8 @@ class Runtime {
           `install pyodide@${wanted} (npm ci)`,
       );
     }
+    this.requestSignal = requestSignalEnabled(config.compatibilityFlags);
+    this.front = this.requestSignal ? new Front() : null;
     const srcDir = path.resolve(opts.src ?? path.dirname(config.main));
     const mainModule = path.basename(config.main, ".py");
     const persistRoot = opts.persist ? path.resolve(opts.persist) : path.join(config.root, ".wrangler", "state");
@@ -102,18 +105,7 @@ class Runtime {
       log(`warning: ${problem}; workerd calls it with (event, env, ctx), so every such event fails (as on Cloudflare)`);
     }
 
-    const schemaPath = path.join(config.root, "schema.sql");
-    const db = this.env.DB;
-    if (!existsSync(schemaPath)) log(`warning: ${schemaPath} not found; schema not applied`);
-    else if (!db) log("warning: no D1 binding named DB; schema.sql not applied");
-    else {
-      try {
-        const count = await applySchema(db, schemaPath);
-        log(`schema.sql applied to DB (${count} statements)`);
-      } catch (err) {
-        throw new StartupError(`applying ${schemaPath} to DB failed: ${err.message}`);
-      }
-    }
+    for (const d1 of config.d1) await this.#migrate(d1);
 
     if (opts.crons && config.crons.length) {
       try {
@@ -124,14 +116,40 @@ class Runtime {
     }
     log(`Python ${this.python.pythonVersion} (Pyodide ${this.python.version}), workers-runtime-sdk ${this.python.sdkVersion}, entrypoint ${mainModule}.${this.python.entrypointName}, ` +
       `state in ${persistRoot}`);
-    process.stdout.write(`READY http://${opts.host}:${url.port}\n`);
+    const port = this.front ? await this.#listenFront(url) : url.port;
+    process.stdout.write(`READY http://${opts.host}:${port}\n`);
+  }
+
+  /** Put the front on the public host and port, in front of Miniflare's loopback socket. */
+  async #listenFront(url) {
+    try {
+      return await this.front.listen(this.opts.host, this.opts.port, url);
+    } catch (err) {
+      throw new StartupError(`cannot listen on ${this.opts.host}:${this.opts.port}: ${err.message}`);
+    }
+  }
+
+  /** Bring one D1 binding up to date as `wrangler d1 migrations apply --local` would. */
+  async #migrate(d1) {
+    const db = this.env[d1.binding];
+    if (!existsSync(d1.migrationsDir)) {
+      log(`warning: ${d1.migrationsDir} not found; no migrations applied to ${d1.binding}`);
+      return;
+    }
+    try {
+      const applied = await applyMigrations(db, d1.migrationsDir, d1.migrationsTable);
+      log(`${d1.binding}: ${applied.length ? `applied ${applied.join(", ")}` : "no migrations to apply"}`);
+    } catch (err) {
+      throw new StartupError(`applying ${d1.migrationsDir} to ${d1.binding} failed: ${err.message}`);
+    }
   }
 
   #miniflareOptions(config, persistRoot) {
     const queueConsumers = Object.fromEntries(config.consumers.map(({ queue, ...options }) => [queue, options]));
     return {
-      host: this.opts.host,
-      port: this.opts.port,
+      // Behind the front (enable_request_signal) Miniflare takes a loopback port of its own.
+      host: this.front ? "127.0.0.1" : this.opts.host,
+      port: this.front ? 0 : this.opts.port,
       defaultPersistRoot: path.join(persistRoot, "v3"), // the layout wrangler uses
       unsafeTriggerHandlers: true, // GET /cdn-cgi/handler/scheduled?cron=...
       cf: false, // a placeholder Request.cf instead of downloading one
@@ -140,11 +158,16 @@ class Runtime {
         {
           name: config.name,
           ...jsWorkerOptions("shim.mjs"),
+          // With the Worker's enable_request_signal, workerd aborts the shim's request.signal when the
+          // client goes, and request_signal_passthrough carries that abort into the service-binding
+          // call the shim makes with the same request: Node sees its loopback request close.
+          ...(this.requestSignal ? { compatibilityFlags: ["enable_request_signal", "request_signal_passthrough"] } : {}),
           serviceBindings: {
             __BV_FETCH: { node: (req, res) => this.#serveFetch(req, res) },
             __BV_EVENT: (request) => this.#handleEvent(request),
           },
           queueConsumers,
+          ...(config.assets && { assets: config.assets }),
         },
         {
           ...bridgeWorkerOptions(config),
@@ -161,7 +184,7 @@ class Runtime {
     const report = { handler: "fetch" };
     await within(invocation, async () => {
       try {
-        const request = platformRequest(req);
+        const request = platformRequest(req, this.front?.signalFor(req.headers));
         label = `fetch ${request.method} ${new URL(request.url).pathname}`;
         Object.assign(report, { method: request.method, path: new URL(request.url).pathname });
         let response = await this.#handleFetch(request, label);
@@ -288,6 +311,7 @@ class Runtime {
 
   async stop() {
     this.crons?.stop();
+    await this.front?.close();
     if (this.tracker.size) await this.tracker.drain(WAIT_UNTIL_DRAIN_MS);
     if (this.mf) {
       const mf = this.mf;

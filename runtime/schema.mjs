@@ -1,5 +1,8 @@
-// Applying schema.sql to D1 at start: split into statements, run them as one batch.
-import { readFileSync } from "node:fs";
+// Bringing D1 up to date at start exactly as `wrangler d1 migrations apply --local` does (wrangler's
+// src/d1/migrations): its table, the numbered .sql files of migrations_dir in name order, each not yet
+// listed there run as one batch of its statements plus the INSERT that records it.
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import path from "node:path";
 
 /**
  * Split SQL text into statements on top-level semicolons, ignoring those inside quotes,
@@ -60,10 +63,40 @@ export function splitSql(sql) {
   return statements;
 }
 
-/** Run every statement of schemaPath against the D1 database as one batch; returns the count. */
-export async function applySchema(db, schemaPath) {
-  const statements = splitSql(readFileSync(schemaPath, "utf8"));
-  if (statements.length === 0) return 0;
-  await db.batch(statements.map((sql) => db.prepare(sql)));
-  return statements.length;
+/** wrangler's migrations table, as getCreateMigrationsTableQuery writes it. */
+function migrationsTableSql(table) {
+  return `CREATE TABLE IF NOT EXISTS ${quoteIdentifier(table)}(
+		id         INTEGER PRIMARY KEY AUTOINCREMENT,
+		name       TEXT UNIQUE,
+		applied_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP NOT NULL
+);`;
+}
+
+function quoteIdentifier(id) {
+  return `"${id.replace(/"/g, '""')}"`;
+}
+
+/** The migration files wrangler would find: `<dir>/*.sql`, sorted by name. */
+export function migrationNames(dir) {
+  if (!existsSync(dir)) throw new Error(`No migrations present at ${dir}.`);
+  return readdirSync(dir).filter((name) => name.endsWith(".sql")).sort();
+}
+
+/** Apply the migrations of `dir` that `table` does not list yet; returns the names applied. */
+export async function applyMigrations(db, dir, table = "d1_migrations") {
+  await db.prepare(migrationsTableSql(table)).run();
+  const listed = await db.prepare(`SELECT name FROM ${quoteIdentifier(table)} ORDER BY id`).all();
+  const applied = new Set(listed.results.map((row) => row.name));
+  const pending = migrationNames(dir).filter((name) => !applied.has(name));
+  for (const name of pending) {
+    const sql = `${readFileSync(path.join(dir, name), "utf8")}
+INSERT INTO ${quoteIdentifier(table)} (name)
+values ('${name.replace(/'/g, "''")}');`;
+    try {
+      await db.batch(splitSql(sql).map((statement) => db.prepare(statement)));
+    } catch (err) {
+      throw new Error(`migration ${name} failed: ${err.message}`);
+    }
+  }
+  return pending;
 }

@@ -49,3 +49,12 @@ export function selectPyodideVersion(compatibilityDate, flags) {
     flags.includes(flag) || (enableDate !== null && compatibilityDate >= enableDate && !flags.includes(`no_${flag}`));
   return PYODIDE_FLAGS.find(on)?.pyodide ?? OLDEST_PYODIDE;
 }
+
+/**
+ * Whether workerd aborts an incoming request's `signal` when the client disconnects: only with
+ * `enable_request_signal` (src/workerd/io/compatibility-date.capnp: no enable date, so a date never
+ * turns it on) and not `disable_request_signal`. Without it the signal never fires.
+ */
+export function requestSignalEnabled(flags) {
+  return flags.includes("enable_request_signal") && !flags.includes("disable_request_signal");
+}

@@ -30,7 +30,8 @@ class Default(WorkerEntrypoint):
         return Services(Settings.from_env(adapters.env_vars(env, Settings.var_names())), platform)
 
     async def fetch(self, request):
-        response = await Api(self.services()).handle(adapters.api_request(request))
+        with adapters.api_request(request) as incoming:
+            response = await Api(self.services()).handle(incoming)
         return adapters.js_response(response)
 
     # workerd calls every handler but fetch strictly, with (event, env, ctx); for a WorkerEntrypoint

@@ -2,7 +2,8 @@
 
 Start the FlightDeck simulator and the local Worker runtime as child processes (each prints
 `READY <url>`), talk HTTP to them, poll with a deadline, and query the runtime's persisted D1
-with `wrangler d1 execute --local`.
+with `wrangler d1 execute --local`. A server can be watched: every exchange with it is then
+checked (the end-to-end tests check the worker's answers against its OpenAPI document).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -26,6 +28,9 @@ STOP_DEADLINE_S = 15
 REQUEST_TIMEOUT_S = 60
 D1_ATTEMPTS = 3
 D1_TIMEOUT_S = 120
+
+ExchangeCheck = Callable[[str, str, int, dict[str, str], bytes], None]
+WATCHED: dict[str, ExchangeCheck] = {}
 
 
 @dataclass
@@ -127,7 +132,20 @@ def request(method: str, url: str, headers: dict | None = None, data: object = N
             payload, status, got = response.read(), response.status, response.headers
     except urllib.error.HTTPError as error:
         payload, status, got = error.read(), error.code, error.headers
-    return Reply(status, {k.lower(): v for k, v in got.items()}, payload, time.perf_counter() - started)
+    reply = Reply(status, {k.lower(): v for k, v in got.items()}, payload, time.perf_counter() - started)
+    check = WATCHED.get(urlsplit(url).netloc)
+    if check is not None:
+        check(method, url, reply.status, reply.headers, reply.body)
+    return reply
+
+
+def watch(server_url: str, check: ExchangeCheck) -> None:
+    """Run `check(method, url, status, headers, body)` on every later exchange with this server."""
+    WATCHED[urlsplit(server_url).netloc] = check
+
+
+def unwatch(server_url: str) -> None:
+    WATCHED.pop(urlsplit(server_url).netloc, None)
 
 
 def wait_for(condition, deadline_s: float = 30, every_s: float = 0.2):
@@ -146,7 +164,7 @@ def d1_statements(persist: Path, sql: str) -> list[list[dict]]:
     """Run SQL statements on the runtime's persisted D1 with wrangler (what `wrangler d1 execute --local`
     reads): each statement's rows."""
     command = ["npx", "--no-install", "wrangler", "d1", "execute", "building-vitals-db", "--local",
-               "--persist-to", str(persist), "--json", "--command", sql]
+               "--persist-to", str(persist), "--json", f"--command={sql}"]  # one argument, even when sql starts with --
     error = ""
     for _ in range(D1_ATTEMPTS):  # the runtime may hold a write lock for a moment
         done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=D1_TIMEOUT_S)

@@ -124,3 +124,20 @@ test("--ratelimit NAME=LIMIT replaces one limit and refuses unknown names", () =
   assert.throws(() => overrideRatelimits(config, { OTHER: 1 }), /no \[\[ratelimits\]\] named OTHER/);
   assert.throws(() => parseArgs(["--ratelimit", "RL=0"]), /positive integer/);
 });
+
+test("[assets]: Miniflare's asset options, the folder resolved next to wrangler.toml", () => {
+  const file = configWith('[assets]\ndirectory = "assets"\nhtml_handling = "auto-trailing-slash"\n');
+  assert.deepEqual(loadWranglerConfig(file).assets, {
+    directory: path.join(path.dirname(file), "assets"),
+    routerConfig: { has_user_worker: true, invoke_user_worker_ahead_of_assets: false },
+    assetConfig: { html_handling: "auto-trailing-slash", not_found_handling: undefined },
+  });
+  assert.equal(loadWranglerConfig(configWith("")).assets, null);
+});
+
+test("[assets]: what the runtime cannot do is refused, naming the key", () => {
+  assert.throws(() => loadWranglerConfig(configWith('[assets]\ndirectory = "a"\nbinding = "ASSETS"\n')),
+    /assets.binding is not implemented/);
+  assert.throws(() => loadWranglerConfig(configWith('[assets]\ndirectory = "a"\nrun_worker_first = ["/api/*"]\n')),
+    /assets.run_worker_first must be true or false/);
+});

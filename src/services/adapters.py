@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from .ports import (
@@ -176,11 +177,29 @@ class FetchTransport:
         return HttpResponse(int(response.status), headers, body)
 
 
-def api_request(request: Any) -> ApiRequest:
-    """Read method, URL and headers off the runtime's Request."""
+@contextmanager
+def api_request(request: Any) -> Iterator[ApiRequest]:
+    """The runtime's Request as an `ApiRequest` whose `gone` is set if the client disconnects.
+
+    workerd aborts an incoming request's `signal` when its client goes only with the
+    `enable_request_signal` compatibility flag (it has no default date); without it the signal
+    never fires and every request runs to its end. The listener lives while the block runs.
+    """
+    from pyodide.ffi import create_proxy
+
     raw = getattr(request, "js_object", request)
     headers = {str(k).lower(): str(v) for k, v in raw.headers.entries()}
-    return ApiRequest(str(raw.method), str(raw.url), headers)
+    incoming = ApiRequest(str(raw.method), str(raw.url), headers)
+    signal = raw.signal
+    listener = create_proxy(lambda _event: incoming.gone.set())
+    signal.addEventListener("abort", listener)
+    if signal.aborted:
+        incoming.gone.set()
+    try:
+        yield incoming
+    finally:
+        signal.removeEventListener("abort", listener)
+        listener.destroy()
 
 
 def js_response(response: ApiResponse) -> Any:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import time
 import traceback
 import uuid
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from urllib.parse import parse_qs, urlsplit
 
@@ -16,11 +18,12 @@ from .appengine import path_site
 from .apppages import handle_paginated
 from .appproxy import forward_configured_points, forward_sites
 from .appquery import handle_query
-from .errors import NotFound, ServiceError, Unauthorized
+from .errors import ClientClosedRequest, NotFound, ServiceError, Unauthorized
 from .events import seen_outcome
 from .formats import CONTENT_TYPES, Format, choose_format, render_as, stream_as, writer_for
 from .jobs import JobTicket
 from .log import log_event
+from .openapi import document
 from .ports import ApiRequest, ApiResponse
 from .query import Route, SeriesQuery, parse_optional_span, parse_points, parse_series_query, parse_site
 from .repositories import RequestRecord
@@ -32,7 +35,8 @@ from .web import caller_token, cors_headers, error_response, json_response, pref
 POLL_INTERVAL_MS = 5_000
 # Routes limited by RATE_LIMIT_LIGHT, apart from the data routes, so that polling a job never locks
 # its owner out of their data. Any other route (a new one too) counts as a data route.
-LIGHT_ROUTES = frozenset({"health", "app_health", "stats", "job_status", "job_events", "job_cancel"})
+LIGHT_ROUTES = frozenset({"health", "app_health", "stats", "job_list", "job_status", "job_events", "job_cancel",
+                          "openapi"})
 
 
 @dataclass
@@ -48,10 +52,12 @@ class Call:
 
 
 ROUTES: list[tuple[str, re.Pattern, str]] = [
+    ("GET", re.compile(r"/openapi.json"), "openapi"),
     ("GET", re.compile(r"/api/health"), "health"),
     ("GET", re.compile(r"/api/stats"), "stats"),
     ("GET", re.compile(r"/api/timeseries"), "timeseries"),
     ("DELETE", re.compile(r"/api/cache"), "invalidate"),
+    ("GET", re.compile(r"/api/jobs"), "job_list"),
     ("GET", re.compile(r"/api/jobs/(?P<job>[^/]+)"), "job_status"),
     ("GET", re.compile(r"/api/jobs/(?P<job>[^/]+)/result"), "job_result"),
     ("GET", re.compile(r"/api/jobs/(?P<job>[^/]+)/events"), "job_events"),
@@ -63,6 +69,25 @@ ROUTES: list[tuple[str, re.Pattern, str]] = [
     ("GET", re.compile(r"/api/sites"), "app_sites"),
     ("GET", re.compile(r"/api/sites/(?P<site>[^/]+)/configured_points"), "app_configured_points"),
 ]
+
+
+async def unless_gone(work: Awaitable[ApiResponse], gone: asyncio.Event) -> ApiResponse:
+    """Await `work`, cancelling it the moment the client disconnects: cancellation reaches every
+    upstream call under it (the transport aborts its fetch) and stops any not yet started."""
+    task = asyncio.ensure_future(work)
+    watcher = asyncio.ensure_future(gone.wait())
+    try:
+        await asyncio.wait({task, watcher}, return_when=asyncio.FIRST_COMPLETED)
+    except asyncio.CancelledError:
+        task.cancel()
+        raise
+    finally:
+        watcher.cancel()
+    if not task.done():
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        raise ClientClosedRequest("The client disconnected before the answer was ready")
+    return task.result()
 
 
 class Api:
@@ -83,7 +108,7 @@ class Api:
             return preflight(origin, self.settings.allowed_origins)
         call = Call(request, path, params, request_id)
         try:
-            response = await self._dispatch(call)
+            response = await unless_gone(self._dispatch(call), request.gone)
         except ServiceError as exc:
             response = error_response(exc)
             call.record["error"] = exc.code
@@ -150,6 +175,9 @@ class Api:
             log_event("analytics.write_failed", requestId=analytics.request_id, error=str(exc))
 
     # -- handlers ------------------------------------------------------------------------------
+
+    async def openapi(self, call: Call) -> ApiResponse:
+        return json_response(200, document(self.settings.version), {"cache-control": "public, max-age=300"})
 
     async def health(self, call: Call) -> ApiResponse:
         deep = call.params.get("deep", "").lower() in ("1", "true", "yes")
@@ -261,6 +289,10 @@ class Api:
         dropped = await self.services.cache.invalidate(site, points, span)
         call.record.update(site=site, invalidated=dropped)
         return json_response(200, {"success": True, "deleted": dropped, "site": site})
+
+    async def job_list(self, call: Call) -> ApiResponse:
+        jobs = self.services.jobs(caller_token(call.request))
+        return json_response(200, {"jobs": await jobs.list_jobs()})
 
     async def job_status(self, call: Call) -> ApiResponse:
         jobs = self.services.jobs(caller_token(call.request))

@@ -12,7 +12,8 @@
     │   ├── RateLimited (429 rate_limited)
     │   └── UpstreamUnavailable (503 upstream_unavailable)
     ├── UpstreamError (502 upstream_error)
-    └── UpstreamTimeout (504 upstream_timeout)
+    ├── UpstreamTimeout (504 upstream_timeout)
+    └── ClientClosedRequest (499 client_closed_request: logged; the client is gone and never sees it)
 
 Foreign errors are translated where they enter (`raise UpstreamError(...) from exc`);
 `api.py` turns any of these into a JSON body `{"error": {"code", "message"}}`.
@@ -114,3 +115,9 @@ class UpstreamUnavailable(RetryLater):
 class UpstreamTimeout(ServiceError):
     status = 504
     code = "upstream_timeout"
+
+
+class ClientClosedRequest(ServiceError):
+    # 499 as nginx logs it: no client receives it, the request log and analytics keep it.
+    status = 499
+    code = "client_closed_request"

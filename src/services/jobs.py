@@ -23,6 +23,7 @@ from .shaping import Shaping
 from .timerange import Span, db_time, parse_iso
 
 JOB_ID_LENGTH = 32
+LISTED_JOBS = 20
 JOB_CAP_RETRY_AFTER_SECONDS = 30  # a batch takes seconds to minutes: ask again after a while
 
 
@@ -199,6 +200,10 @@ class QueueService:
         if job is None or job["owner_hash"] != self.owner_hash:
             raise NotFound(f"no job {job_id!r}")
         return job
+
+    async def list_jobs(self) -> list[dict]:
+        """The owner's most recent jobs, newest first (what the operations page shows)."""
+        return [job_view(job) for job in await self.repo.for_owner(self.owner_hash, LISTED_JOBS)]
 
     async def get_job_status(self, job_id: str) -> dict:
         return job_view(await self.own_job(job_id))

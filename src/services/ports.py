@@ -5,6 +5,7 @@ The Worker implementations are in `adapters.py`; the unit tests' doubles are in 
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -104,11 +105,12 @@ class TransportError(Exception):
 
 @dataclass(frozen=True)
 class ApiRequest:
-    """An incoming HTTP request as the API sees it."""
+    """An incoming HTTP request as the API sees it; `gone` is set when its client disconnects."""
 
     method: str
     url: str
     headers: dict[str, str]
+    gone: asyncio.Event = field(default_factory=asyncio.Event, compare=False)
 
 
 @dataclass

@@ -68,6 +68,11 @@ class JobRepository:
     async def get(self, job_id: str) -> Row | None:
         return await self.db.first("SELECT * FROM queue_jobs WHERE id = ?", (job_id,))
 
+    async def for_owner(self, owner_hash: str, limit: int) -> list[Row]:
+        return await self.db.all(
+            "SELECT * FROM queue_jobs WHERE owner_hash = ? ORDER BY created_at DESC, id LIMIT ?", (owner_hash, limit)
+        )
+
     async def active_ids(self, owner_hash: str) -> list[str]:
         """The owner's queued, processing and retrying jobs, oldest first."""
         rows = await self.db.all(

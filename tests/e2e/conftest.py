@@ -7,9 +7,11 @@ from urllib.parse import urlencode
 
 import pytest
 
-from tests.servers import Reply, request, start_simulator, start_worker
+from tests.contract import Contract
+from tests.servers import ROOT, Reply, request, start_simulator, start_worker, unwatch, watch
 
 TOKEN = {"X-ACE-Token": "dev-token"}
+SCREENSHOTS = ROOT / "test-results" / "screenshots"  # the browser tests' pictures
 UPSTREAM_TIMEOUT_S = 4
 # The session's tests poll and repeat fast with one token; they test other things than the limits,
 # which test_liveops_e2e.py checks on a worker of its own with wrangler.toml's limits.
@@ -102,8 +104,11 @@ def worker(simulator, state_dir):
                           MAX_ACTIVE_JOBS_PER_TOKEN="100", WARMING_TOKEN=TOKEN["X-ACE-Token"], WARMING_MAX_CALLS="500",
                           EVENTS_POLL_SECONDS="0.2")
     try:
+        document = request("GET", f"{server.url}/openapi.json").json()
+        watch(server.url, Contract(document).check)  # every answer the tests receive must be in the document
         yield Worker(server.url, server)
     finally:
+        unwatch(server.url)
         server.stop()
 
 
@@ -117,3 +122,8 @@ def hq_points(simulator) -> list[str]:
     reply = request("GET", f"{simulator.url}/api/sites/demo-hq/points?per_page=1000",
                     {"authorization": "Bearer dev-token"})
     return [item["name"] for item in reply.json()["items"]]
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    if SCREENSHOTS.is_dir():
+        terminalreporter.write_line(f"browser screenshots: {SCREENSHOTS}")

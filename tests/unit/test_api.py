@@ -1,12 +1,15 @@
 """The API's edges: auth, CORS, unknown routes and methods, health."""
 
 import asyncio
+import json
 import tomllib
 from pathlib import Path
+from urllib.parse import urlencode
 
 import pytest
 
 from services.config import Settings
+from services.ports import ApiRequest
 from services.query import Priority
 from tests.fakeflightdeck import POINTS
 from tests.unit.helpers import call, series_params
@@ -125,6 +128,13 @@ def test_deep_health_with_an_accepted_token_runs_the_write_probes(api, store, qu
     assert "health/probe" in store.objects and queues[Priority.NORMAL].sent == [{"kind": "probe"}]
 
 
+def test_health_after_a_deep_check_left_its_probe_object_is_still_json(api, store):
+    call(api, "GET", "/api/health", {"deep": "1"})
+    response, body = call(api, "GET", "/api/health", token=None)
+    assert "health/probe" in store.objects
+    assert response.status == 200 and body["checks"]["r2"]["ok"] and "detail" not in body["checks"]["r2"]
+
+
 @pytest.mark.parametrize("route", ["direct", "cached", "queued"])
 def test_head_on_timeseries_has_no_side_effects(api, transport, store, queues, db, route):
     response, body = call(api, "HEAD", "/api/timeseries", series_params(["acme/demo-hq/ahu-1:sat"], route=route))
@@ -166,3 +176,26 @@ def test_row_formats_stream_while_json_is_rendered_whole(api):
     as_csv, body = call(api, "GET", "/api/timeseries", dict(params, format="csv"))
     assert isinstance(as_json.body, bytes) and not isinstance(as_csv.body, bytes)
     assert body.decode().startswith("point,timestamp,value\r\n")
+
+
+def test_a_client_that_goes_cancels_its_upstream_calls_and_stores_nothing(api, transport, store, db):
+    params = series_params(POINTS[:2], route="cached")
+    request = ApiRequest("GET", f"https://worker.test/api/timeseries?{urlencode(params)}", {"x-ace-token": "good"})
+    answer, cancelled = transport.handler, []
+
+    async def slow_data(sent):
+        if "timeseries" not in sent.url:
+            return answer(sent)
+        request.gone.set()  # the client disconnects while FlightDeck is still answering
+        try:
+            await asyncio.sleep(60)
+        except asyncio.CancelledError:
+            cancelled.append(sent.url)
+            raise
+
+    transport.handler = slow_data
+    response = asyncio.run(api.handle(request))
+    data_calls = [sent.url for sent in transport.requests if "timeseries" in sent.url]
+    assert (response.status, json.loads(response.body)["error"]["code"]) == (499, "client_closed_request")
+    assert data_calls and cancelled == data_calls
+    assert store.objects == {} and asyncio.run(db.all("SELECT cache_key FROM cache_metadata")) == []

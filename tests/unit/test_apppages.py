@@ -4,7 +4,15 @@ import asyncio
 
 import pytest
 
-from services.apppages import PageQuery, build_page, days_per_fetch, decode_cursor, encode_cursor, merged
+from services.apppages import (
+    MAX_FETCHES_PER_PAGE,
+    PageQuery,
+    build_page,
+    days_per_fetch,
+    decode_cursor,
+    encode_cursor,
+    merged,
+)
 from services.cache import CacheStatus
 from services.errors import BadRequest
 from services.series import PointSeries
@@ -108,6 +116,28 @@ def test_paginated_bad_parameters_are_400(api, params, field):
 def test_paginated_empty_period_is_404_like_flightdeck(api):
     response, _ = call(api, "GET", PATH, {"start_time": "2020-01-01T00:00:00Z", "end_time": "2020-01-02T00:00:00Z"})
     assert response.status == 404
+
+
+def test_build_page_stops_after_its_fetch_budget_with_a_cursor_where_it_stopped():
+    asked: list[Span] = []
+
+    async def fetch(span: Span):
+        asked.append(span)
+        return {}, CacheStatus.MISS
+
+    query = PageQuery("s", Span(START, START + 10_000 * DAY_MS), True, 100, None)
+    page = asyncio.run(build_page(query, fetch))
+    assert len(asked) == MAX_FETCHES_PER_PAGE and page.items == []
+    assert page.following == (START + MAX_FETCHES_PER_PAGE * DAY_MS, "")
+
+
+def test_paginated_wide_empty_range_answers_an_empty_page_that_continues_not_a_long_walk(api, flightdeck):
+    params = {"start_time": "1990-01-01T00:00:00Z", "end_time": to_iso(START + DAY_MS), "page_size": "100000"}
+    response, body = call(api, "GET", PATH, params)
+    assert response.status == 200 and body["point_samples"] == [] and body["has_more"] is True
+    assert max(end for *_, end in flightdeck.calls) < parse_iso("1995-01-01T00:00:00Z")  # not all 35 years
+    response, body = call(api, "GET", PATH, {**params, "cursor": body["next_cursor"]})
+    assert response.status == 200 and body["has_more"] is True
 
 
 def test_paginated_dot_site_is_400_not_an_upstream_path(api, flightdeck):

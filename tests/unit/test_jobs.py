@@ -176,6 +176,17 @@ def test_an_expired_result_is_404_and_the_same_request_then_makes_a_new_job(api,
     assert second["jobId"] != first["jobId"] and second["status"] == "queued"
 
 
+def test_job_list_holds_only_the_callers_jobs_newest_first(api, clock):
+    _, older = queue_job(api)
+    clock.now_ms += 60_000
+    _, newer = queue_job(api, POINTS[:1])
+    queue_job(api, token="other")
+    response, body = call(api, "GET", "/api/jobs")
+    assert response.status == 200
+    assert [job["jobId"] for job in body["jobs"]] == [newer["jobId"], older["jobId"]]
+    assert body["jobs"][0]["status"] == "queued" and body["jobs"][0]["progress"] == 0
+
+
 def redeliver(services, bodies, attempts, consumer=None):
     messages = [FakeMessage(body, attempts) for body in bodies]
     asyncio.run((consumer or services.consumer()).consume("building-vitals-jobs", messages))
