@@ -148,7 +148,7 @@ def paths() -> dict:
             **errors(400, 403, 429, 502, 503, 504),
         }, parameters=(query("site", "the site", required=True, example=EXAMPLE_SITE),
                        query("points", "only these points (comma-separated)", example=EXAMPLE_POINT),
-                       query("start_time", "with end_time: only days in this range",
+                       query("start_time", "with end_time: only the UTC months this range touches",
                              {"type": "string", "format": "date-time"}, example="2025-11-10T00:00:00Z"),
                        query("end_time", "with start_time", {"type": "string", "format": "date-time"},
                              example="2025-11-11T00:00:00Z")))},
