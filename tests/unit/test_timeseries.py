@@ -202,6 +202,23 @@ def test_concurrent_identical_misses_share_one_upstream_fetch(services, flightde
     assert all(r.series == results[0].series for r in results)
 
 
+def test_coalesced_cold_misses_share_the_fetched_samples_instead_of_copying_them(services, flightdeck):
+    # 20 followers each copying 150k samples outgrew the 128 MB isolate (bench "coalescing": one 503).
+    from services.query import Route, SeriesQuery
+
+    query = SeriesQuery("demo-hq", POINTS, Span(parse_iso("2025-11-10"), parse_iso("2025-11-12")), Route.CACHED)
+
+    async def many():
+        svc = [services.timeseries("good", services.client("good")) for _ in range(3)]
+        return await asyncio.gather(*(s.serve(query, request_id="r") for s in svc))
+
+    results = asyncio.run(many())
+    assert len(flightdeck.calls) == 1
+    for name in POINTS:
+        assert len({id(r.series[name].times) for r in results}) == 1
+        assert len(results[0].series[name]) > 0
+
+
 def test_invalidate_drops_the_months_a_span_touches_and_their_rows(api, deferred, store, db):
     call(api, "GET", "/api/timeseries", series_params(POINTS, route="cached"))
     drain(deferred)
