@@ -164,18 +164,7 @@ class EnhancedTimeseriesService:
         """Serve each point from its cached spans; fetch only the (point, span) pairs missing, one
         batched fetch for the points that miss the same spans."""
         timings: dict[str, float] = {}
-        started = self.clock()
-        slots = [(name, month) for name in query.points for month in month_spans(query.span)]
-        stored = await asyncio.gather(*(self.cache.fetch(point_key(query.site, name, month)) for name, month in slots))
-        timings["r2"] = self.clock() - started
-
-        started = self.clock()
-        found = [self.cache.parse(obj, query.site, name, month) for (name, month), obj in zip(slots, stored)]
-        cached: dict[str, list[PointObject]] = {name: [] for name in query.points}
-        for obj in found:
-            if obj is not None:
-                cached[obj.point].append(obj)
-        timings["decode"] = self.clock() - started
+        cached, hit_keys = await self._read_cached(query, timings)
 
         now = self.now_ms()
         coverage = {name: clip([s for obj in objs for s in obj.coverage(now)], query.span)
@@ -188,7 +177,7 @@ class EnhancedTimeseriesService:
             if missing:
                 groups.setdefault(missing, []).append(name)
         if any(coverage.values()):
-            self.defer(self.cache.record_hits([obj.key for obj in found if obj is not None]))
+            self.defer(self.cache.record_hits(hit_keys))
         fetched = FetchResult({}, {})
         if groups:
             started = self.clock()
@@ -200,12 +189,35 @@ class EnhancedTimeseriesService:
                 fetched = FetchResult({**fetched.series, **part.series}, {**fetched.errors, **part.errors})
             led_spans = {name: list(spans) for (spans, names), (_, led) in zip(groups.items(), parts) if led
                          for name in names}
-            self.defer(self._store_points(query.site, cached, fetched, led_spans, now))
+            self.defer(self._store_points(query.site, fetched, led_spans, now))
 
         series = {name: _assemble(query.span, coverage[name], cached[name], fetched.series.get(name))
                   for name in query.points}
         status = CacheStatus.HIT if not groups else CacheStatus.PARTIAL if any(coverage.values()) else CacheStatus.MISS
         return SeriesResult(query, Route.CACHED, estimate, series, fetched.errors, status, timings)
+
+    async def _read_cached(
+        self, query: SeriesQuery, timings: dict[str, float],
+    ) -> tuple[dict[str, list[PointObject]], list[str]]:
+        """Each point's cached month objects, their samples cut to the query's span, and their keys.
+
+        A month object may hold weeks the query does not ask for; the request keeps only its span, so
+        concurrent requests (coalesced followers wait out the leader's fetch) do not each hold whole months.
+        """
+        started = self.clock()
+        slots = [(name, month) for name in query.points for month in month_spans(query.span)]
+        stored = await asyncio.gather(*(self.cache.fetch(point_key(query.site, name, month)) for name, month in slots))
+        timings["r2"] = self.clock() - started
+        started = self.clock()
+        cached: dict[str, list[PointObject]] = {name: [] for name in query.points}
+        keys = []
+        for (name, month), raw in zip(slots, stored):
+            obj = self.cache.parse(raw, query.site, name, month)
+            if obj is not None:
+                keys.append(obj.key)
+                cached[name].append(replace(obj, samples=obj.samples.window(query.span.start_ms, query.span.end_ms)))
+        timings["decode"] = self.clock() - started
+        return cached, keys
 
     async def _fetch_coalesced(
         self, query: SeriesQuery, wanted: list[Span], timeout: float | None, per_day: dict[str, int],
@@ -247,11 +259,11 @@ class EnhancedTimeseriesService:
         return fetched
 
     async def _store_points(
-        self, site: str, cached: dict[str, list[PointObject]], fetched: FetchResult,
-        fetched_spans: dict[str, list[Span]], now: int,
+        self, site: str, fetched: FetchResult, fetched_spans: dict[str, list[Span]], now: int,
     ) -> None:
         """Write each point-month whose coverage grew; runs after the response, via waitUntil.
 
+        Each month object is read again here, whole, and grown: the request kept only its own span of it.
         Only the leader of coalesced fetches writes, and only points that came back without error; a
         point with no sample where others have some is kept as `recent` only (the short TTL).
         What is older than the freshness window joins the settled spans (day-parts holding samples
@@ -264,9 +276,9 @@ class EnhancedTimeseriesService:
             if name in fetched.errors:
                 continue
             fresh = fetched.series.get(name, PointSeries())
-            before = {obj.month.start_ms: obj for obj in cached[name]}
             for month in month_spans(Span(spans[0].start_ms, spans[-1].end_ms)):
-                grown = _grown(site, name, month, before.get(month.start_ms), clip(spans, month), fresh, settled,
+                before = self.cache.parse(await self.cache.fetch(point_key(site, name, month)), site, name, month)
+                grown = _grown(site, name, month, before, clip(spans, month), fresh, settled,
                                now, self.settings.recent_cache_ttl_seconds)
                 if grown is not None:
                     await self.cache.put(grown)

@@ -219,6 +219,20 @@ def test_coalesced_cold_misses_share_the_fetched_samples_instead_of_copying_them
         assert len(results[0].series[name]) > 0
 
 
+def test_deferred_writes_grow_the_month_object_as_stored_not_as_the_request_read_it(api, deferred, flightdeck):
+    # A request keeps only its span of a month object; its deferred write reads the whole object again.
+    first = series_params(POINTS, start="2025-11-10T00:00:00Z", end="2025-11-11T00:00:00Z", route="cached")
+    second = series_params(POINTS, start="2025-11-11T00:00:00Z", end="2025-11-12T00:00:00Z", route="cached")
+    call(api, "GET", "/api/timeseries", first)
+    call(api, "GET", "/api/timeseries", second)
+    drain(deferred)
+    flightdeck.calls.clear()
+    both = series_params(POINTS, start="2025-11-10T00:00:00Z", end="2025-11-12T00:00:00Z", route="cached")
+    response, body = call(api, "GET", "/api/timeseries", both)
+    assert response.headers["x-cache-status"] == "hit" and flightdeck.calls == []
+    assert body["data"][POINTS[0]]["samples"] == truth(POINTS[0], parse_iso("2025-11-10"), parse_iso("2025-11-12"))
+
+
 def test_invalidate_drops_the_months_a_span_touches_and_their_rows(api, deferred, store, db):
     call(api, "GET", "/api/timeseries", series_params(POINTS, route="cached"))
     drain(deferred)
