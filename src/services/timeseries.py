@@ -336,14 +336,8 @@ def _join(a: FetchResult, b: FetchResult) -> FetchResult:
 
 
 def _assemble(span: Span, coverage: list[Span], cached: list[PointObject], fetched: PointSeries | None) -> PointSeries:
-    """A point's samples in `span`, in time order: each covered part from its object, the rest fetched.
-
-    With nothing cached the fetched series is returned itself, not copied: coalesced followers share
-    the leader's samples, so 20 identical cold requests hold one copy of them, not 20.
-    """
+    """A point's samples in `span`, in time order: each covered part from its object, the rest fetched."""
     fresh = fetched or PointSeries()
-    if not coverage and (not fresh.times or (span.start_ms <= fresh.times[0] and fresh.times[-1] < span.end_ms)):
-        return fresh
     by_month = {obj.month.start_ms: obj for obj in cached}
     out = PointSeries()
     for part, held in _split(span, coverage):

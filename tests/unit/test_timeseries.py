@@ -202,23 +202,6 @@ def test_concurrent_identical_misses_share_one_upstream_fetch(services, flightde
     assert all(r.series == results[0].series for r in results)
 
 
-def test_coalesced_cold_misses_share_the_fetched_samples_instead_of_copying_them(services, flightdeck):
-    # 20 followers each copying 150k samples outgrew the 128 MB isolate (bench "coalescing": one 503).
-    from services.query import Route, SeriesQuery
-
-    query = SeriesQuery("demo-hq", POINTS, Span(parse_iso("2025-11-10"), parse_iso("2025-11-12")), Route.CACHED)
-
-    async def many():
-        svc = [services.timeseries("good", services.client("good")) for _ in range(3)]
-        return await asyncio.gather(*(s.serve(query, request_id="r") for s in svc))
-
-    results = asyncio.run(many())
-    assert len(flightdeck.calls) == 1
-    for name in POINTS:
-        assert len({id(r.series[name].times) for r in results}) == 1
-        assert len(results[0].series[name]) > 0
-
-
 def test_deferred_writes_grow_the_month_object_as_stored_not_as_the_request_read_it(api, deferred, flightdeck):
     # A request keeps only its span of a month object; its deferred write reads the whole object again.
     first = series_params(POINTS, start="2025-11-10T00:00:00Z", end="2025-11-11T00:00:00Z", route="cached")
