@@ -20,6 +20,7 @@ from operator import floordiv, mod
 from .errors import NotAcceptable
 from .render import CHUNK_SAMPLES, close_body, json_items, open_body, point_chunks
 from .series import PointSeries
+from .timerange import to_iso
 
 
 class Format(str, Enum):
@@ -88,19 +89,12 @@ def _media_ranges(accept: str) -> Iterator[tuple[str, float]]:
         yield media.lower(), quality
 
 
-def iso_z(epoch_ms: int) -> str:
-    """ISO 8601 UTC with `Z`; milliseconds only when the time has them."""
-    seconds, millis = divmod(epoch_ms, 1000)
-    stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds))
-    return f"{stamp}.{millis:03d}Z" if millis else f"{stamp}Z"
-
-
 _CLOCK_MINUTES = [f"{h:02d}:{m:02d}:" for h in range(24) for m in range(60)]
 _CLOCK_SECONDS = [f"{s:02d}Z" for s in range(60)]
 
 
 def iso_stamps(times: list[int]) -> list[str]:
-    """`iso_z` of each time, for a whole chunk at once.
+    """`to_iso` of each time, for a whole chunk at once.
 
     Whole seconds (FlightDeck's times) take C loops only: a day prefix, an `HH:MM:` and an `SSZ`
     looked up and joined, far faster under Pyodide than formatting each time; a time with
@@ -108,7 +102,7 @@ def iso_stamps(times: list[int]) -> list[str]:
     """
     seconds = list(map(floordiv, times, repeat(1000)))
     if any(map(mod, times, repeat(1000))):
-        return list(map(iso_z, times))
+        return list(map(to_iso, times))
     days = list(map(floordiv, seconds, repeat(86_400)))
     prefix = {day: time.strftime("%Y-%m-%dT", time.gmtime(day * 86_400)) for day in set(days)}
     of_day = list(map(mod, seconds, repeat(86_400)))

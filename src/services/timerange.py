@@ -33,10 +33,9 @@ def parse_iso(text: str) -> int:
 
 def to_iso(epoch_ms: int) -> str:
     """Epoch milliseconds as ISO 8601 UTC with a `Z`, to the millisecond when needed."""
-    moment = datetime.fromtimestamp(epoch_ms / 1000, tz=UTC)
     if epoch_ms % 1000:
-        return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{epoch_ms % 1000:03d}Z"
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+        return db_time(epoch_ms)
+    return datetime.fromtimestamp(epoch_ms / 1000, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def day_label(epoch_ms: int) -> str:

@@ -6,9 +6,9 @@ import msgpack
 import pytest
 
 from services.errors import NotAcceptable
-from services.formats import Format, choose_format, csv_field, iso_stamps, iso_z, render_as, writer_for
+from services.formats import Format, choose_format, csv_field, iso_stamps, render_as, writer_for
 from services.series import PointSeries, parse_value
-from services.timerange import parse_iso
+from services.timerange import parse_iso, to_iso
 
 SERIES = {
     "acme/hq/ahu-1:supply-air-temp": PointSeries([1_762_732_800_000, 1_762_732_860_000], [55.2, 55]),
@@ -59,8 +59,8 @@ def test_choose_format_refuses_unsupported_formats_with_406(param, accept):
         (1_762_732_800_500, "2025-11-10T00:00:00.500Z"),
     ],
 )
-def test_iso_z(epoch_ms, expected):
-    assert iso_z(epoch_ms) == expected
+def test_to_iso(epoch_ms, expected):
+    assert to_iso(epoch_ms) == expected
 
 
 def test_csv_has_the_header_and_rfc4180_quoting():
@@ -109,8 +109,8 @@ def test_json_writer_keeps_todays_shape():
     [[1_762_732_800_000 + i * 61_000 for i in range(3_000)], [86_399_000, 86_400_000, 86_400_250]],
     ids=["whole seconds across days", "milliseconds"],
 )
-def test_iso_stamps_equal_iso_z_of_each_time(times):
-    assert iso_stamps(times) == [iso_z(t) for t in times]
+def test_iso_stamps_equal_to_iso_of_each_time(times):
+    assert iso_stamps(times) == [to_iso(t) for t in times]
 
 
 @pytest.mark.parametrize(
