@@ -202,8 +202,7 @@ class Api:
             served = await self.services.timeseries(token, client).serve(
                 query, request_id=call.request_id, shaping=shaping)
         finally:
-            stats = client.stats
-            call.record.update(upstreamCalls=stats.calls, upstreamBytes=stats.bytes, upstreamRetries=stats.retries)
+            call.record.update(client.stats.log_fields())
         if isinstance(served, JobTicket):
             return self._queued(call, served)
         if served.route is Route.CACHED:

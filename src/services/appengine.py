@@ -26,8 +26,7 @@ async def serve_now(services: Services, token: str, query: SeriesQuery, request_
     try:
         served = await services.timeseries(token, client).serve(query, request_id=request_id)
     finally:
-        stats = client.stats
-        record.update(upstreamCalls=stats.calls, upstreamBytes=stats.bytes, upstreamRetries=stats.retries)
+        record.update(client.stats.log_fields())
     if not isinstance(served, SeriesResult):  # unreachable: the cached route is never queued
         raise TypeError("the engine queued a request meant to be served now")
     record.update(engineRoute=served.route.value, cacheStatus=served.cache_status.value,

@@ -55,6 +55,10 @@ class UpstreamStats:
     retries: int = 0
     bytes: int = 0
 
+    def log_fields(self) -> dict[str, int]:
+        """The cost as the request's log line and analytics name it."""
+        return {"upstreamCalls": self.calls, "upstreamBytes": self.bytes, "upstreamRetries": self.retries}
+
 
 @dataclass
 class FetchResult:
