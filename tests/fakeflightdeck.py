@@ -52,6 +52,7 @@ class FakeFlightDeck:
         self.fault_headers = {"retry-after": "0"}
         self.broken: set[str] = set()  # points whose every call answers 500
         self.empty: set[str] = set()  # points FlightDeck holds no samples for
+        self.refused: set[str] = set()  # points whose data calls answer 403 (listed, but refused to every token)
         self.calls: list[tuple[str, int, int]] = []
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
@@ -76,7 +77,7 @@ class FakeFlightDeck:
             names = [p["name"] for p in json.loads(request.body or b"{}")["points"]]
         else:
             names = [unquote(url.path.split("/points/")[1].rsplit("/timeseries", 1)[0])]
-        if any([*name.split("/"), ""][1] not in self.access[token] for name in names):
+        if any([*name.split("/"), ""][1] not in self.access[token] for name in names) or self.refused.intersection(names):
             return respond(403, {"message": "no"})
         if self.broken.intersection(names):
             return respond(500, {"message": "broken point"})

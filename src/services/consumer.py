@@ -22,6 +22,7 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable, Sequence
 
+from .access import token_hash
 from .codec import encode
 from .config import Settings
 from .errors import Forbidden, NotFound, RateLimited, ServiceError, Unauthorized, UpstreamError, UpstreamTimeout
@@ -36,7 +37,7 @@ from .repositories import JobRepository
 from .series import PointSeries
 from .timerange import Span
 
-Densities = Callable[[FlightDeckClient, str, Sequence[str]], Awaitable[dict[str, int]]]
+Densities = Callable[[FlightDeckClient, str, str, Sequence[str]], Awaitable[dict[str, int]]]
 
 
 class JobCancelled(Exception):
@@ -142,7 +143,7 @@ class JobConsumer:
         """
         span = Span(int(body["start"]), int(body["end"]))
         points = list(body["points"])
-        per_day = await self._densities(client, str(body["site"]), points, job_id)
+        per_day = await self._densities(client, token_hash(str(body["token"])), str(body["site"]), points, job_id)
         proposed = part_groups(points, span, self.settings.job_part_samples, per_day)
         groups, written = await self.repo.plan(job_id, index, proposed)
         for part in range(written, len(groups)):
@@ -180,14 +181,17 @@ class JobConsumer:
             if not final:
                 raise
             return FetchResult({name: PointSeries() for name in group}, {name: exc.message for name in group})
-        if fetched.errors and not final:
-            raise UpstreamError("; ".join(sorted(set(fetched.errors.values()))))
+        failing = {error for name, error in fetched.errors.items() if name not in client.refused}
+        if failing and not final:  # a point FlightDeck refuses to the token is final at once
+            raise UpstreamError("; ".join(sorted(failing)))
         return fetched
 
-    async def _densities(self, client: FlightDeckClient, site: str, points: Sequence[str], job_id: str) -> PerDay:
+    async def _densities(
+        self, client: FlightDeckClient, owner: str, site: str, points: Sequence[str], job_id: str,
+    ) -> PerDay:
         """Points' densities size the calls and parts; without them, assume the densest interval."""
         try:
-            return await self.densities(client, site, points)
+            return await self.densities(client, owner, site, points)
         except (UpstreamError, RateLimited, UpstreamTimeout, NotFound) as exc:
             log_event("job.intervals_unknown", jobId=job_id, error=exc.message)
             return {}
