@@ -471,8 +471,8 @@ class AccessRepository:
             if not rows:
                 return None
             allowed = allowed and bool(rows[0]["allowed"])
-            found.update((row["name"], row["samples_per_day"]) for row in rows
-                         if row["name"] is not None and row["reason"] is None)
+            # Truthiness, not `is None`: D1's NULL reaches Pyodide as `jsnull`, which is falsy.
+            found.update((row["name"], row["samples_per_day"]) for row in rows if row["name"] and not row["reason"])
         return allowed, found if allowed else {}
 
     async def refused(self, token_hash: str, site: str, names: Sequence[str], now_ms: int) -> set[str]:
@@ -557,8 +557,8 @@ class CatalogRepository:
         )
         if not rows:
             return None
-        per_day = {row["name"]: row["samples_per_day"] for row in rows if row["name"] is not None}
-        return SiteList(per_day, rows[0]["names_digest"], parse_iso(rows[0]["expires_at"]))
+        per_day = {row["name"]: row["samples_per_day"] for row in rows if row["name"]}  # NULL may be `jsnull`
+        return SiteList(per_day, rows[0]["names_digest"] or None, parse_iso(rows[0]["expires_at"]))
 
     def replace(self, site: str, listed: SiteList, now_ms: int) -> list[Statement]:
         """The statements that store a site's whole point list (run them in one D1 batch: readers see the
