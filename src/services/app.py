@@ -116,7 +116,7 @@ class Services:
         def client_for(token: str) -> FlightDeckClient:
             return FlightDeckClient(self.platform.transport, sized, token, sleep=self.sleep, clock=self.clock)
 
-        return JobConsumer(sized, self.jobs_repo, self.platform.store, client_for, self.access.readable,
+        return JobConsumer(sized, self.jobs_repo, self.platform.store, client_for, self.access,
                            self.platform.queues, self.now_ms)
 
     def job_events(self) -> JobEvents:
