@@ -82,6 +82,11 @@ def test_repository_readable_takes_more_names_than_one_statement_binds(db):
     assert allowed and set(per_day) == set(names[1:])
 
 
+def test_repository_readable_of_no_names_still_answers_on_the_site(db):
+    remember_list(db, ALICE, POINTS)
+    assert readable(db, ALICE, []) == (True, {}) and readable(db, BOB, []) is None
+
+
 def test_repository_keeps_only_token_hashes(db):
     remember_list(db, token_hash("secret-token"), POINTS[:1])
     rows = asyncio.run(db.all("SELECT token_hash FROM site_access UNION ALL SELECT token_hash FROM point_refusals"))
