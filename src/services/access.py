@@ -69,6 +69,20 @@ class AccessService:
         refused = await self.repo.refused(token_digest, site, names, self.now_ms())
         return {name: listed[name] for name in names if name in listed and name not in refused}
 
+    async def densities(
+        self, client: FlightDeckClient, token_digest: str, site: str, names: Sequence[str],
+    ) -> dict[str, int]:
+        """Samples a day of each of `names` the site has, to size a job's calls: from the site's remembered
+        list (CATALOG_TTL_SECONDS), else from the token's own list (one FlightDeck call). A job was checked
+        when it was queued, and FlightDeck checks each of its calls, so no fresh access answer is needed."""
+        known = await self.catalog.densities(site, names, self.now_ms())
+        if known is not None:
+            return known
+        listed = await self._check(client, token_digest, site)
+        if listed is None:
+            raise _refused(site)
+        return {name: listed[name] for name in names if name in listed}
+
     async def refuse(self, token_digest: str, site: str, names: Sequence[str]) -> None:
         """Remember points a data call with the token was refused (403) for: they are that token's
         per-point errors, never read from the cache nor asked again, for ACCESS_TTL_SECONDS."""

@@ -560,6 +560,23 @@ class CatalogRepository:
         per_day = {row["name"]: row["samples_per_day"] for row in rows if row["name"]}  # NULL may be `jsnull`
         return SiteList(per_day, rows[0]["names_digest"] or None, parse_iso(rows[0]["expires_at"]))
 
+    async def densities(self, site: str, names: Sequence[str], now_ms: int) -> dict[str, int] | None:
+        """Samples a day of those `names` the site has (names it lacks are absent); None when the site's
+        list is not remembered or has expired. One statement per 97 names."""
+        found: dict[str, int] = {}
+        step = MAX_BOUND - 2
+        for start in range(0, len(names), step):
+            chunk = list(names[start : start + step])
+            rows = await self.db.all(
+                "SELECT p.name, p.samples_per_day FROM site_catalog c LEFT JOIN site_points p"
+                f" ON p.site = c.site AND p.name IN ({_marks(chunk)}) WHERE c.site = ? AND c.expires_at > ?",
+                (*chunk, site, db_time(now_ms)),
+            )
+            if not rows:
+                return None
+            found.update((row["name"], row["samples_per_day"]) for row in rows if row["name"])  # NULL: `jsnull`
+        return found
+
     def replace(self, site: str, listed: SiteList, now_ms: int) -> list[Statement]:
         """The statements that store a site's whole point list (run them in one D1 batch: readers see the
         old list or the new)."""
