@@ -109,7 +109,7 @@ def sample_objects(name: str, points: PointSeries) -> str:
     if not points:
         return ""
     head = '{"point_name":' + json.dumps(name) + ',"timestamp":'
-    stamps, values = json_columns(points.times, points.values)
+    stamps, values = json_columns(points)
     return head + ("}," + head).join(stamp + ',"value":' + value for stamp, value in zip(stamps, values)) + "}"
 
 
@@ -122,7 +122,7 @@ async def body_chunks(query: ChartQuery, series: Series, metadata: dict) -> Asyn
         points = series[name]
         for start in range(0, len(points), CHUNK_SAMPLES):
             stop = start + CHUNK_SAMPLES
-            text = sample_objects(name, PointSeries(points.times[start:stop], points.values[start:stop]))
+            text = sample_objects(name, points.slice(start, stop))
             yield (("" if first else ",") + text).encode()
             first = False
     yield ('],"metadata":' + json.dumps(metadata, separators=(",", ":")) + "}").encode()

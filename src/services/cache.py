@@ -16,6 +16,7 @@ Objects of the earlier set-per-day layout (`timeseries/`) are never read, and th
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 from collections.abc import Callable, Sequence
@@ -136,13 +137,20 @@ class R2CacheService:
             log_event("cache.read_failed", key=key, error=f"{type(exc).__name__}: {exc}")
             return None
 
-    def parse(self, found: StoredObject | None, site: str, point: str, month: Span) -> PointObject | None:
-        """Decode a fetched object; one that cannot be decoded, or holds another point, counts as a miss."""
+    async def fetch_many(self, keys: Sequence[str]) -> dict[str, StoredObject | None]:
+        """`fetch` of each key, all at once."""
+        return dict(zip(keys, await asyncio.gather(*map(self.fetch, keys))))
+
+    def parse(
+        self, found: StoredObject | None, site: str, point: str, month: Span, window: Span | None = None,
+    ) -> PointObject | None:
+        """Decode a fetched object (only `window`'s samples when given); one that cannot be decoded, or
+        holds another point, counts as a miss."""
         if found is None:
             return None
         try:
             info = found.metadata
-            series = decode(found.body)
+            series = decode(found.body, window)
             if list(series) != [point] or int(info["monthStart"]) != month.start_ms:
                 raise ValueError("the object holds another point or month")
             return PointObject(

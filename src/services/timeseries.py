@@ -13,7 +13,7 @@ from .errors import BadRequest, TooLarge
 from .flightdeck import FetchResult, FlightDeckClient, all_or_cancel
 from .jobs import JobTicket, QueueService
 from .planning import SampleBudget
-from .ports import Defer
+from .ports import Defer, StoredObject
 from .query import Route, SeriesQuery
 from .routing import choose_route, estimate_samples, exact_samples
 from .series import PointSeries, Series
@@ -97,15 +97,23 @@ class EnhancedTimeseriesService:
         query = SeriesQuery(site, tuple(dict.fromkeys(points)), span, Route(route) if route else None)
         return await self.serve(query, request_id=user_id or "", timeout=timeout)
 
+    def read_ahead(self, query: SeriesQuery) -> asyncio.Future | None:
+        """Start reading the cache objects of a request the cached route would serve, so that the
+        reads overlap the rate-limit and access checks; `serve` uses them only once those pass."""
+        if choose_route(query, estimate_samples(query, self.settings), self.settings) is not Route.CACHED:
+            return None
+        return asyncio.ensure_future(self.cache.fetch_many(object_keys(query)))
+
     async def serve(
-        self, query: SeriesQuery, *, request_id: str, timeout: float | None = None, shaping: Shaping = NO_SHAPING
+        self, query: SeriesQuery, *, request_id: str, timeout: float | None = None, shaping: Shaping = NO_SHAPING,
+        ahead: Awaitable[dict[str, StoredObject | None]] | None = None,
     ) -> SeriesResult | JobTicket:
         """Route by estimated size (what must be read); queued requests return the job that serves them.
 
         Every route first checks the token's access to the site and keeps only the points the site
         has: a point of another site is a per-point error, never fetched or cached. A shaped answer
         may read up to MAX_READ_SAMPLES (held in memory while it is computed) and return up to
-        MAX_RESPONSE_SAMPLES; an unshaped one reads what it returns.
+        MAX_RESPONSE_SAMPLES; an unshaped one reads what it returns. `ahead` is `read_ahead`'s reads.
         """
         started = self.clock()
         # Both answers are usually remembered in D1: ask at once. The point list is fetched with the
@@ -127,7 +135,7 @@ class EnhancedTimeseriesService:
         if route is Route.DIRECT:
             result = await self._serve_direct(known, estimate, per_day, timeout, budget)
         else:
-            result = await self._serve_cached(known, estimate, per_day, timeout, budget)
+            result = await self._serve_cached(known, estimate, per_day, timeout, budget, ahead)
         started = self.clock()
         result = result.shaped(shaping, self.settings.max_response_samples)
         result.timings["shape"] = self.clock() - started
@@ -159,12 +167,12 @@ class EnhancedTimeseriesService:
 
     async def _serve_cached(
         self, query: SeriesQuery, estimate: int, per_day: dict[str, int], timeout: float | None,
-        budget: SampleBudget,
+        budget: SampleBudget, ahead: Awaitable[dict[str, StoredObject | None]] | None = None,
     ) -> SeriesResult:
         """Serve each point from its cached spans; fetch only the (point, span) pairs missing, one
         batched fetch for the points that miss the same spans."""
         timings: dict[str, float] = {}
-        cached, hit_keys = await self._read_cached(query, timings)
+        cached, hit_keys = await self._read_cached(query, timings, ahead)
 
         now = self.now_ms()
         coverage = {name: clip([s for obj in objs for s in obj.coverage(now)], query.span)
@@ -198,24 +206,26 @@ class EnhancedTimeseriesService:
 
     async def _read_cached(
         self, query: SeriesQuery, timings: dict[str, float],
+        ahead: Awaitable[dict[str, StoredObject | None]] | None = None,
     ) -> tuple[dict[str, list[PointObject]], list[str]]:
         """Each point's cached month objects, their samples cut to the query's span, and their keys.
 
         A month object may hold weeks the query does not ask for; the request keeps only its span, so
         concurrent requests (coalesced followers wait out the leader's fetch) do not each hold whole months.
+        Objects read ahead for points the checks then dropped are never looked at.
         """
         started = self.clock()
         slots = [(name, month) for name in query.points for month in month_spans(query.span)]
-        stored = await asyncio.gather(*(self.cache.fetch(point_key(query.site, name, month)) for name, month in slots))
+        stored = await (ahead or self.cache.fetch_many(object_keys(query)))
         timings["r2"] = self.clock() - started
         started = self.clock()
         cached: dict[str, list[PointObject]] = {name: [] for name in query.points}
         keys = []
-        for (name, month), raw in zip(slots, stored):
-            obj = self.cache.parse(raw, query.site, name, month)
+        for name, month in slots:
+            obj = self.cache.parse(stored.get(point_key(query.site, name, month)), query.site, name, month, query.span)
             if obj is not None:
                 keys.append(obj.key)
-                cached[name].append(replace(obj, samples=obj.samples.window(query.span.start_ms, query.span.end_ms)))
+                cached[name].append(obj)
         timings["decode"] = self.clock() - started
         return cached, keys
 
@@ -282,6 +292,11 @@ class EnhancedTimeseriesService:
                                now, self.settings.recent_cache_ttl_seconds)
                 if grown is not None:
                     await self.cache.put(grown)
+
+
+def object_keys(query: SeriesQuery) -> list[str]:
+    """The cache objects a request reads: one per point and UTC month."""
+    return [point_key(query.site, name, month) for name in query.points for month in month_spans(query.span)]
 
 
 def _grown(
