@@ -16,7 +16,6 @@ Objects of the earlier set-per-day layout (`timeseries/`) are never read, and th
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
 from collections.abc import Callable, Sequence
@@ -136,10 +135,6 @@ class R2CacheService:
         except Exception as exc:
             log_event("cache.read_failed", key=key, error=f"{type(exc).__name__}: {exc}")
             return None
-
-    async def fetch_many(self, keys: Sequence[str]) -> dict[str, StoredObject | None]:
-        """`fetch` of each key, all at once."""
-        return dict(zip(keys, await asyncio.gather(*map(self.fetch, keys))))
 
     def parse(
         self, found: StoredObject | None, site: str, point: str, month: Span, window: Span | None = None,

@@ -13,7 +13,7 @@ from .errors import BadRequest, TooLarge
 from .flightdeck import FetchResult, FlightDeckClient, all_or_cancel
 from .jobs import JobTicket, QueueService
 from .planning import SampleBudget
-from .ports import Defer, StoredObject
+from .ports import Defer
 from .query import Route, SeriesQuery
 from .routing import choose_route, estimate_samples, exact_samples
 from .series import PointSeries, Series
@@ -22,6 +22,15 @@ from .timerange import Span, merge, parse_iso, settled_until
 
 # Identical misses in flight in this isolate share one upstream fetch.
 _INFLIGHT: dict[tuple, asyncio.Future] = {}
+
+
+@dataclass(frozen=True)
+class CachedObjects:
+    """A request's cache objects by (point, month start), None where absent or unreadable, and the
+    time spent decoding them (it overlaps the reads: `r2` in Server-Timing is the wait for both)."""
+
+    objects: dict[tuple[str, int], PointObject | None]
+    decode_seconds: float
 
 
 @dataclass
@@ -98,15 +107,15 @@ class EnhancedTimeseriesService:
         return await self.serve(query, request_id=user_id or "", timeout=timeout)
 
     def read_ahead(self, query: SeriesQuery) -> asyncio.Future | None:
-        """Start reading the cache objects of a request the cached route would serve, so that the
-        reads overlap the rate-limit and access checks; `serve` uses them only once those pass."""
+        """Start reading (and decoding) the cache objects of a request the cached route would serve, so
+        that the reads overlap the rate-limit and access checks; `serve` uses them once those pass."""
         if choose_route(query, estimate_samples(query, self.settings), self.settings) is not Route.CACHED:
             return None
-        return asyncio.ensure_future(self.cache.fetch_many(object_keys(query)))
+        return asyncio.ensure_future(self._read_objects(query))
 
     async def serve(
         self, query: SeriesQuery, *, request_id: str, timeout: float | None = None, shaping: Shaping = NO_SHAPING,
-        ahead: Awaitable[dict[str, StoredObject | None]] | None = None,
+        ahead: Awaitable[CachedObjects] | None = None,
     ) -> SeriesResult | JobTicket:
         """Route by estimated size (what must be read); queued requests return the job that serves them.
 
@@ -167,7 +176,7 @@ class EnhancedTimeseriesService:
 
     async def _serve_cached(
         self, query: SeriesQuery, estimate: int, per_day: dict[str, int], timeout: float | None,
-        budget: SampleBudget, ahead: Awaitable[dict[str, StoredObject | None]] | None = None,
+        budget: SampleBudget, ahead: Awaitable[CachedObjects] | None = None,
     ) -> SeriesResult:
         """Serve each point from its cached spans; fetch only the (point, span) pairs missing, one
         batched fetch for the points that miss the same spans."""
@@ -205,29 +214,45 @@ class EnhancedTimeseriesService:
         return SeriesResult(query, Route.CACHED, estimate, series, fetched.errors, status, timings)
 
     async def _read_cached(
-        self, query: SeriesQuery, timings: dict[str, float],
-        ahead: Awaitable[dict[str, StoredObject | None]] | None = None,
+        self, query: SeriesQuery, timings: dict[str, float], ahead: Awaitable[CachedObjects] | None = None,
     ) -> tuple[dict[str, list[PointObject]], list[str]]:
         """Each point's cached month objects, their samples cut to the query's span, and their keys.
 
-        A month object may hold weeks the query does not ask for; the request keeps only its span, so
-        concurrent requests (coalesced followers wait out the leader's fetch) do not each hold whole months.
         Objects read ahead for points the checks then dropped are never looked at.
         """
         started = self.clock()
-        slots = [(name, month) for name in query.points for month in month_spans(query.span)]
-        stored = await (ahead or self.cache.fetch_many(object_keys(query)))
-        timings["r2"] = self.clock() - started
-        started = self.clock()
+        found = await (ahead or self._read_objects(query))
+        timings.update(r2=self.clock() - started, decode=found.decode_seconds)
         cached: dict[str, list[PointObject]] = {name: [] for name in query.points}
         keys = []
-        for name, month in slots:
-            obj = self.cache.parse(stored.get(point_key(query.site, name, month)), query.site, name, month, query.span)
-            if obj is not None:
-                keys.append(obj.key)
-                cached[name].append(obj)
-        timings["decode"] = self.clock() - started
+        for name in query.points:
+            for month in month_spans(query.span):
+                obj = found.objects.get((name, month.start_ms))
+                if obj is not None:
+                    keys.append(obj.key)
+                    cached[name].append(obj)
         return cached, keys
+
+    async def _read_objects(self, query: SeriesQuery) -> CachedObjects:
+        """Every (point, month) object of the request, each decoded as soon as it arrives, and the
+        time spent decoding.
+
+        A month object may hold weeks the query does not ask for; only the query's days are decoded,
+        so concurrent requests (coalesced followers wait out the leader's fetch) do not each hold whole months.
+        """
+        decoding = 0.0
+
+        async def read(name: str, month: Span) -> PointObject | None:
+            nonlocal decoding
+            found = await self.cache.fetch(point_key(query.site, name, month))
+            started = self.clock()
+            obj = self.cache.parse(found, query.site, name, month, query.span)
+            decoding += self.clock() - started
+            return obj
+
+        slots = [(name, month) for name in query.points for month in month_spans(query.span)]
+        found = await asyncio.gather(*(read(name, month) for name, month in slots))
+        return CachedObjects({(name, month.start_ms): obj for (name, month), obj in zip(slots, found)}, decoding)
 
     async def _fetch_coalesced(
         self, query: SeriesQuery, wanted: list[Span], timeout: float | None, per_day: dict[str, int],
@@ -292,11 +317,6 @@ class EnhancedTimeseriesService:
                                now, self.settings.recent_cache_ttl_seconds)
                 if grown is not None:
                     await self.cache.put(grown)
-
-
-def object_keys(query: SeriesQuery) -> list[str]:
-    """The cache objects a request reads: one per point and UTC month."""
-    return [point_key(query.site, name, month) for name in query.points for month in month_spans(query.span)]
 
 
 def _grown(
