@@ -19,7 +19,7 @@ from .cache import CacheStatus
 from .errors import BadRequest, ServiceError, TooLarge
 from .ports import ApiRequest, ApiResponse
 from .query import SeriesQuery, valid_site, within_years
-from .render import json_columns
+from .render import format_samples
 from .series import PointSeries, Series
 from .timerange import DAY_MS, Span, parse_iso
 from .timeseries import SeriesResult
@@ -106,11 +106,8 @@ def bucketed(series: Series, interval: str) -> Series:
 
 def sample_objects(name: str, points: PointSeries) -> str:
     """`{"point_name","timestamp","value"},…` for one point's samples, without brackets."""
-    if not points:
-        return ""
     head = '{"point_name":' + json.dumps(name) + ',"timestamp":'
-    stamps, values = json_columns(points)
-    return head + ("}," + head).join(stamp + ',"value":' + value for stamp, value in zip(stamps, values)) + "}"
+    return format_samples(points, head.replace("%", "%%") + '%d,"value":%s},')[:-1]
 
 
 async def body_chunks(query: ChartQuery, series: Series, metadata: dict) -> AsyncIterator[bytes]:

@@ -2,6 +2,7 @@ import json
 
 import pytest
 
+from services.appquery import sample_objects
 from services.render import pairs_json
 from services.series import PointSeries
 
@@ -29,3 +30,12 @@ def test_pairs_json_from_cached_texts_equals_dumping_the_pairs(values):
     texts = [json.dumps(value, separators=(",", ":")) for value in values]
     expected = json.dumps(list(zip(times, values)), separators=(",", ":"))[1:-1]
     assert pairs_json(PointSeries(times, texts=texts)) == expected
+
+
+@pytest.mark.parametrize("name", ["ahu-1:supply-temp", "100% fan speed", 'a "quoted", name'])
+@CASES
+def test_app_sample_objects_equal_dumping_each_sample(name, values):
+    times = _times(values)
+    expected = ",".join(json.dumps({"point_name": name, "timestamp": t, "value": v}, separators=(",", ":"))
+                        for t, v in zip(times, values))
+    assert sample_objects(name, PointSeries(times, values)) == expected
