@@ -956,10 +956,10 @@ def print_table(f: dict) -> None:
         add("  its invocations", fmt_invocations(wh["hit_per_invocation"]))
     hp = f.get("heap_per_sample", {})
     if "formats" in hp:
-        add("7 heap per answered sample", f"{hp['samples']:,} samples, a cached-route miss then its hit, on a fresh runtime")
+        add("7 heap per answered sample", f"{hp['samples']:,} samples, a miss then its hit, on a fresh runtime")
         for fmt, h in hp["formats"].items():
-            heap = (f"{h['bytes_per_sample']:.0f} B/sample ({h['baseline_mb']} -> {h['miss_peak_mb']} MB on the miss,"
-                    f" {h['peak_mb']} MB after the hit)")
+            heap = (f"{h['bytes_per_sample']:.0f} B/sample ({h['baseline_mb']} -> {h['miss_peak_mb']} MB"
+                    f" on the miss, {h['peak_mb']} MB after the hit)")
             add(f"  {fmt}", heap, h["outcome"])
         fits = hp["max_response_samples_allowed"]
         add("  MAX_RESPONSE_SAMPLES that fits", f"{fits:,} (heap budget {hp['budget_mb']} MB)")
