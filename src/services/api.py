@@ -18,7 +18,7 @@ from .appengine import path_site
 from .apppages import handle_paginated
 from .appproxy import forward_configured_points, forward_sites
 from .appquery import handle_query
-from .errors import ClientClosedRequest, NotFound, ServiceError, Unauthorized
+from .errors import ClientClosedRequest, Forbidden, NotFound, ServiceError, Unauthorized
 from .events import seen_outcome
 from .formats import CONTENT_TYPES, Format, choose_format, render_as, stream_as, writer_for
 from .jobs import JobTicket
@@ -311,7 +311,12 @@ class Api:
         points = parse_points(call.params["points"], self.settings) if call.params.get("points") else None
         span = parse_optional_span(call.params)
         client = self.services.client(token)
-        await self.services.access.require(client, token_hash(token), site)
+        if points:  # only points this token may read: the cache is shared
+            readable = await self.services.access.readable(client, token_hash(token), site, points)
+            if unreadable := [name for name in points if name not in readable]:
+                raise Forbidden(f"this token may not read {', '.join(map(repr, unreadable))} at site {site!r}")
+        else:
+            await self.services.access.require(client, token_hash(token), site)
         dropped = await self.services.cache.invalidate(site, points, span)
         call.record.update(site=site, invalidated=dropped)
         return json_response(200, {"success": True, "deleted": dropped, "site": site})

@@ -193,3 +193,14 @@ def test_two_tokens_with_different_lists_each_keep_their_own_view(services, tran
     good_view = asyncio.run(services.access.readable(good, token_hash("good"), SITE, POINTS))
     again = asyncio.run(services.access.readable(narrow, token_hash("narrow"), SITE, POINTS))
     assert set(narrow_view) == set(again) == {POINTS[0], POINTS[2]} and set(good_view) == set(POINTS)
+
+
+@pytest.mark.usefixtures("narrow")
+def test_a_token_may_not_drop_cached_points_it_may_not_read(api, deferred, store):
+    cache_all(api, deferred)
+    before = dict(store.objects)
+    response, body = call(api, "DELETE", "/api/cache", {"site": SITE, "points": POINTS[1]}, token="narrow")
+    assert response.status == 403 and repr(POINTS[1]) in body["error"]["message"]
+    assert store.objects == before
+    response, body = call(api, "DELETE", "/api/cache", {"site": SITE, "points": POINTS[0]}, token="narrow")
+    assert response.status == 200 and body["deleted"] == 1
