@@ -35,6 +35,9 @@ from .web import caller_token, cors_headers, error_response, json_response, pref
 POLL_INTERVAL_MS = 5_000
 # Routes limited by RATE_LIMIT_LIGHT, apart from the data routes, so that polling a job never locks
 # its owner out of their data. Any other route (a new one too) counts as a data route.
+# Routes whose handler starts before the rate-limit verdict, to overlap side-effect-free work (cache
+# reads) with it; they await `Call.admitted()` before anything else.
+EARLY_ROUTES = frozenset({"timeseries"})
 LIGHT_ROUTES = frozenset({"health", "app_health", "stats", "job_list", "job_status", "job_events", "job_cancel",
                           "openapi"})
 
@@ -49,6 +52,12 @@ class Call:
     request_id: str
     args: dict[str, str] = field(default_factory=dict)
     record: dict = field(default_factory=dict)
+    limits: asyncio.Future | None = None
+
+    async def admitted(self) -> None:
+        """Wait for the rate-limit check (a 429 raises here)."""
+        if self.limits is not None:
+            await self.limits
 
 
 ROUTES: list[tuple[str, re.Pattern, str]] = [
@@ -134,10 +143,16 @@ class Api:
             allowed.append(method)
             if method == call.request.method or (method == "GET" and call.request.method == "HEAD"):
                 call.args = match.groupdict()
-                started = time.monotonic()
-                await self._limit(call, name)
-                call.record["rateLimitMs"] = round((time.monotonic() - started) * 1000, 1)
-                return await getattr(self, name)(call)
+                call.limits = asyncio.ensure_future(self._limit(call, name))
+                try:
+                    if name not in EARLY_ROUTES:
+                        await call.admitted()
+                    return await getattr(self, name)(call)
+                except ServiceError:
+                    await call.admitted()  # a refused request is a 429, whatever else is wrong with it
+                    raise
+                finally:
+                    await asyncio.gather(call.limits, return_exceptions=True)
         if allowed:
             return json_response(405, {"error": {"code": "method_not_allowed",
                                                  "message": f"use {', '.join(sorted(set(allowed)))}"}},
@@ -145,6 +160,13 @@ class Api:
         raise NotFound(f"no route for {call.path}")
 
     async def _limit(self, call: Call, name: str) -> None:
+        started = time.monotonic()
+        try:
+            await self._check_limits(call, name)
+        finally:
+            call.record["rateLimitMs"] = round((time.monotonic() - started) * 1000, 1)
+
+    async def _check_limits(self, call: Call, name: str) -> None:
         limits = self.services.rate_limits
         digest = _token_digest(call.request)
         if name in LIGHT_ROUTES or digest is None:  # without a token a data route only answers 401
@@ -195,13 +217,18 @@ class Api:
         shaping = parse_shaping(call.params, self.settings)
         fmt = self._format(call)
         if call.request.method == "HEAD":
+            await call.admitted()
             return self._head(query)
         client = self.services.client(token)
+        service = self.services.timeseries(token, client)
         call.record.update(site=query.site, points=len(query.points))
+        ahead = service.read_ahead(query)
         try:
-            served = await self.services.timeseries(token, client).serve(
-                query, request_id=call.request_id, shaping=shaping)
+            await call.admitted()
+            served = await service.serve(query, request_id=call.request_id, shaping=shaping, ahead=ahead)
         finally:
+            if ahead is not None:
+                ahead.cancel()
             call.record.update(client.stats.log_fields())
         if isinstance(served, JobTicket):
             return self._queued(call, served)

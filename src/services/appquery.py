@@ -19,7 +19,7 @@ from .cache import CacheStatus
 from .errors import BadRequest, ServiceError, TooLarge
 from .ports import ApiRequest, ApiResponse
 from .query import SeriesQuery, valid_site, within_years
-from .render import json_columns
+from .render import format_samples
 from .series import PointSeries, Series
 from .timerange import DAY_MS, Span, parse_iso
 from .timeseries import SeriesResult
@@ -106,11 +106,8 @@ def bucketed(series: Series, interval: str) -> Series:
 
 def sample_objects(name: str, points: PointSeries) -> str:
     """`{"point_name","timestamp","value"},…` for one point's samples, without brackets."""
-    if not points:
-        return ""
     head = '{"point_name":' + json.dumps(name) + ',"timestamp":'
-    stamps, values = json_columns(points.times, points.values)
-    return head + ("}," + head).join(stamp + ',"value":' + value for stamp, value in zip(stamps, values)) + "}"
+    return format_samples(points, head.replace("%", "%%") + '%d,"value":%s},')[:-1]
 
 
 async def body_chunks(query: ChartQuery, series: Series, metadata: dict) -> AsyncIterator[bytes]:
@@ -122,7 +119,7 @@ async def body_chunks(query: ChartQuery, series: Series, metadata: dict) -> Asyn
         points = series[name]
         for start in range(0, len(points), CHUNK_SAMPLES):
             stop = start + CHUNK_SAMPLES
-            text = sample_objects(name, PointSeries(points.times[start:stop], points.values[start:stop]))
+            text = sample_objects(name, points.slice(start, stop))
             yield (("" if first else ",") + text).encode()
             first = False
     yield ('],"metadata":' + json.dumps(metadata, separators=(",", ":")) + "}").encode()

@@ -136,13 +136,16 @@ class R2CacheService:
             log_event("cache.read_failed", key=key, error=f"{type(exc).__name__}: {exc}")
             return None
 
-    def parse(self, found: StoredObject | None, site: str, point: str, month: Span) -> PointObject | None:
-        """Decode a fetched object; one that cannot be decoded, or holds another point, counts as a miss."""
+    def parse(
+        self, found: StoredObject | None, site: str, point: str, month: Span, window: Span | None = None,
+    ) -> PointObject | None:
+        """Decode a fetched object (only `window`'s samples when given); one that cannot be decoded, or
+        holds another point, counts as a miss."""
         if found is None:
             return None
         try:
             info = found.metadata
-            series = decode(found.body)
+            series = decode(found.body, window)
             if list(series) != [point] or int(info["monthStart"]) != month.start_ms:
                 raise ValueError("the object holds another point or month")
             return PointObject(

@@ -1,10 +1,10 @@
 """Columnar sample encoding and compression: pure functions over values and bytes.
 
 An object is `MAGIC, version, codec name, compressed body`. The body holds, per point, a JSON
-header (name, count, value kind, decimal scale) followed by two columns: timestamps as
-delta-of-delta int64s and values typed (integers and scaled decimals as int64 deltas, other
-floats as IEEE doubles, anything else as JSON). Regular sensor data becomes long runs of zero
-bytes that any codec squeezes to almost nothing.
+header (name, count, where each UTC day starts, whether the values split on commas) followed by
+two columns: timestamps as int64 deltas, and the values as their JSON text (what an answer
+prints, so a cache hit copies text rather than formatting numbers). Regular sensor data becomes
+long runs of repeated bytes and digits that any codec squeezes to almost nothing.
 """
 
 from __future__ import annotations
@@ -13,19 +13,22 @@ import json
 import sys
 import zlib
 from array import array
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from itertools import accumulate, repeat
-from operator import sub, truediv
+from itertools import accumulate
+from operator import sub
 
-from .series import PointSeries, Series, Value
+from .render import value_texts
+from .series import PointSeries, Series
+from .timerange import DAY_MS, Span
 
 MAGIC = b"BVTS"
-FORMAT_VERSION = 2
-MAX_DECIMALS = 6
-# On a week of mixed simulator points zstd-12 stores 2.24% of the JSON in 8 ms; zstd-19 stores
-# 2.14% in 37 ms. The encode runs on every miss and every job part, so 12.
-ZSTD_LEVEL = 12
+FORMAT_VERSION = 3
+# On a week of 23 mixed simulator points (CPython): zstd-12 stores 2.66% of the JSON in 27 ms,
+# zstd-15 2.45% in 32 ms, zstd-19 2.34% in 112 ms. The encode runs on every miss and job part (after
+# the response), so 15.
+ZSTD_LEVEL = 15
 
 
 # -- compression ------------------------------------------------------------------------------
@@ -81,9 +84,6 @@ def best_codec() -> Codec:
 # pure-Python varint reader was the largest cost of a cache hit under Pyodide.) The planes put the
 # always-zero high bytes of small deltas together, and the codec squeezes those runs to nothing.
 
-INT64_LIMIT = 1 << 62  # deltas of two such values still fit in an int64
-
-
 def _column(typecode: str, numbers: Iterable[int | float]) -> bytes:
     """Little-endian words, shuffled into byte planes (all first bytes, then all second bytes …)."""
     column = array(typecode, numbers)
@@ -111,56 +111,16 @@ def _deltas(numbers: Iterable[int]) -> list[int]:
     return list(map(sub, listed, [0, *listed[:-1]]))
 
 
-def _decimals(value: float) -> int | None:
-    text = repr(value)
-    if "e" in text or "n" in text:
-        return None
-    return len(text.partition(".")[2])
-
-
-def _value_kind(values: list[Value]) -> tuple[str, int]:
-    """Choose how a column of values is stored: ('int'|'dec'|'f64'|'json', decimal scale)."""
-    if any(isinstance(v, (str, bool)) for v in values):
-        return "json", 0
-    if all(isinstance(v, int) for v in values):
-        return ("int", 0) if all(-INT64_LIMIT < v < INT64_LIMIT for v in values) else ("json", 0)  # type: ignore[operator]
-    scale = 0
-    for value in values:
-        places = _decimals(float(value))
-        if places is None or places > MAX_DECIMALS:
-            return "f64", 0
-        scale = max(scale, places)
-    factor = 10**scale
-    if all(abs(v) * factor < INT64_LIMIT and round(v * factor) / factor == v for v in values):  # type: ignore[operator]
-        return "dec", scale
-    return "f64", 0
-
-
-def _encode_values(values: list[Value], kind: str, scale: int) -> bytes:
-    if kind == "int":
-        return _column("q", _deltas(values))  # type: ignore[arg-type]
-    if kind == "dec":
-        factor = 10**scale
-        return _column("q", _deltas(round(v * factor) for v in values))  # type: ignore[operator]
-    if kind == "f64":
-        return _column("d", values)  # type: ignore[arg-type]
-    text = json.dumps(values, separators=(",", ":")).encode()
-    return _column("q", [len(text)]) + text
-
-
-def _decode_values(data: memoryview, pos: int, count: int, kind: str, scale: int) -> tuple[list[Value], int]:
-    if kind == "int":
-        deltas, pos = _read_column("q", data, pos, count)
-        return list(accumulate(deltas)), pos
-    if kind == "dec":
-        deltas, pos = _read_column("q", data, pos, count)
-        return list(map(truediv, accumulate(deltas), repeat(10**scale))), pos
-    if kind == "f64":
-        column, pos = _read_column("d", data, pos, count)
-        return column.tolist(), pos
-    (length,), pos = _read_column("q", data, pos, 1)
-    end = pos + length
-    return json.loads(bytes(data[pos:end])), end
+def _day_marks(times: list[int]) -> list[list[int]]:
+    """`[index, time]` of each UTC day's first sample: where a windowed decode can start."""
+    if not times:
+        return []
+    marks = []
+    for day in range(times[0] // DAY_MS, times[-1] // DAY_MS + 1):
+        index = bisect_left(times, day * DAY_MS)
+        if times[index] < (day + 1) * DAY_MS:
+            marks.append([index, times[index]])
+    return marks
 
 
 def encode_columns(series: Series) -> bytes:
@@ -168,25 +128,48 @@ def encode_columns(series: Series) -> bytes:
     parts = [_column("q", [len(series)])]
     for name in sorted(series):
         points = series[name]
-        kind, scale = _value_kind(points.values)
-        header = json.dumps([name, len(points), kind, scale], separators=(",", ":")).encode()
-        parts += [_column("q", [len(header)]), header, _column("q", _deltas(_deltas(points.times))),
-                  _encode_values(points.values, kind, scale)]
+        values = ",".join(value_texts(points))
+        plain = values.count(",") == len(points) - 1  # no text value holds a comma
+        header = json.dumps([name, len(points), _day_marks(points.times), plain], separators=(",", ":")).encode()
+        encoded = values.encode()
+        parts += [_column("q", [len(header)]), header, _column("q", _deltas(points.times)),
+                  _column("q", [len(encoded)]), encoded]
     return b"".join(parts)
 
 
-def decode_columns(raw: bytes) -> Series:
-    """Inverse of `encode_columns`."""
+def _rows_for(marks: list[list[int]], count: int, window: Span | None) -> tuple[int, int, int]:
+    """The rows `[lo, hi)` of the whole UTC days that hold `window` (all rows without one), and the time at lo."""
+    if window is None or not marks:
+        return 0, count, marks[0][1] if marks else 0
+    starts = [time for _, time in marks]
+    first = max(bisect_right(starts, window.start_ms) - 1, 0)
+    last = bisect_left(starts, window.end_ms)
+    return marks[first][0], marks[last][0] if last < len(marks) else count, marks[first][1]
+
+
+def decode_columns(raw: bytes, window: Span | None = None) -> Series:
+    """Inverse of `encode_columns`, each point cut to `window` when given; values keep their JSON text.
+
+    Only the days holding the window become Python objects: a month object read for a week
+    costs a week.
+    """
     data = memoryview(raw)
     (count,), pos = _read_column("q", data, 0, 1)
     series: Series = {}
     for _ in range(count):
         (length,), pos = _read_column("q", data, pos, 1)
-        name, n, kind, scale = json.loads(bytes(data[pos : pos + length]))
-        dods, pos = _read_column("q", data, pos + length, n)
-        times = list(accumulate(accumulate(dods)))
-        values, pos = _decode_values(data, pos, n, kind, scale)
-        series[name] = PointSeries(times, values)
+        name, n, marks, plain = json.loads(bytes(data[pos : pos + length]))
+        deltas, pos = _read_column("q", data, pos + length, n)
+        (length,), pos = _read_column("q", data, pos, 1)
+        text = str(data[pos : pos + length], "utf-8")
+        pos += length
+        lo, hi, first = _rows_for(marks, n, window)
+        times = list(accumulate(deltas[lo + 1 : hi], initial=first)) if hi > lo else []
+        if plain:
+            points = PointSeries(times, texts=text.split(",", hi)[lo:hi] if hi > lo else [])
+        else:
+            points = PointSeries(times, json.loads("[" + text + "]")[lo:hi])
+        series[name] = points.window(window.start_ms, window.end_ms) if window else points
     return series
 
 
@@ -209,8 +192,8 @@ def encode(series: Series, codec: Codec | None = None) -> Encoded:
     return Encoded(body, chosen.name, len(raw), sum(len(p) for p in series.values()))
 
 
-def decode(body: bytes) -> Series:
-    """Decode an object written by `encode`, whatever codec it names."""
+def decode(body: bytes, window: Span | None = None) -> Series:
+    """Decode an object written by `encode`, whatever codec it names; only `window`'s samples when given."""
     if body[:4] != MAGIC:
         raise ValueError("not a timeseries object")
     version, label_length = body[4], body[5]
@@ -219,5 +202,5 @@ def decode(body: bytes) -> Series:
     name = body[6 : 6 + label_length].decode()
     if name not in CODECS:
         raise ValueError(f"codec {name!r} is not available in this runtime")
-    return decode_columns(CODECS[name].decompress(body[6 + label_length :]))
+    return decode_columns(CODECS[name].decompress(body[6 + label_length :]), window)
 

@@ -18,7 +18,7 @@ from itertools import repeat
 from operator import floordiv, mod
 
 from .errors import NotAcceptable
-from .render import CHUNK_SAMPLES, close_body, json_items, open_body, point_chunks
+from .render import CHUNK_SAMPLES, close_body, json_items, open_body, point_chunks, value_texts
 from .series import PointSeries
 from .timerange import to_iso
 
@@ -118,9 +118,9 @@ def _rows(head: str, stamps: list[str], middle: str, cells: list[str], tail: str
     return "".join(map("".join, zip(repeat(head), stamps, repeat(middle), cells, repeat(tail)))).encode()
 
 
-def _slices(samples: PointSeries) -> Iterator[tuple[list[int], list]]:
+def _slices(samples: PointSeries) -> Iterator[PointSeries]:
     for lo in range(0, len(samples), CHUNK_SAMPLES):
-        yield samples.times[lo : lo + CHUNK_SAMPLES], samples.values[lo : lo + CHUNK_SAMPLES]
+        yield samples.slice(lo, lo + CHUNK_SAMPLES)
 
 
 class JsonWriter:
@@ -150,8 +150,8 @@ class CsvWriter:
 
     def point(self, name: str, samples: PointSeries, error: str | None) -> Iterator[bytes]:
         head = csv_field(name) + ","
-        for times, values in _slices(samples):
-            yield _rows(head, iso_stamps(times), ",", csv_cells(values), "\r\n")
+        for part in _slices(samples):
+            yield _rows(head, iso_stamps(part.times), ",", csv_cells(part.values), "\r\n")
 
     def end(self, meta: dict) -> bytes:
         return b""
@@ -179,8 +179,8 @@ class NdjsonWriter:
 
     def point(self, name: str, samples: PointSeries, error: str | None) -> Iterator[bytes]:
         head = '{"point":' + json.dumps(name) + ',"timestamp":"'
-        for times, values in _slices(samples):
-            yield _rows(head, iso_stamps(times), '","value":', json_items(values), "}\n")
+        for part in _slices(samples):
+            yield _rows(head, iso_stamps(part.times), '","value":', value_texts(part), "}\n")
 
     def end(self, meta: dict) -> bytes:
         return b""
@@ -203,8 +203,8 @@ class MsgpackWriter:
     def point(self, name: str, samples: PointSeries, error: str | None) -> Iterator[bytes]:
         pack = self._packer
         yield pack.pack(name) + pack.pack_map_header(3) + pack.pack("samples") + pack.pack_array_header(len(samples))
-        for times, values in _slices(samples):
-            yield b"".join(map(pack.pack, zip(times, values)))
+        for part in _slices(samples):
+            yield b"".join(map(pack.pack, zip(part.times, part.values)))
         yield pack.pack("count") + pack.pack(len(samples)) + pack.pack("error") + pack.pack(error)
 
     def end(self, meta: dict) -> bytes:

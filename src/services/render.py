@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 
-from .series import PointSeries
+from .series import PointSeries, Value
 
 CHUNK_SAMPLES = 20_000
 
 
-def json_items(values: list) -> list[str]:
+def json_items(values: list[Value]) -> list[str]:
     """Each value as JSON text.
 
     One flat `json.dumps` split on commas runs in C and beats dumping value by value; when a text
@@ -24,25 +24,37 @@ def json_items(values: list) -> list[str]:
     return items
 
 
-def json_columns(times: list[int], values: list) -> tuple[list[str], list[str]]:
-    """Each timestamp and each value as JSON text."""
-    return json_items(times), json_items(values)
+def value_texts(points: PointSeries) -> list[str]:
+    """Each value as JSON text: the cache's own text when the series came from it."""
+    return points.texts if points.texts is not None else json_items(points.values)
 
 
-def pairs_json(times: list[int], values: list) -> str:
-    """`[t,v],[t,v],…` for the samples, without the outer brackets."""
-    if not times:
+def format_samples(points: PointSeries, template: str) -> str:
+    """`template % (time, value's JSON text)` for every sample, concatenated.
+
+    One `%` format over the interleaved columns: a single C loop with no Python code per sample
+    (under Pyodide 1.7x faster than joining dumped columns). `template` holds one `%d` (the time)
+    and one `%s` (the value); any other `%` in it must be doubled.
+    """
+    count = len(points)
+    if not count:
         return ""
-    stamps, rendered = json_columns(times, values)
-    return "[" + "],[".join(map(",".join, zip(stamps, rendered))) + "]"
+    parts: list[object] = [None] * (2 * count)
+    parts[0::2] = points.times
+    parts[1::2] = value_texts(points)
+    return template * count % tuple(parts)
+
+
+def pairs_json(points: PointSeries) -> str:
+    """`[t,v],[t,v],…` for the samples, without the outer brackets."""
+    return format_samples(points, "[%d,%s],")[:-1]
 
 
 def point_chunks(name: str, points: PointSeries, error: str | None, first: bool) -> Iterator[str]:
     """One point's entry as JSON text, its samples rendered a slice at a time."""
     yield ("" if first else ",") + json.dumps(name) + ':{"samples":['
     for start in range(0, len(points), CHUNK_SAMPLES):
-        stop = start + CHUNK_SAMPLES
-        yield ("," if start else "") + pairs_json(points.times[start:stop], points.values[start:stop])
+        yield ("," if start else "") + pairs_json(points.slice(start, start + CHUNK_SAMPLES))
     yield '],"count":' + str(len(points)) + ',"error":' + json.dumps(error) + "}"
 
 
@@ -52,4 +64,3 @@ def open_body() -> str:
 
 def close_body(meta: dict) -> str:
     return '},"_meta":' + json.dumps(meta, separators=(",", ":")) + "}"
-

@@ -2,32 +2,79 @@
 
 from __future__ import annotations
 
+import json
 import math
 from bisect import bisect_left
-from dataclasses import dataclass, field
 
 Value = int | float | str
 
 
-@dataclass
 class PointSeries:
-    """One point's samples: parallel lists of epoch-ms timestamps and values, sorted by time."""
+    """One point's samples: parallel lists of epoch-ms timestamps and values, sorted by time.
 
-    times: list[int] = field(default_factory=list)
-    values: list[Value] = field(default_factory=list)
+    A series read from the cache also carries each value's JSON text (`texts`): rendering JSON then
+    copies text instead of formatting numbers (the largest cost of a cache hit under Pyodide), and
+    `values` is parsed from the texts only when something asks for it.
+    """
+
+    __slots__ = ("_texts", "_values", "times")
+
+    def __init__(
+        self, times: list[int] | None = None, values: list[Value] | None = None, *, texts: list[str] | None = None
+    ) -> None:
+        self.times: list[int] = [] if times is None else times
+        self._values = values if values is not None or texts is not None else []
+        self._texts = texts
+
+    @property
+    def values(self) -> list[Value]:
+        if self._values is None:
+            self._values = json.loads("[" + ",".join(self._texts or ()) + "]")
+        return self._values
+
+    @property
+    def texts(self) -> list[str] | None:
+        """Each value's JSON text, when the series came from the cache; else None."""
+        return self._texts
 
     def __len__(self) -> int:
         return len(self.times)
 
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, PointSeries):
+            return NotImplemented
+        return self.times == other.times and self.values == other.values
+
+    def __repr__(self) -> str:
+        return f"PointSeries(times={self.times!r}, values={self.values!r})"
+
     def extend(self, other: PointSeries) -> None:
+        """Append `other`'s samples; the texts are kept when both sides have them (or this one is empty)."""
+        if not self.times:
+            self.times = list(other.times)
+            self._values = None if other._values is None else list(other._values)
+            self._texts = None if other._texts is None else list(other._texts)
+            return
+        if self._texts is not None and other._texts is not None:
+            self._texts.extend(other._texts)
+            if self._values is not None:
+                self._values.extend(other.values)
+        else:
+            self.values.extend(other.values)
+            self._texts = None
         self.times.extend(other.times)
-        self.values.extend(other.values)
+
+    def slice(self, lo: int, hi: int) -> PointSeries:
+        """The samples at positions lo to hi (exclusive)."""
+        return PointSeries(
+            self.times[lo:hi],
+            None if self._values is None else self._values[lo:hi],
+            texts=None if self._texts is None else self._texts[lo:hi],
+        )
 
     def window(self, start_ms: int, end_ms: int) -> PointSeries:
         """The samples with start_ms <= time < end_ms (times must be sorted)."""
-        lo = bisect_left(self.times, start_ms)
-        hi = bisect_left(self.times, end_ms)
-        return PointSeries(self.times[lo:hi], self.values[lo:hi])
+        return self.slice(bisect_left(self.times, start_ms), bisect_left(self.times, end_ms))
 
 
 Series = dict[str, PointSeries]

@@ -137,8 +137,10 @@ def test_a_queued_jobs_progress_moves_on_the_page_until_completed_through_its_ev
     page.wait_for_selector(row)
     deadline = page.evaluate("Date.now()") + JOB_DEADLINE_MS
     while page.evaluate("Date.now()") < deadline:
-        seen.append(page.eval_on_selector(f"{row} progress", "bar => bar.value"))
-        if page.inner_text(f"{row} td:nth-child(3)") == "completed":
+        # One read of the row: an event may replace it between two reads.
+        value, status = page.eval_on_selector(row, "r => [r.querySelector('progress').value, r.cells[2].innerText]")
+        seen.append(value)
+        if status == "completed":
             break
         page.wait_for_timeout(200)
     assert page.inner_text(f"{row} td:nth-child(3)") == "completed"

@@ -1,6 +1,7 @@
 """`R2CacheService` on a dict R2 and SQLite: point-month objects and their rows."""
 
 import asyncio
+from dataclasses import replace
 
 from services.cache import PointObject, month_spans, subtract
 from services.series import PointSeries
@@ -32,6 +33,14 @@ def test_an_object_holding_another_point_is_never_read_as_this_one(services, sto
     other = PointObject("demo-hq", "other", MONTH, PointSeries(), ())
     store.objects[other.key] = store.objects[obj.key]
     assert asyncio.run(services.cache.read("demo-hq", "other", MONTH)) is None
+
+
+def test_an_object_of_an_earlier_format_is_a_miss_never_misread(services, store):
+    obj = PointObject("demo-hq", POINT, MONTH, PointSeries([DAY.start_ms], [21.5]), (DAY,))
+    asyncio.run(services.cache.put(obj))
+    stored = store.objects[obj.key]
+    store.objects[obj.key] = replace(stored, body=stored.body[:4] + bytes([2]) + stored.body[5:])
+    assert asyncio.run(services.cache.read("demo-hq", POINT, MONTH)) is None
 
 
 def test_recent_spans_count_as_covered_only_until_they_expire():

@@ -4,6 +4,7 @@ import pytest
 
 from services.codec import CODECS, decode, encode
 from services.series import PointSeries
+from services.timerange import Span
 from simulator.catalog import point
 from simulator.data import iter_point
 
@@ -54,3 +55,35 @@ def test_encoded_sensor_week_is_under_five_percent_of_its_json():
 def test_decode_refuses_bytes_that_are_not_an_object():
     with pytest.raises(ValueError):
         decode(b"not an object")
+
+
+DAY_MS = 86_400_000
+
+
+def gappy_month() -> PointSeries:
+    """Ten days of 15-minute samples from noon of day 0, with day 4 missing."""
+    start = WEEK_START_MS + DAY_MS // 2
+    times = [t for t in range(start, start + 10 * DAY_MS, 900_000) if (t - WEEK_START_MS) // DAY_MS != 4]
+    values = [round(20 + (t // 900_000) % 7 * 0.1, 1) for t in times]
+    return PointSeries(times, values)
+
+
+@pytest.mark.parametrize(
+    ("start_day", "end_day"),
+    [(0, 11), (1, 3), (0.25, 0.75), (2.3, 6.7), (4, 5), (3.5, 4.5), (-3, 0.5), (10.5, 20), (12, 13)],
+    ids=["all", "whole-days", "before-first-sample", "mid-days", "missing-day", "around-missing-day",
+         "from-before", "past-the-end", "after-all"],
+)
+@pytest.mark.parametrize("text", [False, True], ids=["numbers", "text-with-comma"])
+def test_a_windowed_decode_returns_exactly_the_window(start_day, end_day, text):
+    points = gappy_month()
+    if text:
+        points.values[5] = "on, then off"
+    window = Span(WEEK_START_MS + int(start_day * DAY_MS), WEEK_START_MS + int(end_day * DAY_MS))
+    back = decode(encode({"p": points}).body, window)["p"]
+    assert back == points.window(window.start_ms, window.end_ms)
+
+
+def test_decoded_values_keep_their_json_text():
+    back = decode(encode({"p": series_of([72.5, 0, -1.25, 1e-7])}).body)["p"]
+    assert back.texts == ["72.5", "0", "-1.25", "1e-07"]

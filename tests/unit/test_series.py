@@ -17,3 +17,38 @@ def test_parse_value_makes_numbers_of_numeric_strings(raw, expected):
 def test_window_selects_half_open_range():
     points = PointSeries([0, 10, 20, 30], [1, 2, 3, 4])
     assert points.window(10, 30).times == [10, 20]
+
+
+def cached(times: list[int], texts: list[str]) -> PointSeries:
+    return PointSeries(times, texts=texts)
+
+
+def test_values_of_a_cached_series_are_parsed_from_their_texts():
+    assert cached([0, 10, 20], ["72.5", "3", '"on"']).values == [72.5, 3, "on"]
+
+
+def test_window_and_slice_keep_the_texts():
+    points = cached([0, 10, 20, 30], ["1.5", "2", "3", "4"])
+    assert points.window(10, 30).texts == ["2", "3"]
+    assert points.slice(2, 4).texts == ["3", "4"]
+
+
+def test_extending_cached_with_cached_keeps_the_texts():
+    points = PointSeries()
+    points.extend(cached([0, 10], ["1.5", "2"]))
+    points.extend(cached([20], ["3"]))
+    assert points.texts == ["1.5", "2", "3"] and points.values == [1.5, 2, 3]
+
+
+def test_extending_cached_with_fresh_samples_drops_the_texts_and_keeps_every_value():
+    points = cached([0, 10], ["1.5", "2"])
+    points.extend(PointSeries([20], [3.25]))
+    assert points.texts is None and points == PointSeries([0, 10, 20], [1.5, 2, 3.25])
+
+
+def test_a_series_extended_from_empty_does_not_share_the_source_lists():
+    source = cached([0], ["1"])
+    points = PointSeries()
+    points.extend(source)
+    points.extend(cached([10], ["2"]))
+    assert source.times == [0] and source.texts == ["1"]

@@ -57,8 +57,8 @@ def test_cached_objects_carry_honest_metadata(api, deferred, store):
     stored = next(iter(store.objects.values()))
     meta = stored.metadata
     assert meta["codec"] == "zstd" and meta["points"] == "1" and int(meta["samples"]) == 3 * 288
-    # The object is b"BVTS", format 2, a 4-byte label "zstd", then the zstd frame of the columns.
-    assert stored.body[:10] == b"BVTS\x02\x04zstd"
+    # The object is b"BVTS", format 3, a 4-byte label "zstd", then the zstd frame of the columns.
+    assert stored.body[:10] == b"BVTS\x03\x04zstd"
     raw = zstd.decompress(stored.body[10:])
     assert int(meta["compressedSize"]) == len(stored.body) and int(meta["rawSize"]) == len(raw)
     assert abs(float(meta["ratio"]) - len(stored.body) / len(raw)) < 1e-6
