@@ -60,7 +60,7 @@ async def floor(store: ObjectStore, request: ApiRequest) -> ApiResponse:
 
 
 def parse_floor_query(url: str) -> tuple[list[str], int]:
-    """The R2 keys a hit of the query reads (in `_read_cached`'s order) and the body size asked for."""
+    """The R2 keys a hit of the query reads (in `_read_objects`' order) and the body size asked for."""
     params = {name: values[-1] for name, values in parse_qs(urlsplit(url).query).items()}
     try:
         site, points = params["site"], [p for p in params["points"].split(",") if p]
