@@ -31,7 +31,8 @@ CREATE TABLE IF NOT EXISTS queue_jobs (
   completed_at      TEXT,
   updated_at        TEXT NOT NULL,
   expires_at        TEXT,                           -- when a finished job's result is dropped
-  purged_at         TEXT                            -- when its R2 objects were deleted
+  purged_at         TEXT,                           -- when its R2 objects were deleted
+  point_errors      TEXT                            -- JSON {point: error} of asked-for points left out
 );
 
 -- The same request from the same owner maps to one live job.
@@ -97,21 +98,24 @@ CREATE INDEX IF NOT EXISTS ix_cache_metadata_site ON cache_metadata (site, day);
 CREATE INDEX IF NOT EXISTS ix_cache_metadata_expires ON cache_metadata (expires_at);
 
 CREATE TABLE IF NOT EXISTS site_access (
-  token_hash TEXT NOT NULL,
-  site       TEXT NOT NULL,
-  allowed    INTEGER NOT NULL CHECK (allowed IN (0, 1)),
-  checked_at TEXT NOT NULL,
-  expires_at TEXT NOT NULL,
+  token_hash     TEXT NOT NULL,
+  site           TEXT NOT NULL,
+  allowed        INTEGER NOT NULL CHECK (allowed IN (0, 1)),
+  checked_at     TEXT NOT NULL,
+  expires_at     TEXT NOT NULL,
+  catalog_digest TEXT,                              -- site_catalog.names_digest the token's list was compared with
   PRIMARY KEY (token_hash, site)
 );
 
--- Which points a site has (and how dense each is), from FlightDeck's `/sites/{site}/points`:
--- a site fact shared by every token, so a request names only points of the site it was granted.
+-- Which points a site has (and how dense each is), from FlightDeck's `/sites/{site}/points`: the union
+-- of the lists FlightDeck gave the tokens that asked, shared by every token; what one token may not read
+-- is in point_refusals.
 CREATE TABLE IF NOT EXISTS site_catalog (
   site         TEXT PRIMARY KEY,
   points_count INTEGER NOT NULL,
   fetched_at   TEXT NOT NULL,
-  expires_at   TEXT NOT NULL
+  expires_at   TEXT NOT NULL,
+  names_digest TEXT                                 -- sha256 of the sorted point names
 );
 
 CREATE TABLE IF NOT EXISTS site_points (
@@ -120,6 +124,19 @@ CREATE TABLE IF NOT EXISTS site_points (
   samples_per_day INTEGER NOT NULL,                 -- from collect_interval; 1,440 when unknown
   PRIMARY KEY (site, name)
 );
+
+-- Points of a site FlightDeck refuses to one token (by hash, never the token), remembered for
+-- ACCESS_TTL_SECONDS: `unlisted` when the site's list FlightDeck gave the token lacks them (replaced at
+-- each access check), `refused` when a data call with the token answered 403 for them.
+CREATE TABLE IF NOT EXISTS point_refusals (
+  token_hash TEXT NOT NULL,
+  site       TEXT NOT NULL,
+  name       TEXT NOT NULL,
+  reason     TEXT NOT NULL CHECK (reason IN ('unlisted', 'refused')),
+  expires_at TEXT NOT NULL,
+  PRIMARY KEY (token_hash, site, name)
+);
+CREATE INDEX IF NOT EXISTS ix_point_refusals_expires ON point_refusals (expires_at);
 
 -- Where each cron sweep of R2 stopped, so the next run continues from there.
 CREATE TABLE IF NOT EXISTS sweep_cursors (

@@ -14,7 +14,7 @@ from .server import SimServer
 
 
 def _tokens(path: Path) -> Tokens:
-    """`{token: [sites] | "*"}` from a JSON file."""
+    """`{token: [site or point, ...] | "*"}` from a JSON file (a point grants that point of its site only)."""
     tokens = json.loads(path.read_text())
     valid = isinstance(tokens, dict) and all(
         v == "*" or (isinstance(v, list) and all(isinstance(s, str) for s in v)) for v in tokens.values()
@@ -34,7 +34,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8788, help="0 picks a free port")
     parser.add_argument("--latency-ms", type=float, default=0, help="added to every /api call")
-    parser.add_argument("--tokens", type=Path, help='JSON file {"token": ["site", ...] | "*"} replacing the defaults')
+    parser.add_argument("--tokens", type=Path,
+                        help='JSON file {"token": ["site" or "point", ...] | "*"} replacing the defaults')
     args = parser.parse_args(argv)
 
     server = SimServer((args.host, args.port), _tokens(args.tokens) if args.tokens else DEFAULT_TOKENS, args.latency_ms)

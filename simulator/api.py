@@ -28,8 +28,33 @@ from .params import (
 )
 
 T = TypeVar("T")
+# A token's grant: "*" (everything) or a list whose entries name a whole site ("demo-lab") or one point
+# (a name with "/"): a point grant makes its site visible with only the granted points in it.
 Tokens = dict[str, list[str] | str]
-DEFAULT_TOKENS: Tokens = {"dev-token": "*", "limited-token": ["demo-lab"]}
+DEFAULT_TOKENS: Tokens = {
+    "dev-token": "*",
+    "limited-token": ["demo-lab"],
+    "point-token": ["acme/demo-hq/ahu-1:supply-air-temp", "acme/demo-hq/ahu-1:occupancy-mode"],
+}
+
+
+@dataclass(frozen=True)
+class Grant:
+    """What one token may read: whole sites, and single points of other sites."""
+
+    sites: frozenset[str]
+    points: frozenset[str]
+
+    @classmethod
+    def of(cls, granted: list[str]) -> Grant:
+        return cls(frozenset(g for g in granted if "/" not in g), frozenset(g for g in granted if "/" in g))
+
+    def sees_site(self, site_name: str) -> bool:
+        return site_name in self.sites or any(p is not None and p.site == site_name
+                                              for p in map(catalog.point, self.points))
+
+    def reads(self, p: catalog.Point) -> bool:
+        return p.site in self.sites or p.name in self.points
 
 
 @dataclass
@@ -106,49 +131,54 @@ class Api:
                 raise ApiError(404, "Point not found. Percent-encode the point name ('/' as %2F).")
         raise ApiError(404, "Not found")
 
-    def _allowed(self, req: Request) -> set[str] | None:
-        """The sites the caller may read (None: all); 401 for a missing or unknown token."""
+    def _allowed(self, req: Request) -> Grant | None:
+        """What the caller may read (None: all); 401 for a missing or unknown token."""
         if req.token is None or req.token not in self.tokens:
             raise ApiError(401, "Missing or invalid token")
         granted = self.tokens[req.token]
-        return None if granted == "*" else set(granted)
+        return None if granted == "*" else Grant.of(list(granted))
 
-    def _check_site(self, req: Request, site_name: str) -> None:
+    def _check_site(self, req: Request, site_name: str) -> Grant | None:
+        """The caller's grant, once it may see the site (404 for an unknown site, 403 for another's)."""
         allowed = self._allowed(req)
         if catalog.site(site_name) is None:
             raise ApiError(404, f"Site {site_name} not found")
-        if allowed is not None and site_name not in allowed:
+        if allowed is not None and not allowed.sees_site(site_name):
             raise ApiError(403, f"Token may not read site {site_name}")
+        return allowed
 
     def sites(self, req: Request) -> Reply:
-        """`GET /api/sites/`: the sites this token may read."""
+        """`GET /api/sites/`: the sites this token may read (wholly or some of their points)."""
         allowed = self._allowed(req)
-        items = [s.to_json() for s in catalog.sites() if allowed is None or s.name in allowed]
+        items = [s.to_json() for s in catalog.sites() if allowed is None or allowed.sees_site(s.name)]
         return _page(items, req.query)
 
     def points(self, req: Request, site_name: str) -> Reply:
-        """`GET /api/sites/{site}/points`."""
+        """`GET /api/sites/{site}/points`: the points of the site this token may read."""
         req.site = site_name
-        self._check_site(req, site_name)
-        return _page([p.to_json() for p in catalog.site_points(site_name)], req.query)
+        allowed = self._check_site(req, site_name)
+        return _page([p.to_json() for p in catalog.site_points(site_name) if allowed is None or allowed.reads(p)],
+                     req.query)
 
     def configured_points(self, req: Request, site_name: str) -> Reply:
         """`GET /api/sites/{site}/configured_points`: the points configured for collection (not in the spec copy)."""
         req.site = site_name
-        self._check_site(req, site_name)
-        return _page([p.to_json() for p in catalog.site_points(site_name) if p.collect_enabled], req.query)
+        allowed = self._check_site(req, site_name)
+        return _page([p.to_json() for p in catalog.site_points(site_name)
+                      if p.collect_enabled and (allowed is None or allowed.reads(p))], req.query)
 
     def paginated(self, req: Request, site_name: str) -> Reply:
-        """`GET /api/sites/{site}/timeseries/paginated`, ordered by (time, name)."""
+        """`GET /api/sites/{site}/timeseries/paginated`, ordered by (time, name): the points this token may read."""
         req.site = site_name
-        self._check_site(req, site_name)
+        allowed = self._check_site(req, site_name)
         start, end = time_range(req.query)
         page_size = integer(req.query, "page_size", 10000, PAGE_SIZE)
         raw = boolean(req.query, "raw_data", False)
         key: list[object] = [1, site_name, start, end, raw]
         cursor = first(req.query, "cursor")
         position = None if cursor is None else _position(cursor, key, RAW_STEP if raw else BUCKET_STEP)
-        found = _peek(iter_site(site_name, start, end, raw, position))
+        found = _peek(row for row in iter_site(site_name, start, end, raw, position)
+                      if allowed is None or allowed.reads(row[2]))
         reply = Reply(200, [])
 
         def body(rows: Iterator[tuple[int, int, catalog.Point, str]]) -> Iterator[str]:
@@ -174,8 +204,8 @@ class Api:
         if p is None:
             raise ApiError(404, "Point not found.")
         req.site = p.site
-        if allowed is not None and p.site not in allowed:
-            raise ApiError(403, f"Token may not read site {p.site}")
+        if allowed is not None and not allowed.reads(p):
+            raise ApiError(403, f"Token may not read point {name}")
         return _series([p], start, end)
 
     def batch(self, req: Request) -> Reply:
@@ -186,9 +216,9 @@ class Api:
         req.point_names = names
         known = [p for p in map(catalog.point, names) if p is not None]
         req.site = ",".join(sorted({p.site for p in known})) or None
-        denied = sorted({p.site for p in known if allowed is not None and p.site not in allowed})
+        denied = sorted(p.name for p in known if allowed is not None and not allowed.reads(p))
         if denied:
-            raise ApiError(403, f"Token may not read site {', '.join(denied)}")
+            raise ApiError(403, f"Token may not read point {', '.join(denied)}")
         return _series(known, start, end)
 
 

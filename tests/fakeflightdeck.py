@@ -42,7 +42,8 @@ class FakeFlightDeck:
     """Answers the per-point, batch and site-points endpoints; `faults` is a list of statuses.
 
     `token` (`good` by default) reads both sites, `limited` only `LAB`; a point's site is its name's second
-    segment. `/sites/{site}/points` lists `site_points[site]` (a test may list more of the simulator's points).
+    segment. `/sites/{site}/points` lists `site_points[site]` (a test may list more of the simulator's points),
+    less a token's `unlisted` points; `refused` points are listed but their data calls answer 403.
     """
 
     def __init__(self, token: str = "good") -> None:
@@ -52,6 +53,8 @@ class FakeFlightDeck:
         self.fault_headers = {"retry-after": "0"}
         self.broken: set[str] = set()  # points whose every call answers 500
         self.empty: set[str] = set()  # points FlightDeck holds no samples for
+        self.refused: set[str] = set()  # points whose data calls answer 403 (listed, but refused to every token)
+        self.unlisted: dict[str, set[str]] = {}  # token → points its site lists omit and its data calls refuse (403)
         self.calls: list[tuple[str, int, int]] = []
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
@@ -69,14 +72,16 @@ class FakeFlightDeck:
             site = unquote(url.path.split("/sites/")[1].split("/")[0])
             if site not in self.access[token]:
                 return respond(403, {"message": "no"})
-            items = [point(name).to_json() for name in self.site_points[site]]  # type: ignore[union-attr]
+            hidden = self.unlisted.get(token, set())
+            items = [point(name).to_json() for name in self.site_points[site] if name not in hidden]  # type: ignore[union-attr]
             return respond(200, {"page": 1, "pages": 1, "per_page": 10_000, "total": len(items), "items": items})
         start, end = parse_iso(query["start_time"]), parse_iso(query["end_time"])
         if url.path.endswith("/points/get_timeseries"):
             names = [p["name"] for p in json.loads(request.body or b"{}")["points"]]
         else:
             names = [unquote(url.path.split("/points/")[1].rsplit("/timeseries", 1)[0])]
-        if any([*name.split("/"), ""][1] not in self.access[token] for name in names):
+        refused = self.refused | self.unlisted.get(token, set())
+        if any([*name.split("/"), ""][1] not in self.access[token] for name in names) or refused.intersection(names):
             return respond(403, {"message": "no"})
         if self.broken.intersection(names):
             return respond(500, {"message": "broken point"})

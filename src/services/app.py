@@ -7,7 +7,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
-from .access import AccessService, SiteCatalog, token_hash
+from .access import AccessService, token_hash
 from .cache import R2CacheService
 from .config import Settings
 from .consumer import JobConsumer
@@ -71,8 +71,8 @@ class Services:
         self.analytics = AnalyticsRepository(platform.db)
         self.cache = R2CacheService(platform.store, CacheMetadataRepository(platform.db), settings, now_ms)
         self.access_repo = AccessRepository(platform.db)
-        self.access = AccessService(self.access_repo, settings, now_ms)
-        self.catalog = SiteCatalog(CatalogRepository(platform.db), settings, now_ms)
+        self.catalog_repo = CatalogRepository(platform.db)
+        self.access = AccessService(self.access_repo, self.catalog_repo, settings, now_ms)
         self.rate_limits = RateLimits(platform.limiters)
         self.warming_repo = WarmingRepository(platform.db)
 
@@ -91,10 +91,13 @@ class Services:
             await self.access.require(client, digest, site)
 
         async def densities(site: str, names: Sequence[str]) -> dict[str, int]:
-            return await self.catalog.densities(client, site, names)
+            return await self.access.readable(client, digest, site, names)
+
+        async def refuse(site: str, names: Sequence[str]) -> None:
+            await self.access.refuse(digest, site, names)
 
         return EnhancedTimeseriesService(self.settings, client, self.cache, self.jobs(token), require_access,
-                                         densities, defer or self.platform.defer, self.now_ms, self.clock)
+                                         densities, refuse, defer or self.platform.defer, self.now_ms, self.clock)
 
     def warming(self) -> Warming:
         token = self.platform.warming_token or ""
@@ -113,7 +116,7 @@ class Services:
         def client_for(token: str) -> FlightDeckClient:
             return FlightDeckClient(self.platform.transport, sized, token, sleep=self.sleep, clock=self.clock)
 
-        return JobConsumer(sized, self.jobs_repo, self.platform.store, client_for, self.catalog.densities,
+        return JobConsumer(sized, self.jobs_repo, self.platform.store, client_for, self.access,
                            self.platform.queues, self.now_ms)
 
     def job_events(self) -> JobEvents:
@@ -121,7 +124,7 @@ class Services:
 
     def maintenance(self) -> Maintenance:
         return Maintenance(self.settings, self.platform.store, self.cache, self.jobs_repo, self.analytics,
-                           self.access_repo, self.catalog.repo, SweepCursorRepository(self.platform.db),
+                           self.access_repo, self.catalog_repo, SweepCursorRepository(self.platform.db),
                            self.now_ms)
 
     def stats(self) -> StatsService:

@@ -20,8 +20,9 @@ Sizing, per consumer invocation (limits in DESIGN section 3):
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 
+from .access import AccessService, token_hash
 from .codec import encode
 from .config import Settings
 from .errors import Forbidden, NotFound, RateLimited, ServiceError, Unauthorized, UpstreamError, UpstreamTimeout
@@ -35,8 +36,6 @@ from .query import Priority
 from .repositories import JobRepository
 from .series import PointSeries
 from .timerange import Span
-
-Densities = Callable[[FlightDeckClient, str, Sequence[str]], Awaitable[dict[str, int]]]
 
 
 class JobCancelled(Exception):
@@ -59,7 +58,7 @@ class JobConsumer:
         repo: JobRepository,
         store: ObjectStore,
         client_for: Callable[[str], FlightDeckClient],
-        densities: Densities,
+        access: AccessService,
         queues: dict[Priority, MessageQueue],
         now_ms: Callable[[], int],
     ) -> None:
@@ -67,7 +66,7 @@ class JobConsumer:
         self.repo = repo
         self.store = store
         self.client_for = client_for
-        self.densities = densities
+        self.access = access
         self.queues = queues
         self.now_ms = now_ms
         self.calls_left = settings.consumer_max_upstream_calls
@@ -141,8 +140,8 @@ class JobConsumer:
         False when the invocation's upstream-call budget ran out first (the rest continues later).
         """
         span = Span(int(body["start"]), int(body["end"]))
-        points = list(body["points"])
-        per_day = await self._densities(client, str(body["site"]), points, job_id)
+        points, site, owner = list(body["points"]), str(body["site"]), token_hash(str(body["token"]))
+        per_day = await self._densities(client, owner, site, points, job_id)
         proposed = part_groups(points, span, self.settings.job_part_samples, per_day)
         groups, written = await self.repo.plan(job_id, index, proposed)
         for part in range(written, len(groups)):
@@ -166,6 +165,9 @@ class JobConsumer:
             })
             await self.repo.record_part(job_id, index, part, encoded.samples, fetched.errors, self.now_ms())
             self.parts_written += 1
+            if client.refused:  # the owner's other requests never read these points from the cache either
+                await self.access.refuse(owner, site, sorted(client.refused))
+                client.refused.clear()
         return True
 
     async def _fetch_part(
@@ -180,16 +182,22 @@ class JobConsumer:
             if not final:
                 raise
             return FetchResult({name: PointSeries() for name in group}, {name: exc.message for name in group})
-        if fetched.errors and not final:
-            raise UpstreamError("; ".join(sorted(set(fetched.errors.values()))))
+        failing = {error for name, error in fetched.errors.items() if name not in client.refused}
+        if failing and not final:  # a point FlightDeck refuses to the token is final at once
+            raise UpstreamError("; ".join(sorted(failing)))
         return fetched
 
-    async def _densities(self, client: FlightDeckClient, site: str, points: Sequence[str], job_id: str) -> PerDay:
+    async def _densities(
+        self, client: FlightDeckClient, owner: str, site: str, points: Sequence[str], job_id: str,
+    ) -> PerDay:
         """Points' densities size the calls and parts; without them, assume the densest interval."""
         try:
-            return await self.densities(client, site, points)
+            return await self.access.densities(client, owner, site, points)
         except (UpstreamError, RateLimited, UpstreamTimeout, NotFound) as exc:
             log_event("job.intervals_unknown", jobId=job_id, error=exc.message)
+            return {}
+        except CallBudgetExhausted as exc:  # this invocation's calls are spent: size for the densest
+            log_event("job.intervals_unknown", jobId=job_id, error=str(exc))
             return {}
 
     async def consume_dead_letters(self, messages: Sequence[IncomingMessage]) -> None:

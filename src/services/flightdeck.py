@@ -126,20 +126,7 @@ class FlightDeckClient:
         self._slots = asyncio.Semaphore(settings.upstream_concurrency)
         self.stats = UpstreamStats()
         self.call_limit: int | None = None
-
-    async def can_read_site(self, site: str) -> bool:
-        """Ask FlightDeck whether this token may read `site` (one small call).
-
-        Only a 403 is a refusal; a 404 (no such site, or a transient answer) raises NotFound, so the
-        caller does not remember it as one.
-        """
-        try:
-            await self._request("GET", f"/sites/{quote(site, safe='')}/points", {"page": 1, "per_page": 2})
-        except Forbidden:
-            return False
-        except _NoData as exc:
-            raise NotFound(f"FlightDeck knows no site {site!r}") from exc
-        return True
+        self.refused: set[str] = set()  # points a data call answered 403 for: FlightDeck refuses them to this token
 
     async def get_json(self, path: str, query: dict) -> object:
         """One read-only GET under the base URL (retried like every call); FlightDeck's 404 is NotFound."""
@@ -149,9 +136,11 @@ class FlightDeckClient:
             raise NotFound(f"FlightDeck has nothing at {path}") from exc
 
     async def samples_per_day(self, site: str) -> dict[str, int]:
-        """Every point of the site with its samples a day from `collect_interval` (densest when unknown).
+        """Every point of the site this token may see, with its samples a day from `collect_interval`
+        (densest when unknown).
 
-        One call per 10,000 points; a 404 (no such site, or a transient answer) raises NotFound.
+        One call per 10,000 points; a 403 (the token may not read the site) raises Forbidden, a 404 (no
+        such site, or a transient answer) NotFound.
         """
         per_day: dict[str, int] = {}
         page, pages = 1, 1
@@ -176,6 +165,8 @@ class FlightDeckClient:
     ) -> FetchResult:
         """All samples of `points` in `span`; a point whose calls fail carries the error, the rest return.
 
+        A point FlightDeck refuses to this token (403 on its own call) carries that error and joins
+        `refused`; the call fails as a whole only when every point failed for another reason.
         A `budget` raises TooLarge as soon as the samples exceed it, before memory runs out.
         """
         budget = budget or SampleBudget(None)
@@ -183,13 +174,14 @@ class FlightDeckClient:
         deadline = self._clock() + (timeout or self.settings.upstream_timeout_seconds)
         parts = await all_or_cancel(self._fetch_group(group, window, deadline, budget) for group, window in calls)
         series: Series = {name: PointSeries() for name in points}
-        errors: dict[str, UpstreamError] = {}
+        errors: dict[str, ServiceError] = {}
         for part in parts:
             errors.update(part.errors)  # type: ignore[arg-type]
             for name, samples in part.series.items():
                 series[name].extend(samples)
-        if errors and len(errors) == len(points):
-            raise next(iter(errors.values()))
+        failed = [error for error in errors.values() if not isinstance(error, Forbidden)]
+        if failed and len(errors) == len(points):
+            raise failed[0]
         for name in errors:
             series[name] = PointSeries()
         return FetchResult(series, {name: error.message for name, error in errors.items()})
@@ -197,11 +189,15 @@ class FlightDeckClient:
     async def _fetch_group(
         self, group: tuple[str, ...], window: Span, deadline: float, budget: SampleBudget
     ) -> FetchResult:
-        """One call for the group; if it fails, one call per point, so a bad point fails alone."""
+        """One call for the group; if it fails, one call per point, so a bad point (or one FlightDeck
+        refuses to this token: a batch naming it is refused whole) fails alone."""
         try:
             return FetchResult(await self._fetch_call(group, window, deadline, budget), {})
-        except UpstreamError as error:
+        except (UpstreamError, Forbidden) as error:
             if len(group) == 1:
+                if isinstance(error, Forbidden):
+                    self.refused.add(group[0])
+                    error = Forbidden("FlightDeck refuses this point to this token")
                 return FetchResult({}, {group[0]: error})  # type: ignore[dict-item]
         singles = await all_or_cancel(self._fetch_group((name,), window, deadline, budget) for name in group)
         return FetchResult(

@@ -103,8 +103,11 @@ class QueueService:
         self._token = token
         self.now_ms = now_ms
 
-    async def submit(self, query: SeriesQuery, estimate: int, request_id: str) -> JobTicket:
-        """The live job for this request and owner, or a new one with its batches queued."""
+    async def submit(
+        self, query: SeriesQuery, estimate: int, request_id: str, left_out: dict[str, str] | None = None,
+    ) -> JobTicket:
+        """The live job for this request and owner, or a new one with its batches queued. `left_out`:
+        asked-for points the token may not read, each with its error, which the result lists last."""
         digest = request_hash(query)
         existing = await self._live(digest)
         if existing is not None and not self._stale(existing):
@@ -118,6 +121,7 @@ class QueueService:
             start_time=db_time(query.span.start_ms), end_time=db_time(query.span.end_ms),
             owner_hash=self.owner_hash, request_hash=digest, priority=query.priority.value,
             estimated_size=estimate, batch_sizes=tuple(len(b) for b in batches), request_id=request_id,
+            point_errors=left_out or {},
         )
         if not await self.repo.insert(job, self.now_ms()):
             twin = await self._live(digest)
@@ -231,7 +235,8 @@ class QueueService:
     async def result_chunks(self, job: Row, meta: dict, writer: Writer, shaping: Shaping) -> AsyncIterator[bytes]:
         """The result body, one R2 part at a time and each point shaped: never the whole result in memory."""
         order = {name: index for index, name in enumerate(json.loads(job["points"]))}
-        yield writer.start(len(order))
+        left_out: dict[str, str] = json.loads(job["point_errors"] or "{}")
+        yield writer.start(len(order) + len(left_out))
         read = returned = 0
         for batch, parts, errors in await self.repo.batch_parts(job["id"]):
             for part in range(parts):
@@ -245,6 +250,9 @@ class QueueService:
                     read, returned = read + len(series[name]), returned + len(points)
                     for chunk in writer.point(name, points, error):
                         yield chunk
+        for name, error in left_out.items():
+            for chunk in writer.point(name, PointSeries(), error):
+                yield chunk
         if shaping.active:
             meta.update(samplesCount=returned, **shaping.meta(read, returned))
         yield writer.end(meta)

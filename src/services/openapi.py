@@ -142,7 +142,10 @@ def paths() -> dict:
                                                                      "enum": ["low", "normal", "high"]})),
             description="Routed by the estimate `points × days × SAMPLES_PER_POINT_PER_DAY`: under "
                         "DIRECT_MAX_SAMPLES fetched now, up to CACHED_MAX_SAMPLES served from the R2 cache, "
-                        "above that queued as a job (202).")},
+                        "above that queued as a job (202). Every route serves a point only to a token FlightDeck "
+                        "lets read it: a point of another site, one missing from the site's point list FlightDeck "
+                        "gives this token, or one FlightDeck answered 403 for with this token (remembered for "
+                        "ACCESS_TTL_SECONDS) has no samples and its `error` set, whatever the cache holds.")},
         "/api/cache": {"delete": operation("invalidateCache", "Drop cached objects of a site", "operations", {
             "200": {"description": "what was dropped", "content": json_content(ref("Invalidated"))},
             **errors(400, 403, 429, 502, 503, 504),
@@ -179,7 +182,8 @@ def paths() -> dict:
                        {"name": "Last-Event-ID", "in": "header", "required": False, "example": "processing-33.3-1",
                         "description": "resume after this event", "schema": {"type": "string"}}))},
         "/api/jobs/{job}/result": {"get": operation("getJobResult", "The finished job's samples", "jobs", {
-            "200": {"description": "same shape as a 200 of /api/timeseries, streamed",
+            "200": {"description": "same shape as a 200 of /api/timeseries, streamed; points the token may not "
+                                   "read come last, with no samples and their `error`",
                     "content": series_content()},
             **errors(400, 404, 406, 409),
         }, parameters=(job_id_parameter(), *SHAPING_PARAMETERS))},
@@ -216,7 +220,8 @@ def app_paths() -> dict:
             "503": {"description": "unhealthy", "content": json_content(ref("AppHealth"))},
         }, secured=False)},
         "/timeseries/query": {"get": operation("getAppQuery", "The app's chart query (never a 202)", "app", {
-            "200": {"description": "samples sorted by point, then time",
+            "200": {"description": "samples sorted by point, then time; points the token may not read have none "
+                                   "and are named in `metadata.errors`",
                     "content": json_content(ref("AppQueryResponse"))},
             **app_errors(400, 401, 403, 404, 413, 429, 502, 503, 504),
         }, parameters=(

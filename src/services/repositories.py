@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .jobmodel import ACTIVE, FINISHED, LIVE
 from .ports import Database, Row, Statement
-from .timerange import db_time
+from .timerange import db_time, parse_iso
 
 # D1 binds at most 100 values a statement.
 MAX_BOUND = 99
@@ -31,6 +31,7 @@ class NewJob:
     estimated_size: int
     batch_sizes: tuple[int, ...]
     request_id: str
+    point_errors: dict[str, str] = field(default_factory=dict)  # asked-for points left out of the job
 
 
 class JobRepository:
@@ -46,11 +47,12 @@ class JobRepository:
         await self.db.batch([
             ("INSERT INTO queue_jobs (id, site, points, start_time, end_time, owner_hash, request_hash,"
              " priority, status, estimated_size, total_batches, result_prefix, request_id, created_at,"
-             " updated_at, heartbeat_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?)"
-             " ON CONFLICT DO NOTHING",
+             " updated_at, heartbeat_at, point_errors)"
+             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
              (job.id, job.site, json.dumps(list(job.points)), job.start_time, job.end_time,
               job.owner_hash, job.request_hash, job.priority, job.estimated_size,
-              len(job.batch_sizes), f"jobs/{job.id}/", job.request_id, now, now, now)),
+              len(job.batch_sizes), f"jobs/{job.id}/", job.request_id, now, now, now,
+              json.dumps(job.point_errors) if job.point_errors else None)),
             *(("INSERT INTO job_batches (job_id, batch_index, points_count, updated_at)"
                " SELECT ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM queue_jobs WHERE id = ?)",
                (job.id, index, size, now, job.id))
@@ -430,28 +432,114 @@ class CacheMetadataRepository:
 
 
 class AccessRepository:
-    """`site_access`: FlightDeck's answer on token × site, remembered briefly."""
+    """`site_access` and `point_refusals`: FlightDeck's answers on token × site and token × point, remembered
+    briefly (by token hash)."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
 
     async def lookup(self, token_hash: str, site: str, now_ms: int) -> bool | None:
+        """The remembered answer on the site; None when there is none, or when the site's point list
+        changed since the token's own list was compared with it (then the token is checked again)."""
         row = await self.db.first(
-            "SELECT allowed FROM site_access WHERE token_hash = ? AND site = ? AND expires_at > ?",
-            (token_hash, site, db_time(now_ms)),
+            "SELECT a.allowed FROM site_access a LEFT JOIN site_catalog c ON c.site = a.site"
+            f" WHERE a.token_hash = ? AND a.site = ? AND a.expires_at > ? AND {_CURRENT}",
+            (token_hash, site, db_time(now_ms), db_time(now_ms)),
         )
         return None if row is None else bool(row["allowed"])
 
-    async def remember(self, token_hash: str, site: str, allowed: bool, now_ms: int, ttl_s: int) -> None:
-        await self.db.run(
-            "INSERT INTO site_access (token_hash, site, allowed, checked_at, expires_at) VALUES (?, ?, ?, ?, ?)"
-            " ON CONFLICT (token_hash, site) DO UPDATE SET allowed = excluded.allowed,"
-            " checked_at = excluded.checked_at, expires_at = excluded.expires_at",
-            (token_hash, site, int(allowed), db_time(now_ms), db_time(now_ms + ttl_s * 1000)),
-        )
+    async def readable(
+        self, token_hash: str, site: str, names: Sequence[str], now_ms: int,
+    ) -> tuple[bool, dict[str, int]] | None:
+        """Whether the token reads the site, and the samples a day of those `names` it may read there
+        (names the site lacks or the token is refused are absent); None as for `lookup`. The access
+        answer, the site's list and the token's refusals in one statement per 94 names."""
+        found: dict[str, int] = {}
+        allowed = True
+        step = MAX_BOUND - 5
+        for start in range(0, max(len(names), 1), step):  # one statement even for no names: the access answer
+            chunk = list(names[start : start + step])
+            rows = await self.db.all(
+                "SELECT a.allowed, p.name, p.samples_per_day, r.reason FROM site_access a"
+                " LEFT JOIN site_catalog c ON c.site = a.site"
+                f" LEFT JOIN site_points p ON p.site = a.site AND p.name IN ({_marks(chunk)})"
+                " LEFT JOIN point_refusals r ON r.token_hash = a.token_hash AND r.site = a.site AND r.name = p.name"
+                " AND r.expires_at > ?"
+                f" WHERE a.token_hash = ? AND a.site = ? AND a.expires_at > ? AND {_CURRENT}",
+                (*chunk, db_time(now_ms), token_hash, site, db_time(now_ms), db_time(now_ms)),
+            )
+            if not rows:
+                return None
+            allowed = allowed and bool(rows[0]["allowed"])
+            # Truthiness, not `is None`: D1's NULL reaches Pyodide as `jsnull`, which is falsy.
+            found.update((row["name"], row["samples_per_day"]) for row in rows if row["name"] and not row["reason"])
+        return allowed, found if allowed else {}
+
+    async def refused(self, token_hash: str, site: str, names: Sequence[str], now_ms: int) -> set[str]:
+        """Those `names` a data call with the token was refused (403) lately. One statement per 96 names."""
+        found: set[str] = set()
+        step = MAX_BOUND - 3
+        for start in range(0, len(names), step):
+            chunk = list(names[start : start + step])
+            rows = await self.db.all(
+                "SELECT name FROM point_refusals WHERE token_hash = ? AND site = ? AND expires_at > ?"
+                f" AND reason = 'refused' AND name IN ({_marks(chunk)})",
+                (token_hash, site, db_time(now_ms), *chunk),
+            )
+            found.update(row["name"] for row in rows)
+        return found
+
+    async def remember(self, token_hash: str, site: str, allowed: bool, now_ms: int, ttl_s: int,
+                       catalog_digest: str | None = None, unlisted: Sequence[str] = (),
+                       catalog: Sequence[Statement] = ()) -> None:
+        """The answer on the site, and (when allowed) the site's points the token's own list lacks and
+        the site list it was compared with, written with `catalog` in one D1 batch."""
+        expires = db_time(now_ms + ttl_s * 1000)
+        statements: list[Statement] = [*catalog, (
+            "INSERT INTO site_access (token_hash, site, allowed, checked_at, expires_at, catalog_digest)"
+            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (token_hash, site) DO UPDATE SET allowed = excluded.allowed,"
+            " checked_at = excluded.checked_at, expires_at = excluded.expires_at,"
+            " catalog_digest = excluded.catalog_digest",
+            (token_hash, site, int(allowed), db_time(now_ms), expires, catalog_digest),
+        ), (
+            "DELETE FROM point_refusals WHERE token_hash = ? AND site = ? AND reason = 'unlisted'",
+            (token_hash, site),
+        )]
+        statements.extend(_refusal_rows(token_hash, site, unlisted, "unlisted", expires))
+        await self.db.batch(statements)
+
+    async def refuse(self, token_hash: str, site: str, names: Sequence[str], now_ms: int, ttl_s: int) -> None:
+        """Remember that data calls with the token were refused (403) for `names` of the site."""
+        await self.db.batch(_refusal_rows(token_hash, site, names, "refused", db_time(now_ms + ttl_s * 1000)))
 
     async def delete_expired(self, now_ms: int) -> int:
-        return await self.db.run("DELETE FROM site_access WHERE expires_at < ?", (db_time(now_ms),))
+        now = db_time(now_ms)
+        return (await self.db.run("DELETE FROM site_access WHERE expires_at < ?", (now,))
+                + await self.db.run("DELETE FROM point_refusals WHERE expires_at < ?", (now,)))
+
+
+# A remembered access answer holds while the site's list is the one the token's list was compared with.
+_CURRENT = "(a.allowed = 0 OR (c.names_digest = a.catalog_digest AND c.expires_at > ?))"
+
+
+def _refusal_rows(token_hash: str, site: str, names: Sequence[str], reason: str, expires: str) -> list[Statement]:
+    step = MAX_BOUND // 5
+    return [(
+        "INSERT INTO point_refusals (token_hash, site, name, reason, expires_at) VALUES "
+        + ", ".join("(?, ?, ?, ?, ?)" for _ in chunk)
+        + " ON CONFLICT (token_hash, site, name) DO UPDATE SET reason = excluded.reason,"
+        " expires_at = excluded.expires_at",
+        tuple(value for name in chunk for value in (token_hash, site, name, reason, expires)),
+    ) for chunk in (names[start : start + step] for start in range(0, len(names), step))]
+
+
+@dataclass(frozen=True)
+class SiteList:
+    """A site's remembered point list: samples a day by name, the digest of the names, when it expires."""
+
+    per_day: dict[str, int]
+    digest: str | None
+    expires_ms: int
 
 
 class CatalogRepository:
@@ -460,9 +548,21 @@ class CatalogRepository:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    async def lookup(self, site: str, names: Sequence[str], now_ms: int) -> dict[str, int] | None:
-        """Samples a day of those `names` the site has (names it lacks are absent); None when the
-        site's list is not remembered or has expired. One statement per 97 names."""
+    async def current(self, site: str, now_ms: int) -> SiteList | None:
+        """The site's whole remembered list, or None when there is none or it has expired."""
+        rows = await self.db.all(
+            "SELECT c.names_digest, c.expires_at, p.name, p.samples_per_day FROM site_catalog c"
+            " LEFT JOIN site_points p ON p.site = c.site WHERE c.site = ? AND c.expires_at > ?",
+            (site, db_time(now_ms)),
+        )
+        if not rows:
+            return None
+        per_day = {row["name"]: row["samples_per_day"] for row in rows if row["name"]}  # NULL may be `jsnull`
+        return SiteList(per_day, rows[0]["names_digest"] or None, parse_iso(rows[0]["expires_at"]))
+
+    async def densities(self, site: str, names: Sequence[str], now_ms: int) -> dict[str, int] | None:
+        """Samples a day of those `names` the site has (names it lacks are absent); None when the site's
+        list is not remembered or has expired. One statement per 97 names."""
         found: dict[str, int] = {}
         step = MAX_BOUND - 2
         for start in range(0, len(names), step):
@@ -474,12 +574,13 @@ class CatalogRepository:
             )
             if not rows:
                 return None
-            found.update((row["name"], row["samples_per_day"]) for row in rows if row["name"] is not None)
+            found.update((row["name"], row["samples_per_day"]) for row in rows if row["name"])  # NULL: `jsnull`
         return found
 
-    async def replace(self, site: str, per_day: dict[str, int], now_ms: int, ttl_s: int) -> None:
-        """Store a site's whole point list in one D1 batch (atomic: readers see the old or the new)."""
-        rows = list(per_day.items())
+    def replace(self, site: str, listed: SiteList, now_ms: int) -> list[Statement]:
+        """The statements that store a site's whole point list (run them in one D1 batch: readers see the
+        old list or the new)."""
+        rows = list(listed.per_day.items())
         step = MAX_BOUND // 3
         statements: list[Statement] = [("DELETE FROM site_points WHERE site = ?", (site,))]
         for start in range(0, len(rows), step):
@@ -490,12 +591,13 @@ class CatalogRepository:
                 tuple(value for name, density in chunk for value in (site, name, density)),
             ))
         statements.append((
-            "INSERT INTO site_catalog (site, points_count, fetched_at, expires_at) VALUES (?, ?, ?, ?)"
-            " ON CONFLICT (site) DO UPDATE SET points_count = excluded.points_count,"
-            " fetched_at = excluded.fetched_at, expires_at = excluded.expires_at",
-            (site, len(rows), db_time(now_ms), db_time(now_ms + ttl_s * 1000)),
+            "INSERT INTO site_catalog (site, points_count, fetched_at, expires_at, names_digest)"
+            " VALUES (?, ?, ?, ?, ?) ON CONFLICT (site) DO UPDATE SET points_count = excluded.points_count,"
+            " fetched_at = excluded.fetched_at, expires_at = excluded.expires_at,"
+            " names_digest = excluded.names_digest",
+            (site, len(rows), db_time(now_ms), db_time(listed.expires_ms), listed.digest),
         ))
-        await self.db.batch(statements)
+        return statements
 
     async def delete_expired(self, now_ms: int) -> int:
         """Forget the point lists of sites nobody asked about lately (one D1 batch)."""

@@ -10,7 +10,7 @@ from .aggregate import TextValuesError
 from .cache import CacheStatus, PointObject, R2CacheService, clip, month_spans, point_key, subtract, with_data
 from .config import Settings
 from .errors import BadRequest, TooLarge
-from .flightdeck import FetchResult, FlightDeckClient, all_or_cancel
+from .flightdeck import FetchResult, FlightDeckClient
 from .jobs import JobTicket, QueueService
 from .planning import SampleBudget
 from .ports import Defer
@@ -76,6 +76,7 @@ class EnhancedTimeseriesService:
         jobs: QueueService,
         require_access: Callable[[str], Awaitable[None]],
         densities: Callable[[str, Sequence[str]], Awaitable[dict[str, int]]],
+        refuse: Callable[[str, Sequence[str]], Awaitable[None]],
         defer: Defer,
         now_ms: Callable[[], int],
         clock: Callable[[], float],
@@ -86,6 +87,7 @@ class EnhancedTimeseriesService:
         self.jobs = jobs
         self.require_access = require_access
         self.densities = densities
+        self.refuse = refuse
         self.defer = defer
         self.now_ms = now_ms
         self.clock = clock
@@ -119,17 +121,18 @@ class EnhancedTimeseriesService:
     ) -> SeriesResult | JobTicket:
         """Route by estimated size (what must be read); queued requests return the job that serves them.
 
-        Every route first checks the token's access to the site and keeps only the points the site
-        has: a point of another site is a per-point error, never fetched or cached. A shaped answer
+        Every route first checks the token's access to the site and keeps only the points of the site
+        this token may read: a point of another site, or one FlightDeck refuses to this token, is a
+        per-point error, never fetched, read from the cache or cached. A shaped answer
         may read up to MAX_READ_SAMPLES (held in memory while it is computed) and return up to
         MAX_RESPONSE_SAMPLES; an unshaped one reads what it returns. `ahead` is `read_ahead`'s reads.
         """
         started = self.clock()
-        # Both answers are usually remembered in D1: ask at once. The point list is fetched with the
-        # caller's token, so it never reaches a token FlightDeck refuses; a refusal cancels it.
-        _, per_day = await all_or_cancel([self.require_access(query.site), self.densities(query.site, query.points)])
+        # One D1 statement when remembered (access, the site's points, this token's refusals); else
+        # one FlightDeck call with the caller's token. Forbidden when it may not read the site.
+        per_day = await self.densities(query.site, query.points)
         checked = self.clock() - started
-        foreign = {name: f"{name!r} is not a point of site {query.site!r}"
+        foreign = {name: f"{name!r} is not a point of site {query.site!r} this token may read"
                    for name in query.points if name not in per_day}
         known = replace(query, points=tuple(name for name in query.points if name in per_day))
         if not known.points:
@@ -139,12 +142,16 @@ class EnhancedTimeseriesService:
         read_limit = self.settings.max_read_samples if shaping.active else self.settings.max_response_samples
         route = self._route(known, estimate, per_day, read_limit)
         if route is Route.QUEUED:
-            return await self.jobs.submit(known, estimate, request_id)
+            return await self.jobs.submit(known, estimate, request_id, foreign)
         budget = SampleBudget(read_limit)
         if route is Route.DIRECT:
             result = await self._serve_direct(known, estimate, per_day, timeout, budget)
         else:
             result = await self._serve_cached(known, estimate, per_day, timeout, budget, ahead)
+        refused = sorted(self.client.refused.intersection(known.points))
+        if refused:  # FlightDeck refused them to this token just now: nothing cached of them is served
+            self.defer(self.refuse(query.site, refused))
+            result.series.update({name: PointSeries() for name in refused})
         started = self.clock()
         result = result.shaped(shaping, self.settings.max_response_samples)
         result.timings["shape"] = self.clock() - started

@@ -48,3 +48,31 @@ def test_auth_batch_with_a_forbidden_point_is_403(sim: Sim) -> None:
 
 def test_auth_non_bearer_header_is_401(sim: Sim) -> None:
     assert sim.call("GET", "/api/sites/", token=None, headers={"Authorization": "dev-token"}).status == 401
+
+
+POINT_TOKEN_SAT = "acme/demo-hq/ahu-1:supply-air-temp"
+POINT_TOKEN_OTHER = "acme/demo-hq/ahu-1:return-air-temp"
+
+
+def test_auth_point_grant_lists_only_the_granted_points_of_the_site(sim: Sim) -> None:
+    items = sim.call("GET", "/api/sites/demo-hq/points", {"per_page": 500}, token="point-token").json()["items"]
+    assert POINT_TOKEN_SAT in [p["name"] for p in items] and POINT_TOKEN_OTHER not in [p["name"] for p in items]
+    assert len(items) == 2
+
+
+def test_auth_point_grant_refuses_another_point_of_the_same_site(sim: Sim) -> None:
+    other = "/api/points/" + quote(POINT_TOKEN_OTHER, safe="") + "/timeseries"
+    assert sim.call("GET", other, RANGE, token="point-token").status == 403
+    assert sim.call("GET", HQ_POINT, RANGE, token="point-token").status == 200
+
+
+def test_auth_point_grant_batch_naming_a_refused_point_is_403(sim: Sim) -> None:
+    body = {"points": [{"name": POINT_TOKEN_SAT}, {"name": POINT_TOKEN_OTHER}]}
+    assert sim.call("POST", "/api/points/get_timeseries", RANGE, body, token="point-token").status == 403
+
+
+def test_auth_point_grant_paginated_holds_only_the_granted_points(sim: Sim) -> None:
+    body = sim.call("GET", "/api/sites/demo-hq/timeseries/paginated", {**RANGE, "raw_data": "true"},
+                    token="point-token").json()
+    assert {s["name"] for s in body["point_samples"]} <= {POINT_TOKEN_SAT, "acme/demo-hq/ahu-1:occupancy-mode"}
+    assert body["point_samples"]

@@ -110,16 +110,36 @@ def test_retry_after_is_honoured(settings):
     assert slept and slept[0] >= 3
 
 
-def test_upstream_401_and_403_become_ours(transport, settings):
+class Denied:
+    """FlightDeck refusing every call with 403."""
+
+    async def send(self, request, timeout):
+        return HttpResponse(403, {}, b"")
+
+
+def test_upstream_401_becomes_ours(transport, settings):
     with pytest.raises(Unauthorized):
         asyncio.run(client(transport, settings, token="bad").fetch_series(POINTS[:1], DAY))
 
-    class Denied:
-        async def send(self, request, timeout):
-            return HttpResponse(403, {}, b"")
 
+def test_upstream_403_on_the_site_point_list_is_forbidden(settings):
     with pytest.raises(Forbidden):
-        asyncio.run(client(Denied(), settings).fetch_series(POINTS[:1], DAY))
+        asyncio.run(client(Denied(), settings).samples_per_day("demo-hq"))
+
+
+def test_upstream_403_on_a_data_call_is_that_points_refusal(settings):
+    refusing = client(Denied(), settings)
+    result = asyncio.run(refusing.fetch_series(POINTS[:1], DAY))
+    assert "refuses" in result.errors[POINTS[0]] and len(result.series[POINTS[0]]) == 0
+    assert refusing.refused == {POINTS[0]}
+
+
+def test_a_batch_refused_for_one_point_serves_the_others_and_names_the_refused_one(flightdeck, transport, settings):
+    flightdeck.refused = {POINTS[1]}
+    fetching = client(transport, settings)
+    result = asyncio.run(fetching.fetch_series(POINTS, DAY))
+    assert fetching.refused == {POINTS[1]} and set(result.errors) == {POINTS[1]}
+    assert samples_of(result, POINTS[0]) == truth(POINTS[0], DAY.start_ms, DAY.end_ms)
 
 
 def test_slow_upstream_times_out_with_a_clear_message(settings):

@@ -303,3 +303,24 @@ def test_a_finished_job_frees_its_slot(api, services, queues):
         queue_job(api, (point,))
     deliver(services, queues)
     assert queue_job(api, MANY[3:5])[0].status == 202
+
+
+def test_a_point_flightdeck_refuses_is_that_points_error_at_once_and_remembered(api, services, queues, flightdeck, db):
+    _, body = queue_job(api)
+    flightdeck.refused = {POINTS[1]}
+    (message,) = deliver(services, queues)
+    assert message.outcome == ("ack", None) and job_row(db, body["jobId"])["status"] == "completed"
+    _, result = call(api, "GET", f"/api/jobs/{body['jobId']}/result")
+    assert result["data"][POINTS[1]]["samples"] == [] and "refuses" in result["data"][POINTS[1]]["error"]
+    assert result["data"][POINTS[0]]["samples"] == truth(POINTS[0], parse_iso("2025-11-10"), parse_iso("2025-11-13"))
+    assert asyncio.run(db.all("SELECT name, reason FROM point_refusals")) == [{"name": POINTS[1], "reason": "refused"}]
+
+
+def test_a_job_outliving_its_owners_access_answer_sizes_calls_from_the_remembered_site_list(api, services, queues,
+                                                                                          transport, clock):
+    queue_job(api)
+    clock.now_ms += services.settings.access_ttl_seconds * 1000 + 1  # still within CATALOG_TTL_SECONDS
+    sent = len(transport.requests)
+    (message,) = deliver(services, queues)
+    assert message.outcome == ("ack", None)
+    assert not any("/sites/" in request.url for request in transport.requests[sent:])

@@ -449,7 +449,8 @@ def test_a_404_on_the_access_check_is_not_remembered_as_a_refusal(api, flightdec
 
 def test_a_404_on_the_site_point_list_is_not_remembered_as_an_empty_site(api, services, flightdeck, clock):
     asyncio.run(services.access.require(services.client("good"), token_hash("good"), "demo-hq"))
-    flightdeck.faults = [404]  # the point-list call is now the first to reach FlightDeck
+    clock.now_ms += services.settings.catalog_ttl_seconds * 1000 + 1
+    flightdeck.faults = [404]  # the point list, asked again once expired, is the first call to reach FlightDeck
     params = series_params([HQ_POINT], end="2025-11-10T01:00:00Z")
     first, _ = call(api, "GET", "/api/timeseries", params)
     second, body = call(api, "GET", "/api/timeseries", params)
