@@ -5,7 +5,7 @@ import { parse as parseToml } from "smol-toml";
 
 const USAGE = `usage: node runtime/main.mjs [--config wrangler.toml] [--host 127.0.0.1] [--port 8787]
          [--persist .wrangler/state] [--var KEY=VALUE ...] [--ratelimit NAME=LIMIT ...] [--src DIR] [--no-crons]
-         [--plan paid|free]`;
+         [--plan paid|free] [--floor-module FILE]`;
 
 export class ConfigError extends Error {
   name = "ConfigError";
@@ -15,9 +15,9 @@ export class ConfigError extends Error {
 export function parseArgs(argv) {
   const opts = {
     config: "wrangler.toml", host: "127.0.0.1", port: 8787, persist: null, vars: {}, ratelimits: {}, src: null, crons: true,
-    plan: "paid",
+    plan: "paid", floorModule: null,
   };
-  const takesValue = new Set(["--config", "--host", "--port", "--persist", "--var", "--ratelimit", "--src", "--plan"]);
+  const takesValue = new Set(["--config", "--host", "--port", "--persist", "--var", "--ratelimit", "--src", "--plan", "--floor-module"]);
   for (let i = 0; i < argv.length; i++) {
     let arg = argv[i];
     let value;
@@ -38,6 +38,7 @@ export function parseArgs(argv) {
       case "--host": opts.host = value; break;
       case "--persist": opts.persist = value; break;
       case "--src": opts.src = value; break;
+      case "--floor-module": opts.floorModule = value; break;
       case "--plan":
         if (value !== "paid" && value !== "free") throw new ConfigError(`--plan must be paid or free, got ${value}`);
         opts.plan = value;

@@ -1,5 +1,6 @@
 """Runtime glue: find the WorkerEntrypoint class and call its handlers the way workerd does."""
 
+import importlib.util
 import inspect
 import sys
 
@@ -29,6 +30,15 @@ def find_entrypoint(module_name):
         f"{module_name}: expected a WorkerEntrypoint subclass named Default "
         f"(found: {names})"
     )
+
+
+def load_entrypoint(module_name, file):
+    """Import `file` as `module_name` beside the Worker's modules and find its WorkerEntrypoint."""
+    spec = importlib.util.spec_from_file_location(module_name, file)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    spec.loader.exec_module(module)
+    return find_entrypoint(module_name)
 
 
 async def invoke(cls, ctx, env, prop, mode, *args):

@@ -25,6 +25,9 @@ const WAIT_UNTIL_DRAIN_MS = 5_000;
 const DISPOSE_TIMEOUT_MS = 10_000;
 
 const INTERNAL_ERROR = { error: { code: "internal", message: "Internal error" } };
+// With --floor-module (make bench only), requests to this path are answered by that module's
+// entrypoint instead of the Worker's, in the same Pyodide, after the same front, Miniflare and shim.
+const FLOOR_PATH = "/__bench/floor";
 
 function log(message) {
   process.stderr.write(`[runtime] ${message}\n`);
@@ -90,6 +93,7 @@ class Runtime {
       sdkWheel: pinnedWheel(config.root),
       compatFlags: compatFlagsModule(config.compatibilityFlags),
       entrypointHelper: entrypointHelper({ env: this.env, tracker: this.tracker }),
+      floorModule: opts.floorModule && path.resolve(opts.floorModule),
     };
     this.pythonReady = PythonWorker.start(this.pythonOptions);
     this.pythonReady.catch(() => {}); // awaited below; handlers wait on it too
@@ -116,6 +120,7 @@ class Runtime {
     }
     log(`Python ${this.python.pythonVersion} (Pyodide ${this.python.version}), workers-runtime-sdk ${this.python.sdkVersion}, entrypoint ${mainModule}.${this.python.entrypointName}, ` +
       `state in ${persistRoot}`);
+    if (this.pythonOptions.floorModule) log(`bench floor: ${FLOOR_PATH} is answered by ${this.pythonOptions.floorModule}`);
     const port = this.front ? await this.#listenFront(url) : url.port;
     process.stdout.write(`READY http://${opts.host}:${port}\n`);
   }
@@ -206,7 +211,8 @@ class Runtime {
     try {
       const python = await this.pythonReady;
       const ctx = new ExecutionContext(this.tracker, label);
-      const response = await python.call("fetch", { ctx, env: this.env }, ...eventArgs(request));
+      const floor = Boolean(this.pythonOptions.floorModule) && new URL(request.url).pathname === FLOOR_PATH;
+      const response = await python.call("fetch", { ctx, env: this.env, floor }, ...eventArgs(request));
       if (!(response instanceof Response)) {
         throw new TypeError(`fetch returned ${response?.constructor?.name ?? response}, not a Response`);
       }

@@ -74,17 +74,28 @@ export function briefError(err) {
   return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
 }
 
+// The module name the bench's floor (--floor-module) is imported as.
+const FLOOR_MODULE_NAME = "_bv_bench_floor";
+
+/** Copy a file into the Python filesystem at its own absolute path, so tracebacks name the real file. */
+function copyIn(pyodide, file) {
+  pyodide.FS.mkdirTree(path.dirname(file));
+  pyodide.FS.writeFile(file, new Uint8Array(readFileSync(file)));
+}
+
 export class PythonWorker {
   #pyodide;
   #dispatch;
   #entrypoint;
+  #floor = null;
 
   /**
    * Load Pyodide, the SDK wheel (sdk.mjs pinnedWheel) and the dependency wheels, copy srcDir into
    * the Python filesystem at the same absolute path (so tracebacks name real files) and import
-   * mainModule from it.
+   * mainModule from it; with floorModule (make bench only), import that file too, into the same
+   * interpreter, as a second entrypoint (see `call`).
    */
-  static async start({ srcDir, mainModule, sdkWheel, compatFlags, entrypointHelper }) {
+  static async start({ srcDir, mainModule, sdkWheel, compatFlags, entrypointHelper, floorModule = null }) {
     const wheel = readWheel(sdkWheel);
     const dependencies = dependencyWheels(sdkWheel);
     const { loadPyodide } = await import("pyodide");
@@ -98,10 +109,7 @@ export class PythonWorker {
 
     const root = path.resolve(srcDir);
     if (!statSync(root, { throwIfNoEntry: false })?.isDirectory()) throw new StartupError(`source folder ${root} does not exist`);
-    for (const file of pythonFiles(root)) {
-      pyodide.FS.mkdirTree(path.dirname(file));
-      pyodide.FS.writeFile(file, new Uint8Array(readFileSync(file)));
-    }
+    for (const file of pythonFiles(root)) copyIn(pyodide, file);
     pyodide.FS.mkdirTree("/runtime");
     pyodide.FS.writeFile("/runtime/_bv_runtime_dispatch.py", readFileSync(path.join(HERE, "dispatch.py"), "utf8"));
     const sys = pyodide.pyimport("sys");
@@ -118,7 +126,18 @@ export class PythonWorker {
     } catch (err) {
       throw new StartupError(`importing ${mainModule} from ${root} failed:\n${describeError(err)}`);
     }
+    if (floorModule) worker.#floor = worker.#loadFloor(floorModule);
     return worker;
+  }
+
+  #loadFloor(file) {
+    if (!statSync(file, { throwIfNoEntry: false })?.isFile()) throw new StartupError(`floor module ${file} does not exist`);
+    copyIn(this.#pyodide, file);
+    try {
+      return this.#dispatch.load_entrypoint(FLOOR_MODULE_NAME, file);
+    } catch (err) {
+      throw new StartupError(`importing the floor module ${file} failed:\n${describeError(err)}`);
+    }
   }
 
   get version() {
@@ -148,8 +167,13 @@ export class PythonWorker {
     return this.#dispatch.arity_problems(this.#entrypoint, STRICT_EVENT_HANDLERS, EVENT_ARITY).toJs();
   }
 
-  /** Construct the entrypoint with (ctx, env) and await handler `prop`, called as workerd calls it. */
-  async call(prop, { ctx, env }, ...args) {
-    return this.#dispatch.invoke(this.#entrypoint, ctx, env, prop, callMode(prop), ...args);
+  /**
+   * Construct the entrypoint with (ctx, env) and await handler `prop`, called as workerd calls it;
+   * with `floor`, the floor module's entrypoint instead of the Worker's, in the same way.
+   */
+  async call(prop, { ctx, env, floor = false }, ...args) {
+    const entrypoint = floor ? this.#floor : this.#entrypoint;
+    if (!entrypoint) throw new TypeError("no floor module is loaded (--floor-module)");
+    return this.#dispatch.invoke(entrypoint, ctx, env, prop, callMode(prop), ...args);
   }
 }

@@ -87,10 +87,13 @@ def start_simulator(*options: str) -> Server:
 
 
 def start_worker(simulator_url: str, persist: Path, ratelimits: dict[str, int] | None = None,
-                 **variables: str) -> Server:
+                 floor_module: Path | None = None, **variables: str) -> Server:
+    """The local runtime on `src/entry.py`; with `floor_module`, it also answers make bench's floor path."""
     # Crons off: callers trigger scheduled() themselves, never mid-run on the clock.
     command = ["node", "runtime/main.mjs", "--host", HOST, "--port", "0", "--no-crons",
                "--persist", str(persist), "--var", f"FLIGHTDECK_BASE_URL={simulator_url}/api"]
+    if floor_module is not None:
+        command += ["--floor-module", str(floor_module)]
     for key, value in variables.items():
         command += ["--var", f"{key}={value}"]
     for name, limit in (ratelimits or {}).items():

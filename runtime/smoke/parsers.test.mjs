@@ -125,6 +125,11 @@ test("--ratelimit NAME=LIMIT replaces one limit and refuses unknown names", () =
   assert.throws(() => parseArgs(["--ratelimit", "RL=0"]), /positive integer/);
 });
 
+test("--floor-module is off unless given (make bench's floor only)", () => {
+  assert.equal(parseArgs([]).floorModule, null);
+  assert.equal(parseArgs(["--floor-module", "bench/floorworker.py"]).floorModule, "bench/floorworker.py");
+});
+
 test("[assets]: Miniflare's asset options, the folder resolved next to wrangler.toml", () => {
   const file = configWith('[assets]\ndirectory = "assets"\nhtml_handling = "auto-trailing-slash"\n');
   assert.deepEqual(loadWranglerConfig(file).assets, {
