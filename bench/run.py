@@ -129,6 +129,12 @@ class Bench:
         lines = self.runtime.output[mark:]
         return [json.loads(line) for line in lines if line.startswith('{"event":"invocation"')]
 
+    def invocation_of(self, reply: Reply, mark: int) -> dict:
+        """The runtime's invocation line of `reply` (printed once its body has gone out: waited for, bounded)."""
+        request_id = reply.headers.get("x-request-id")
+        return wait_for(lambda: next((x for x in self.invocations_since(mark) if x.get("requestId") == request_id),
+                                     None), CACHE_WRITE_TIMEOUT_S, POLL_S)
+
     # worker
     def series(self, points: list[str], span: tuple[datetime, datetime], route: str = "cached", **extra: str) -> Reply:
         return self._ask("/api/timeseries", points, span, route=route, **extra)
@@ -699,13 +705,12 @@ def heap_of_answer(sim_url: str, persist: Path, points: list[str], span, fmt: st
     try:
         b = Bench(sim_url, runtime.url, runtime, persist)
         mark = len(runtime.output)
-        b.series(points[:1], (span[0], span[0] + DAY), format=fmt)
-        baseline = b.invocations_since(mark)[-1]["heapPeakMB"]
+        baseline = b.invocation_of(b.series(points[:1], (span[0], span[0] + DAY), format=fmt), mark)["heapPeakMB"]
         mark = len(runtime.output)
         reply = b.series(points, span, format=fmt)
         if reply.status != 200:
             raise RuntimeError(f"heap {fmt}: {reply.status} {reply.body[:300]!r}")
-        answer = [x for x in b.invocations_since(mark) if x.get("path") == "/api/timeseries"][-1]
+        answer = b.invocation_of(reply, mark)
         samples = sum(p["count"] for p in reply.json()["data"].values()) if fmt == "json" else None
         # Then the same answer from the cache (its values as text): the heap only grows, so the
         # peak after it is the larger of the two.
@@ -714,7 +719,7 @@ def heap_of_answer(sim_url: str, persist: Path, points: list[str], span, fmt: st
         hit = b.series(points, span, format=fmt)
         if hit.headers.get("x-cache-status") != "hit":
             raise RuntimeError(f"heap {fmt}: expected a hit, got {hit.headers.get('x-cache-status')}")
-        cached = [x for x in b.invocations_since(mark) if x.get("path") == "/api/timeseries"][-1]
+        cached = b.invocation_of(hit, mark)
     finally:
         runtime.stop()
     outcome = answer["outcome"] if answer["outcome"] != "ok" else cached["outcome"]
