@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from .jobmodel import ACTIVE, FINISHED, LIVE
 from .ports import Database, Row, Statement
@@ -12,10 +13,17 @@ from .timerange import db_time, parse_iso
 
 # D1 binds at most 100 values a statement.
 MAX_BOUND = 99
+T = TypeVar("T")
 
 
 def _marks(values: Sequence[object]) -> str:
     return ", ".join("?" for _ in values)
+
+
+def _chunks(values: Sequence[T], size: int) -> Iterator[list[T]]:
+    """`values` in lists of at most `size`, so each statement binds no more than D1 takes."""
+    for start in range(0, len(values), size):
+        yield list(values[start : start + size])
 
 
 @dataclass(frozen=True)
@@ -248,8 +256,7 @@ class JobRepository:
     async def unpurged(self, job_ids: Sequence[str]) -> set[str]:
         """Which of `job_ids` have a row whose objects are still wanted (chunked: D1 binds ≤ 100 values)."""
         found: set[str] = set()
-        for start in range(0, len(job_ids), MAX_BOUND):
-            chunk = list(job_ids[start : start + MAX_BOUND])
+        for chunk in _chunks(job_ids, MAX_BOUND):
             rows = await self.db.all(
                 f"SELECT id FROM queue_jobs WHERE purged_at IS NULL AND id IN ({_marks(chunk)})", chunk
             )
@@ -418,12 +425,9 @@ class CacheMetadataRepository:
     async def existing(self, keys: list[str]) -> list[str]:
         """Which of `keys` have a row (D1 binds at most 100 values a statement, so chunk)."""
         found: list[str] = []
-        for start in range(0, len(keys), 90):
-            chunk = keys[start : start + 90]
+        for chunk in _chunks(keys, MAX_BOUND):
             rows = await self.db.all(
-                f"SELECT cache_key FROM cache_metadata WHERE cache_key IN ({', '.join('?' for _ in chunk)})",
-                chunk,
-            )
+                f"SELECT cache_key FROM cache_metadata WHERE cache_key IN ({_marks(chunk)})", chunk)
             found.extend(row["cache_key"] for row in rows)
         return found
 
@@ -456,9 +460,7 @@ class AccessRepository:
         answer, the site's list and the token's refusals in one statement per 94 names."""
         found: dict[str, int] = {}
         allowed = True
-        step = MAX_BOUND - 5
-        for start in range(0, max(len(names), 1), step):  # one statement even for no names: the access answer
-            chunk = list(names[start : start + step])
+        for chunk in list(_chunks(names, MAX_BOUND - 5)) or [[]]:  # even for no names: the access answer
             rows = await self.db.all(
                 "SELECT a.allowed, p.name, p.samples_per_day, r.reason FROM site_access a"
                 " LEFT JOIN site_catalog c ON c.site = a.site"
@@ -478,9 +480,7 @@ class AccessRepository:
     async def refused(self, token_hash: str, site: str, names: Sequence[str], now_ms: int) -> set[str]:
         """Those `names` a data call with the token was refused (403) lately. One statement per 96 names."""
         found: set[str] = set()
-        step = MAX_BOUND - 3
-        for start in range(0, len(names), step):
-            chunk = list(names[start : start + step])
+        for chunk in _chunks(names, MAX_BOUND - 3):
             rows = await self.db.all(
                 "SELECT name FROM point_refusals WHERE token_hash = ? AND site = ? AND expires_at > ?"
                 f" AND reason = 'refused' AND name IN ({_marks(chunk)})",
@@ -523,14 +523,13 @@ _CURRENT = "(a.allowed = 0 OR (c.names_digest = a.catalog_digest AND c.expires_a
 
 
 def _refusal_rows(token_hash: str, site: str, names: Sequence[str], reason: str, expires: str) -> list[Statement]:
-    step = MAX_BOUND // 5
     return [(
         "INSERT INTO point_refusals (token_hash, site, name, reason, expires_at) VALUES "
         + ", ".join("(?, ?, ?, ?, ?)" for _ in chunk)
         + " ON CONFLICT (token_hash, site, name) DO UPDATE SET reason = excluded.reason,"
         " expires_at = excluded.expires_at",
         tuple(value for name in chunk for value in (token_hash, site, name, reason, expires)),
-    ) for chunk in (names[start : start + step] for start in range(0, len(names), step))]
+    ) for chunk in _chunks(names, MAX_BOUND // 5)]
 
 
 @dataclass(frozen=True)
@@ -564,9 +563,7 @@ class CatalogRepository:
         """Samples a day of those `names` the site has (names it lacks are absent); None when the site's
         list is not remembered or has expired. One statement per 97 names."""
         found: dict[str, int] = {}
-        step = MAX_BOUND - 2
-        for start in range(0, len(names), step):
-            chunk = list(names[start : start + step])
+        for chunk in _chunks(names, MAX_BOUND - 2):
             rows = await self.db.all(
                 "SELECT p.name, p.samples_per_day FROM site_catalog c LEFT JOIN site_points p"
                 f" ON p.site = c.site AND p.name IN ({_marks(chunk)}) WHERE c.site = ? AND c.expires_at > ?",
@@ -580,11 +577,8 @@ class CatalogRepository:
     def replace(self, site: str, listed: SiteList, now_ms: int) -> list[Statement]:
         """The statements that store a site's whole point list (run them in one D1 batch: readers see the
         old list or the new)."""
-        rows = list(listed.per_day.items())
-        step = MAX_BOUND // 3
         statements: list[Statement] = [("DELETE FROM site_points WHERE site = ?", (site,))]
-        for start in range(0, len(rows), step):
-            chunk = rows[start : start + step]
+        for chunk in _chunks(list(listed.per_day.items()), MAX_BOUND // 3):
             statements.append((
                 "INSERT INTO site_points (site, name, samples_per_day) VALUES "
                 + ", ".join("(?, ?, ?)" for _ in chunk),
@@ -595,7 +589,7 @@ class CatalogRepository:
             " VALUES (?, ?, ?, ?, ?) ON CONFLICT (site) DO UPDATE SET points_count = excluded.points_count,"
             " fetched_at = excluded.fetched_at, expires_at = excluded.expires_at,"
             " names_digest = excluded.names_digest",
-            (site, len(rows), db_time(now_ms), db_time(listed.expires_ms), listed.digest),
+            (site, len(listed.per_day), db_time(now_ms), db_time(listed.expires_ms), listed.digest),
         ))
         return statements
 
