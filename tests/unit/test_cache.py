@@ -4,6 +4,7 @@ import asyncio
 from dataclasses import replace
 
 from services.cache import PointObject, month_spans, subtract
+from services.repositories import CacheEntry, CacheMetadataRepository
 from services.series import PointSeries
 from services.timerange import DAY_MS, Span, parse_iso
 
@@ -52,3 +53,13 @@ def test_recent_spans_count_as_covered_only_until_they_expire():
 
 def test_subtract_leaves_the_uncovered_parts_in_order():
     assert subtract(Span(0, 100), [Span(10, 20), Span(15, 30), Span(90, 200)]) == [Span(0, 10), Span(30, 90)]
+
+
+def test_hits_are_counted_once_each_even_past_one_statements_bound(db):
+    meta = CacheMetadataRepository(db)
+    keys = [f"points/2025-11/{i:064x}" for i in range(150)]
+    for key in keys:
+        asyncio.run(meta.upsert(CacheEntry(key, "demo-hq", "h", "2025-11-01", 1, 1, 1, 1, "zstd", 0, 10**13), 0))
+    asyncio.run(meta.record_hits(keys[:120], 1_000))
+    rows = asyncio.run(db.all("SELECT cache_key, hit_count FROM cache_metadata"))
+    assert {row["cache_key"]: row["hit_count"] for row in rows} == {key: int(key in keys[:120]) for key in keys}
