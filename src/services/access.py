@@ -12,7 +12,8 @@ later is never taken as readable by a token that was not shown it.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
+from dataclasses import dataclass
 
 from .config import Settings
 from .errors import Forbidden
@@ -23,6 +24,10 @@ from .repositories import AccessRepository, CatalogRepository, SiteList
 def token_hash(token: str) -> str:
     """What the service stores in place of a token."""
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+# Whether the token reads the site, and the densities of the asked points it may read; None when not remembered.
+Remembered = tuple[bool, dict[str, int]] | None
 
 
 def names_digest(names: Collection[str]) -> str:
@@ -49,15 +54,22 @@ class AccessService:
         if not allowed:
             raise _refused(site)
 
+    def remembered(self, token_digest: str, site: str, names: Sequence[str]) -> Awaitable[Remembered]:
+        """The remembered answer for `readable` (one D1 statement, no FlightDeck call): safe to start
+        before a request's other checks have passed."""
+        return self.repo.readable(token_digest, site, names, self.now_ms())
+
     async def readable(
         self, client: FlightDeckClient, token_digest: str, site: str, names: Sequence[str],
+        remembered: Awaitable[Remembered] | None = None,
     ) -> dict[str, int]:
         """Samples a day of each of `names` the token may read at `site`: names the site lacks, and points
         FlightDeck refuses to this token, are left out. Forbidden when it may not read the site.
 
-        Remembered answers cost one D1 statement (per 94 names); otherwise one FlightDeck call.
+        Remembered answers cost one D1 statement (per 94 names; `remembered` when already started);
+        otherwise one FlightDeck call.
         """
-        known = await self.repo.readable(token_digest, site, names, self.now_ms())
+        known = await (remembered or self.remembered(token_digest, site, names))
         if known is not None:
             allowed, per_day = known
             if not allowed:
@@ -110,3 +122,25 @@ class AccessService:
 
 def _refused(site: str) -> Forbidden:
     return Forbidden(f"this token may not read site {site!r}")
+
+
+@dataclass(frozen=True)
+class TokenAccess:
+    """`AccessService` for one caller: its FlightDeck client and token hash bound."""
+
+    service: AccessService
+    client: FlightDeckClient
+    token_digest: str
+
+    async def require(self, site: str) -> None:
+        await self.service.require(self.client, self.token_digest, site)
+
+    def remembered(self, site: str, names: Sequence[str]) -> Awaitable[Remembered]:
+        return self.service.remembered(self.token_digest, site, names)
+
+    async def readable(self, site: str, names: Sequence[str], remembered: Awaitable[Remembered] | None = None
+                       ) -> dict[str, int]:
+        return await self.service.readable(self.client, self.token_digest, site, names, remembered)
+
+    async def refuse(self, site: str, names: Sequence[str]) -> None:
+        await self.service.refuse(self.token_digest, site, names)

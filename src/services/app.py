@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
 
-from .access import AccessService, token_hash
+from .access import AccessService, TokenAccess, token_hash
 from .cache import R2CacheService
 from .config import Settings
 from .consumer import JobConsumer
@@ -85,19 +85,9 @@ class Services:
                             token_hash(token), token, self.now_ms)
 
     def timeseries(self, token: str, client: FlightDeckClient, defer: Defer | None = None) -> EnhancedTimeseriesService:
-        digest = token_hash(token)
-
-        async def require_access(site: str) -> None:
-            await self.access.require(client, digest, site)
-
-        async def densities(site: str, names: Sequence[str]) -> dict[str, int]:
-            return await self.access.readable(client, digest, site, names)
-
-        async def refuse(site: str, names: Sequence[str]) -> None:
-            await self.access.refuse(digest, site, names)
-
-        return EnhancedTimeseriesService(self.settings, client, self.cache, self.jobs(token), require_access,
-                                         densities, refuse, defer or self.platform.defer, self.now_ms, self.clock)
+        access = TokenAccess(self.access, client, token_hash(token))
+        return EnhancedTimeseriesService(self.settings, client, self.cache, self.jobs(token), access,
+                                         defer or self.platform.defer, self.now_ms, self.clock)
 
     def warming(self) -> Warming:
         token = self.platform.warming_token or ""

@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 
+from .access import TokenAccess
 from .aggregate import TextValuesError
 from .cache import CacheStatus, PointObject, R2CacheService, clip, month_spans, point_key, subtract, with_data
 from .config import Settings
@@ -31,6 +32,21 @@ class CachedObjects:
 
     objects: dict[tuple[str, int], PointObject | None]
     decode_seconds: float
+
+
+@dataclass(frozen=True)
+class ReadAhead:
+    """What `read_ahead` started: the caller's remembered access answer and the cache objects."""
+
+    access: asyncio.Future
+    objects: asyncio.Future
+
+    def cancel(self) -> None:
+        """Stop what is still reading; the outcome of what finished is dropped (a read that failed for
+        a request that no longer needs it is no error)."""
+        for future in (self.access, self.objects):
+            if not future.cancel() and not future.cancelled():
+                future.exception()
 
 
 @dataclass
@@ -74,9 +90,7 @@ class EnhancedTimeseriesService:
         client: FlightDeckClient,
         cache: R2CacheService,
         jobs: QueueService,
-        require_access: Callable[[str], Awaitable[None]],
-        densities: Callable[[str, Sequence[str]], Awaitable[dict[str, int]]],
-        refuse: Callable[[str, Sequence[str]], Awaitable[None]],
+        access: TokenAccess,
         defer: Defer,
         now_ms: Callable[[], int],
         clock: Callable[[], float],
@@ -85,9 +99,7 @@ class EnhancedTimeseriesService:
         self.client = client
         self.cache = cache
         self.jobs = jobs
-        self.require_access = require_access
-        self.densities = densities
-        self.refuse = refuse
+        self.access = access
         self.defer = defer
         self.now_ms = now_ms
         self.clock = clock
@@ -108,16 +120,18 @@ class EnhancedTimeseriesService:
         query = SeriesQuery(site, tuple(dict.fromkeys(points)), span, Route(route) if route else None)
         return await self.serve(query, request_id=user_id or "", timeout=timeout)
 
-    def read_ahead(self, query: SeriesQuery) -> asyncio.Future | None:
-        """Start reading (and decoding) the cache objects of a request the cached route would serve, so
-        that the reads overlap the rate-limit and access checks; `serve` uses them once those pass."""
+    def read_ahead(self, query: SeriesQuery) -> ReadAhead | None:
+        """Start what a request the cached route would serve reads, the caller's remembered access
+        answer (D1) and the cache objects (R2, decoded as they arrive), so that these reads overlap the
+        rate-limit check; `serve` uses them once every check has passed."""
         if choose_route(query, estimate_samples(query, self.settings), self.settings) is not Route.CACHED:
             return None
-        return asyncio.ensure_future(self._read_objects(query))
+        return ReadAhead(asyncio.ensure_future(self.access.remembered(query.site, query.points)),
+                         asyncio.ensure_future(self._read_objects(query)))
 
     async def serve(
         self, query: SeriesQuery, *, request_id: str, timeout: float | None = None, shaping: Shaping = NO_SHAPING,
-        ahead: Awaitable[CachedObjects] | None = None,
+        ahead: ReadAhead | None = None,
     ) -> SeriesResult | JobTicket:
         """Route by estimated size (what must be read); queued requests return the job that serves them.
 
@@ -130,7 +144,7 @@ class EnhancedTimeseriesService:
         started = self.clock()
         # One D1 statement when remembered (access, the site's points, this token's refusals); else
         # one FlightDeck call with the caller's token. Forbidden when it may not read the site.
-        per_day = await self.densities(query.site, query.points)
+        per_day = await self.access.readable(query.site, query.points, ahead.access if ahead else None)
         checked = self.clock() - started
         foreign = {name: f"{name!r} is not a point of site {query.site!r} this token may read"
                    for name in query.points if name not in per_day}
@@ -147,10 +161,11 @@ class EnhancedTimeseriesService:
         if route is Route.DIRECT:
             result = await self._serve_direct(known, estimate, per_day, timeout, budget)
         else:
-            result = await self._serve_cached(known, estimate, per_day, timeout, budget, ahead)
+            result = await self._serve_cached(known, estimate, per_day, timeout, budget,
+                                              ahead.objects if ahead else None)
         refused = sorted(self.client.refused.intersection(known.points))
         if refused:  # FlightDeck refused them to this token just now: nothing cached of them is served
-            self.defer(self.refuse(query.site, refused))
+            self.defer(self.access.refuse(query.site, refused))
             result.series.update({name: PointSeries() for name in refused})
         started = self.clock()
         result = result.shaped(shaping, self.settings.max_response_samples)

@@ -133,7 +133,7 @@ class Warming:
         if all([await self._cached(site, points, day) for day in self.days()]):
             return False
         try:
-            await service.require_access(site)
+            await service.access.require(site)
         except Forbidden:
             log_event("warming.site_skipped", site=site, reason="WARMING_TOKEN may not read the site")
             return False

@@ -85,3 +85,13 @@ def test_a_data_route_without_a_token_counts_against_the_client_on_the_light_lim
     response, body = call(limited_api, "GET", "/api/timeseries", SMALL, token=None)
     assert response.status == 429 and body["error"]["limit"] == LIGHT_LIMIT
     assert list(limiters[LIGHT_LIMIT].counts) == ["client:unknown"] and not limiters[TOKEN_LIMIT].counts
+
+
+def test_a_refused_request_asks_flightdeck_nothing_though_its_reads_start_early(limited_api, transport, clock,
+                                                                                settings):
+    for _ in range(2):
+        call(limited_api, "GET", "/api/timeseries", {**SMALL, "route": "cached"})
+    clock.now_ms += settings.access_ttl_seconds * 1000 + 1  # its access answer is no longer remembered
+    sent = len(transport.requests)
+    response, _ = call(limited_api, "GET", "/api/timeseries", {**SMALL, "route": "cached"})
+    assert response.status == 429 and transport.requests[sent:] == []
