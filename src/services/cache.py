@@ -252,7 +252,7 @@ def with_data(spans: Sequence[Span], samples: PointSeries) -> list[Span]:
     kept = []
     for span in spans:
         for day in clip(day_spans(span), span):
-            if len(samples.window(day.start_ms, day.end_ms)):
+            if samples.count(day.start_ms, day.end_ms):
                 kept.append(day)
     return merge(kept)
 

@@ -76,6 +76,10 @@ class PointSeries:
         """The samples with start_ms <= time < end_ms (times must be sorted)."""
         return self.slice(bisect_left(self.times, start_ms), bisect_left(self.times, end_ms))
 
+    def count(self, start_ms: int, end_ms: int) -> int:
+        """How many samples `window` would hold, without copying them."""
+        return bisect_left(self.times, end_ms) - bisect_left(self.times, start_ms)
+
 
 Series = dict[str, PointSeries]
 

@@ -208,7 +208,7 @@ class EnhancedTimeseriesService:
         now = self.now_ms()
         coverage = {name: clip([s for obj in objs for s in obj.coverage(now)], query.span)
                     for name, objs in cached.items()}
-        budget.take(sum(len(obj.samples.window(s.start_ms, s.end_ms)) for name, objs in cached.items()
+        budget.take(sum(obj.samples.count(s.start_ms, s.end_ms) for name, objs in cached.items()
                         for obj in objs for s in clip(coverage[name], obj.month)))
         groups: dict[tuple[Span, ...], list[str]] = {}
         for name in query.points:

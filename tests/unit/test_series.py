@@ -52,3 +52,8 @@ def test_a_series_extended_from_empty_does_not_share_the_source_lists():
     points.extend(source)
     points.extend(cached([10], ["2"]))
     assert source.times == [0] and source.texts == ["1"]
+
+
+def test_count_is_the_size_of_the_window():
+    points = PointSeries([0, 10, 20, 30], [1, 2, 3, 4])
+    assert [points.count(a, b) for a, b in [(10, 30), (0, 100), (31, 40), (15, 15)]] == [2, 4, 0, 0]
