@@ -208,10 +208,11 @@ class R2CacheService:
         )
 
     async def covers(self, site: str, points: Sequence[str], span: Span) -> bool:
-        """Whether every point's settled spans hold all of `span` (one R2 read per point and month)."""
+        """Whether every point's settled spans hold all of `span` (one R2 read per point and month; only
+        the span's days are decoded)."""
         for point in points:
             for month in month_spans(span):
-                obj = await self.read(site, point, month)
+                obj = self.parse(await self.fetch(point_key(site, point, month)), site, point, month, span)
                 if obj is None or any(subtract(part, obj.covered) for part in clip([span], month)):
                     return False
         return True
