@@ -19,11 +19,11 @@ from urllib.parse import parse_qs, urlsplit
 from workers import WorkerEntrypoint
 
 from services import adapters
-from services.cache import month_spans, point_key
+from services.cache import object_keys
 from services.errors import BadRequest, NotFound, ServiceError
 from services.ports import ApiRequest, ApiResponse, ObjectStore
 from services.timerange import Span, parse_iso
-from services.web import error_response
+from services.web import error_response, server_timing
 
 # A body the isolate's 128 MB can hold beside the objects it reads.
 MAX_BODY_BYTES = 32 * 1024 * 1024
@@ -55,7 +55,7 @@ async def floor(store: ObjectStore, request: ApiRequest) -> ApiResponse:
         "content-type": "application/json; charset=utf-8",
         "x-floor-objects": str(len(keys)),
         "x-floor-object-bytes": str(sum(len(obj.body) for obj in found)),
-        "server-timing": ", ".join(f"{name};dur={seconds * 1000:.1f}" for name, seconds in timing.items()),
+        "server-timing": server_timing(timing),
     })
 
 
@@ -70,7 +70,7 @@ def parse_floor_query(url: str) -> tuple[list[str], int]:
         raise BadRequest(f"floor query needs site, points, start_time, end_time and bytes: {exc}") from exc
     if not points or span.empty or not 2 <= size <= MAX_BODY_BYTES:
         raise BadRequest(f"floor query needs points, a non-empty span and 2 <= bytes <= {MAX_BODY_BYTES}")
-    keys = [point_key(site, name, month) for name in points for month in month_spans(span)]
+    keys = object_keys(site, points, span)
     if len(keys) > MAX_KEYS:
         raise BadRequest(f"floor query reads {len(keys)} objects, more than {MAX_KEYS}")
     return keys, size

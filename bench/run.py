@@ -37,7 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT))
 
-from services.cache import month_spans, point_key  # noqa: E402
+from services.cache import month_spans, object_keys  # noqa: E402
 from services.codec import CODECS, best_codec, encode  # noqa: E402
 from services.series import PointSeries  # noqa: E402
 from services.timerange import Span  # noqa: E402
@@ -187,7 +187,7 @@ def returned_samples(reply: Reply) -> int:
 
 def keys_for(points: list[str], span: tuple[datetime, datetime]) -> list[str]:
     """The cache keys a request reads: one per point and UTC month."""
-    return [point_key(SITE, name, month) for name in points for month in month_spans(to_span(span))]
+    return object_keys(SITE, points, to_span(span))
 
 
 def to_span(span: tuple[datetime, datetime]) -> Span:

@@ -2,12 +2,12 @@
 // notice a client that disconnects while it waits (workerd issue 4185, pull 5062), while production
 // aborts request.signal then. This front passes every request on to Miniflare's socket unchanged and
 // remembers its client connection; a client that goes before its response is complete aborts the
-// signal that the Node side hands the Worker as request.signal (see clientSignalFor).
+// signal that the Node side hands the Worker as request.signal (see signalFor).
 import http from "node:http";
 import { randomUUID } from "node:crypto";
 
 // The loopback header that names the client connection; mf- headers never reach the Worker.
-export const CLIENT_HEADER = "mf-bv-client";
+const CLIENT_HEADER = "mf-bv-client";
 // Larger than Node's 16 KB, so that the Node server behind the shim, not this front, refuses long heads.
 const FRONT_MAX_HEADER_BYTES = 256 * 1024;
 

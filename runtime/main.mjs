@@ -71,8 +71,7 @@ class Runtime {
           `install pyodide@${wanted} (npm ci)`,
       );
     }
-    this.requestSignal = requestSignalEnabled(config.compatibilityFlags);
-    this.front = this.requestSignal ? new Front() : null;
+    this.front = requestSignalEnabled(config.compatibilityFlags) ? new Front() : null;
     const srcDir = path.resolve(opts.src ?? path.dirname(config.main));
     const mainModule = path.basename(config.main, ".py");
     const persistRoot = opts.persist ? path.resolve(opts.persist) : path.join(config.root, ".wrangler", "state");
@@ -166,7 +165,7 @@ class Runtime {
           // With the Worker's enable_request_signal, workerd aborts the shim's request.signal when the
           // client goes, and request_signal_passthrough carries that abort into the service-binding
           // call the shim makes with the same request: Node sees its loopback request close.
-          ...(this.requestSignal ? { compatibilityFlags: ["enable_request_signal", "request_signal_passthrough"] } : {}),
+          ...(this.front ? { compatibilityFlags: ["enable_request_signal", "request_signal_passthrough"] } : {}),
           serviceBindings: {
             __BV_FETCH: { node: (req, res) => this.#serveFetch(req, res) },
             __BV_EVENT: (request) => this.#handleEvent(request),
@@ -190,9 +189,11 @@ class Runtime {
     await within(invocation, async () => {
       try {
         const request = platformRequest(req, this.front?.signalFor(req.headers));
-        label = `fetch ${request.method} ${new URL(request.url).pathname}`;
-        Object.assign(report, { method: request.method, path: new URL(request.url).pathname });
-        let response = await this.#handleFetch(request, label);
+        const path = new URL(request.url).pathname;
+        label = `fetch ${request.method} ${path}`;
+        Object.assign(report, { method: request.method, path });
+        const floor = Boolean(this.pythonOptions.floorModule) && path === FLOOR_PATH;
+        let response = await this.#handleFetch(request, label, floor);
         const exceeded = invocation.exceeded(invocation.finish());
         if (exceeded) response = await this.#failInvocation(label, exceeded, response);
         Object.assign(report, { status: response.status, requestId: response.headers.get("x-request-id") ?? undefined });
@@ -207,11 +208,10 @@ class Runtime {
     this.#report(invocation, report);
   }
 
-  async #handleFetch(request, label) {
+  async #handleFetch(request, label, floor) {
     try {
       const python = await this.pythonReady;
       const ctx = new ExecutionContext(this.tracker, label);
-      const floor = Boolean(this.pythonOptions.floorModule) && new URL(request.url).pathname === FLOOR_PATH;
       const response = await python.call("fetch", { ctx, env: this.env, floor }, ...eventArgs(request));
       if (!(response instanceof Response)) {
         throw new TypeError(`fetch returned ${response?.constructor?.name ?? response}, not a Response`);

@@ -43,7 +43,7 @@ function dependencyWheels(sdkWheel) {
 }
 
 /** Every *.py file under dir (skipping caches and hidden folders), as absolute paths. */
-export function pythonFiles(dir) {
+function pythonFiles(dir) {
   const out = [];
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     if (entry.name.startsWith(".") || entry.name === "__pycache__") continue;

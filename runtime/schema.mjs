@@ -1,7 +1,7 @@
 // Bringing D1 up to date at start exactly as `wrangler d1 migrations apply --local` does (wrangler's
 // src/d1/migrations): its table, the numbered .sql files of migrations_dir in name order, each not yet
 // listed there run as one batch of its statements plus the INSERT that records it.
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 
 /**
@@ -76,9 +76,8 @@ function quoteIdentifier(id) {
   return `"${id.replace(/"/g, '""')}"`;
 }
 
-/** The migration files wrangler would find: `<dir>/*.sql`, sorted by name. */
-export function migrationNames(dir) {
-  if (!existsSync(dir)) throw new Error(`No migrations present at ${dir}.`);
+/** The migration files wrangler would find: `<dir>/*.sql`, sorted by name (the caller checks `dir` exists). */
+function migrationNames(dir) {
   return readdirSync(dir).filter((name) => name.endsWith(".sql")).sort();
 }
 

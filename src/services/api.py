@@ -30,7 +30,7 @@ from .repositories import RequestRecord
 from .routing import choose_route, estimate_samples
 from .shaping import Shaping, parse_shaping
 from .timeseries import SeriesResult
-from .web import caller_token, cors_headers, error_response, json_response, preflight
+from .web import caller_token, cors_headers, error_response, json_response, preflight, server_timing
 
 POLL_INTERVAL_MS = 5_000
 # Routes limited by RATE_LIMIT_LIGHT, apart from the data routes, so that polling a job never locks
@@ -280,7 +280,7 @@ class Api:
             "content-type": CONTENT_TYPES[fmt], "vary": "Accept",
             "x-route-type": result.route.value,
             "x-cache-status": result.cache_status.value,
-            "server-timing": ", ".join(f"{name};dur={seconds * 1000:.1f}" for name, seconds in timings.items()),
+            "server-timing": server_timing(timings),
         }
         if result.errors and fmt in (Format.CSV, Format.NDJSON):  # rows have no place for them
             headers["x-point-errors"] = json.dumps(result.errors)

@@ -92,6 +92,11 @@ def point_key(site: str, point: str, month: Span) -> str:
     return f"{PREFIX}{day_label(month.start_ms)[:7]}/{hashlib.sha256(identity.encode()).hexdigest()}"
 
 
+def object_keys(site: str, points: Sequence[str], span: Span) -> list[str]:
+    """The keys of the objects a request for `points` over `span` reads: one per point and UTC month."""
+    return [point_key(site, name, month) for name in points for month in month_spans(span)]
+
+
 @dataclass(frozen=True)
 class PointObject:
     """A point's samples in one month: complete over `covered`, and over `recent` while it lasts."""

@@ -23,6 +23,11 @@ def error_response(error: ServiceError) -> ApiResponse:
     return json_response(error.status, error.to_body(), error.headers())
 
 
+def server_timing(timings: dict[str, float]) -> str:
+    """A `Server-Timing` value from seconds per stage."""
+    return ", ".join(f"{name};dur={seconds * 1000:.1f}" for name, seconds in timings.items())
+
+
 def caller_token(request: ApiRequest) -> str:
     """The caller's FlightDeck token, from X-ACE-Token or `Authorization: Bearer`."""
     token = request.headers.get("x-ace-token", "").strip()
