@@ -144,9 +144,7 @@ def app_error(error: ServiceError, query_ms: int) -> ApiResponse:
     code, message = error.code, error.message
     if isinstance(error, TooLarge):
         code, message = TOO_LARGE_CODE, f"{message}: {TOO_LARGE_HINT}"
-    headers = {"content-type": JSON, "x-query-time-ms": str(query_ms)}
-    if "retryAfter" in error.details:
-        headers["retry-after"] = str(error.details["retryAfter"])
+    headers = {"content-type": JSON, "x-query-time-ms": str(query_ms), **error.headers()}
     body = {"error": message, "error_code": code, "query_time_ms": query_ms}
     return ApiResponse(error.status, json.dumps(body, separators=(",", ":")).encode(), headers)
 
