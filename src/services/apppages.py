@@ -24,12 +24,12 @@ from operator import itemgetter
 from .aggregate import INTERVALS_MS, bucket_start
 from .app import Services
 from .appengine import serve_now
-from .appquery import bucketed, parse_time, split_names
+from .appquery import bucketed, parse_time
 from .cache import CacheStatus
 from .errors import BadRequest, NotFound
 from .planning import density
 from .ports import ApiRequest, ApiResponse
-from .query import SeriesQuery
+from .query import SeriesQuery, split_names
 from .series import Series, Value
 from .timerange import DAY_MS, Span, to_iso
 from .web import JSON, caller_token

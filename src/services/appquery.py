@@ -18,7 +18,7 @@ from .appengine import serve_now
 from .cache import CacheStatus
 from .errors import BadRequest, ServiceError, TooLarge
 from .ports import ApiRequest, ApiResponse
-from .query import SeriesQuery, valid_site, within_years
+from .query import SeriesQuery, split_names, valid_site, within_years
 from .render import format_samples
 from .series import PointSeries, Series
 from .timerange import DAY_MS, Span, parse_iso
@@ -64,14 +64,6 @@ def parse_chart_query(params: Mapping[str, str], now_ms: int) -> ChartQuery:
     if interval not in INTERVALS_MS:
         raise BadRequest(f"interval must be one of {', '.join(INTERVALS_MS)}", field="interval")
     return ChartQuery(SeriesQuery(site, points, Span(start, end)), interval)
-
-
-def split_names(raw: str, field: str) -> tuple[str, ...]:
-    """One comma-joined list of point names: blanks dropped, duplicates removed in first-seen order."""
-    names = tuple(dict.fromkeys(name.strip() for name in raw.split(",") if name.strip()))
-    if not names:
-        raise BadRequest(f"{field} must name at least one point", field=field)
-    return names
 
 
 def _site_of(point: str) -> str:
