@@ -108,11 +108,8 @@ async def body_chunks(query: ChartQuery, series: Series, metadata: dict) -> Asyn
     yield (json.dumps(head, separators=(",", ":"))[:-1] + ',"samples":[').encode()
     first = True
     for name in sorted(series):
-        points = series[name]
-        for start in range(0, len(points), CHUNK_SAMPLES):
-            stop = start + CHUNK_SAMPLES
-            text = sample_objects(name, points.slice(start, stop))
-            yield (("" if first else ",") + text).encode()
+        for part in series[name].chunks(CHUNK_SAMPLES):
+            yield (("" if first else ",") + sample_objects(name, part)).encode()
             first = False
     yield ('],"metadata":' + json.dumps(metadata, separators=(",", ":")) + "}").encode()
 

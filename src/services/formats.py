@@ -118,11 +118,6 @@ def _rows(head: str, stamps: list[str], middle: str, cells: list[str], tail: str
     return "".join(map("".join, zip(repeat(head), stamps, repeat(middle), cells, repeat(tail)))).encode()
 
 
-def _slices(samples: PointSeries) -> Iterator[PointSeries]:
-    for lo in range(0, len(samples), CHUNK_SAMPLES):
-        yield samples.slice(lo, lo + CHUNK_SAMPLES)
-
-
 class JsonWriter:
     """Today's JSON shape, `{"data": {point: {samples, count, error}}, "_meta": …}`."""
 
@@ -150,7 +145,7 @@ class CsvWriter:
 
     def point(self, name: str, samples: PointSeries, error: str | None) -> Iterator[bytes]:
         head = csv_field(name) + ","
-        for part in _slices(samples):
+        for part in samples.chunks(CHUNK_SAMPLES):
             yield _rows(head, iso_stamps(part.times), ",", csv_cells(part.values), "\r\n")
 
     def end(self, meta: dict) -> bytes:
@@ -179,7 +174,7 @@ class NdjsonWriter:
 
     def point(self, name: str, samples: PointSeries, error: str | None) -> Iterator[bytes]:
         head = '{"point":' + json.dumps(name) + ',"timestamp":"'
-        for part in _slices(samples):
+        for part in samples.chunks(CHUNK_SAMPLES):
             yield _rows(head, iso_stamps(part.times), '","value":', value_texts(part), "}\n")
 
     def end(self, meta: dict) -> bytes:
@@ -203,7 +198,7 @@ class MsgpackWriter:
     def point(self, name: str, samples: PointSeries, error: str | None) -> Iterator[bytes]:
         pack = self._packer
         yield pack.pack(name) + pack.pack_map_header(3) + pack.pack("samples") + pack.pack_array_header(len(samples))
-        for part in _slices(samples):
+        for part in samples.chunks(CHUNK_SAMPLES):
             yield b"".join(map(pack.pack, zip(part.times, part.values)))
         yield pack.pack("count") + pack.pack(len(samples)) + pack.pack("error") + pack.pack(error)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 from bisect import bisect_left
+from collections.abc import Iterator
 
 Value = int | float | str
 
@@ -71,6 +72,11 @@ class PointSeries:
             None if self._values is None else self._values[lo:hi],
             texts=None if self._texts is None else self._texts[lo:hi],
         )
+
+    def chunks(self, size: int) -> Iterator[PointSeries]:
+        """The samples in consecutive slices of at most `size` (none for an empty series)."""
+        for lo in range(0, len(self.times), size):
+            yield self.slice(lo, lo + size)
 
     def window(self, start_ms: int, end_ms: int) -> PointSeries:
         """The samples with start_ms <= time < end_ms (times must be sorted)."""
