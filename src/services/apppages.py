@@ -17,7 +17,6 @@ import heapq
 import json
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
 from itertools import repeat
 from operator import itemgetter
 
@@ -27,11 +26,12 @@ from .appengine import serve_now
 from .appquery import bucketed, parse_time
 from .cache import CacheStatus
 from .errors import BadRequest, NotFound
+from .formats import iso_stamps
 from .planning import density
 from .ports import ApiRequest, ApiResponse
 from .query import SeriesQuery, split_names
 from .series import Series, Value
-from .timerange import DAY_MS, Span, to_iso
+from .timerange import DAY_MS, Span
 from .web import JSON, caller_token
 
 PAGE_SIZES = (3, 10, 50, 100, 500, 1000, 5000, 10000, 50000, 100000, 300000, 500000)
@@ -159,18 +159,14 @@ def days_per_fetch(points: tuple[str, ...], per_day: Mapping[str, int], page_siz
     return max(1, min(page_size, MAX_PAGE_SAMPLES) // max(1, daily))
 
 
-@lru_cache(maxsize=4096)
-def _stamp(epoch_ms: int) -> str:
-    return json.dumps(to_iso(epoch_ms))
-
-
 def page_body(query: PageQuery, page: Page) -> bytes:
     """`{"point_samples": [{name, value, time}], "next_cursor", "has_more"}`, values as strings."""
     names: dict[str, str] = {}
     rows = []
-    for t, name, value in page.items:
+    stamps = iso_stamps([t for t, _, _ in page.items])
+    for (_, name, value), stamp in zip(page.items, stamps):
         quoted = names.get(name) or names.setdefault(name, json.dumps(name))
-        rows.append('{"name":' + quoted + ',"value":' + json.dumps(str(value)) + ',"time":' + _stamp(t) + "}")
+        rows.append('{"name":' + quoted + ',"value":' + json.dumps(str(value)) + ',"time":"' + stamp + '"}')
     following = encode_cursor(query, page.following) if page.following else None
     tail = '],"next_cursor":' + json.dumps(following) + ',"has_more":' + json.dumps(following is not None) + "}"
     return ('{"point_samples":[' + ",".join(rows) + tail).encode()
