@@ -12,7 +12,7 @@ import time
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 
-from .aggregate import INTERVALS_MS, Agg, aggregate, has_text
+from .aggregate import INTERVALS_MS, Agg, TextValuesError, aggregate
 from .app import Services
 from .appengine import serve_now
 from .cache import CacheStatus
@@ -92,8 +92,15 @@ def bucketed(series: Series, interval: str) -> Series:
     if interval == RAW_INTERVAL:
         return series
     width = INTERVALS_MS[interval]
-    return {name: aggregate(points, width, Agg.LAST if has_text(points) else Agg.AVG)
-            for name, points in series.items()}
+    return {name: _bucket_average(points, width) for name, points in series.items()}
+
+
+def _bucket_average(points: PointSeries, width: int) -> PointSeries:
+    """One scan for text: `aggregate` refuses AVG of text values, which then take the bucket's last."""
+    try:
+        return aggregate(points, width, Agg.AVG)
+    except TextValuesError:
+        return aggregate(points, width, Agg.LAST)
 
 
 def sample_objects(name: str, points: PointSeries) -> str:

@@ -19,7 +19,7 @@ from operator import floordiv, mod
 
 from .errors import NotAcceptable
 from .render import CHUNK_SAMPLES, close_body, json_items, open_body, point_chunks, value_texts
-from .series import PointSeries
+from .series import PointSeries, any_text
 from .timerange import to_iso
 
 
@@ -154,7 +154,7 @@ class CsvWriter:
 
 def csv_cells(values: list) -> list[str]:
     """Numbers as in the JSON answer, text as CSV fields."""
-    if not any(isinstance(value, str) for value in values):
+    if not any_text(values):
         return json_items(values)
     return [csv_field(value) if isinstance(value, str) else json.dumps(value) for value in values]
 

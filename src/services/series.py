@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import math
 from bisect import bisect_left
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 Value = int | float | str
 
@@ -88,6 +88,11 @@ class PointSeries:
 
 
 Series = dict[str, PointSeries]
+
+
+def any_text(values: Iterable[object]) -> bool:
+    """True when any value is text (a multistate point, or a sensor's `"nan"`): one scan in C."""
+    return str in set(map(type, values))
 
 
 def parse_value(text: object) -> Value:

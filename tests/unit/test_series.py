@@ -1,6 +1,6 @@
 import pytest
 
-from services.series import PointSeries, parse_value
+from services.series import PointSeries, any_text, parse_value
 
 
 @pytest.mark.parametrize(
@@ -65,3 +65,9 @@ def test_chunks_cover_the_series_in_order_and_keep_the_texts():
     assert [part.times for part in parts] == [[1, 2], [3, 4], [5]]
     assert [part.texts for part in parts] == [["1", "2"], ["3", "4"], ["5"]]
     assert list(PointSeries().chunks(2)) == []
+
+
+def test_any_text_finds_a_text_value_among_numbers():
+    assert any_text([1, 2.5, "on"])
+    assert not any_text([1, 2.5, True])
+    assert not any_text([])
