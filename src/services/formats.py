@@ -18,7 +18,7 @@ from itertools import repeat
 from operator import floordiv, mod
 
 from .errors import NotAcceptable
-from .render import CHUNK_SAMPLES, close_body, json_items, open_body, point_chunks, value_texts
+from .render import CHUNK_SAMPLES, close_body, open_body, point_chunks, value_texts
 from .series import PointSeries, any_text
 from .timerange import to_iso
 
@@ -146,17 +146,23 @@ class CsvWriter:
     def point(self, name: str, samples: PointSeries, error: str | None) -> Iterator[bytes]:
         head = csv_field(name) + ","
         for part in samples.chunks(CHUNK_SAMPLES):
-            yield _rows(head, iso_stamps(part.times), ",", csv_cells(part.values), "\r\n")
+            yield _rows(head, iso_stamps(part.times), ",", csv_cells(part), "\r\n")
 
     def end(self, meta: dict) -> bytes:
         return b""
 
 
-def csv_cells(values: list) -> list[str]:
-    """Numbers as in the JSON answer, text as CSV fields."""
-    if not any_text(values):
-        return json_items(values)
-    return [csv_field(value) if isinstance(value, str) else json.dumps(value) for value in values]
+def csv_cells(points: PointSeries) -> list[str]:
+    """Numbers as in the JSON answer (the cache's own texts on a hit), text as CSV fields.
+
+    A cached text value is a JSON string, so its text starts with a quote: texts without one are
+    all numbers and are used as they are, never parsed and dumped again.
+    """
+    texts = points.texts
+    numeric = not any(map(str.startswith, texts, repeat('"'))) if texts is not None else not any_text(points.values)
+    if numeric:
+        return value_texts(points)
+    return [csv_field(value) if isinstance(value, str) else json.dumps(value) for value in points.values]
 
 
 def csv_field(text: str) -> str:
