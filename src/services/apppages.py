@@ -20,9 +20,10 @@ from dataclasses import dataclass, field
 from itertools import repeat
 from operator import itemgetter
 
+from .access import TokenAccess
 from .aggregate import INTERVALS_MS, bucket_start
 from .app import Services
-from .appengine import serve_now
+from .appengine import caller_engine, serve_now
 from .appquery import bucketed, parse_time
 from .cache import CacheStatus
 from .errors import BadRequest, NotFound
@@ -30,6 +31,7 @@ from .formats import iso_stamps
 from .planning import density
 from .ports import ApiRequest, ApiResponse
 from .query import SeriesQuery, split_names
+from .repositories import CatalogRepository
 from .series import Series, Value
 from .timerange import DAY_MS, Span
 from .web import JSON, caller_token
@@ -179,26 +181,43 @@ def overall_status(statuses: set[CacheStatus]) -> CacheStatus:
     return CacheStatus.PARTIAL if CacheStatus.HIT in statuses or CacheStatus.PARTIAL in statuses else CacheStatus.MISS
 
 
+async def readable_points(catalog: CatalogRepository, access: TokenAccess, site: str, now_ms: int) -> dict[str, int]:
+    """Samples a day of every point of the site the token may read, judged as the engine judges them.
+
+    Remembered (D1 only): the site's list, less the points the token's remembered answer leaves out.
+    Otherwise `require` asks FlightDeck once (a refusal is a 403) and remembers, and the lists are read
+    again; should another token's answer change the site's list in between, the token's own list is asked.
+    """
+    for _ in range(2):
+        site_list = await catalog.current(site, now_ms)
+        if site_list is not None:
+            known = await access.remembered(site, sorted(site_list.per_day))
+            if known is not None and known[0]:
+                return known[1]
+        await access.require(site)  # a remembered refusal raises here without a FlightDeck call
+    return await access.client.samples_per_day(site)
+
+
 async def handle_paginated(
     services: Services, request: ApiRequest, site: str, params: Mapping[str, str], request_id: str, record: dict
 ) -> ApiResponse:
-    """Serve one page; the engine checks access and serves each day from the cache or upstream."""
+    """Serve one page on one engine: it checks access and serves each day from the cache or upstream, and its
+    client's running totals are the page's upstream cost."""
     token = caller_token(request)
     query = parse_page_query(site, params)
     record.update(route="paginated", site=site)
-    per_day = await services.client(token).samples_per_day(site)
+    engine = caller_engine(services, token)
+    if query.points is None:
+        per_day = await readable_points(services.catalog_repo, engine.access, site, services.now_ms())
+    else:
+        per_day = await engine.access.readable(site, query.points)
     points = query.points or tuple(sorted(per_day))
     if not points:
         raise NotFound(f"site {site!r} has no points")
     record["points"] = len(points)
 
     async def fetch(span: Span) -> tuple[Series, CacheStatus]:
-        cost: dict = {}
-        try:
-            result = await serve_now(services, token, SeriesQuery(site, points, span), request_id, cost)
-        finally:
-            for key in ("upstreamCalls", "upstreamBytes", "upstreamRetries"):
-                record[key] = record.get(key, 0) + cost.get(key, 0)
+        result = await serve_now(services.settings, engine, SeriesQuery(site, points, span), request_id, record)
         return (result.series if query.raw else bucketed(result.series, "5min")), result.cache_status
 
     page = await build_page(query, fetch, days_per_fetch(points, per_day, query.page_size))

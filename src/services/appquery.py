@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from .aggregate import INTERVALS_MS, Agg, TextValuesError, aggregate
 from .app import Services
-from .appengine import serve_now
+from .appengine import caller_engine, serve_now
 from .cache import CacheStatus
 from .errors import BadRequest, ServiceError, TooLarge
 from .ports import ApiRequest, ApiResponse
@@ -155,10 +155,12 @@ async def handle_query(
         token = caller_token(request)
         query = parse_chart_query(params, services.now_ms())
         record.update(site=query.series.site, points=len(query.series.points))
-        result = await serve_now(services, token, query.series, request_id, record)
+        result = await serve_now(services.settings, caller_engine(services, token), query.series, request_id, record)
     except ServiceError as exc:
         record["error"] = exc.code
         return app_error(exc, _elapsed_ms(started))
+    record.update(engineRoute=result.route.value, cacheStatus=result.cache_status.value,
+                  estimatedSamples=result.estimate, samples=result.samples)
     series = bucketed(result.series, query.interval)
     count = sum(len(points) for points in series.values())
     query_ms = _elapsed_ms(started)
