@@ -185,17 +185,20 @@ async def readable_points(catalog: CatalogRepository, access: TokenAccess, site:
     """Samples a day of every point of the site the token may read, judged as the engine judges them.
 
     Remembered (D1 only): the site's list, less the points the token's remembered answer leaves out.
-    Otherwise `require` asks FlightDeck once (a refusal is a 403) and remembers, and the lists are read
-    again; should another token's answer change the site's list in between, the token's own list is asked.
+    Otherwise `require` asks FlightDeck once (a refusal is a 403) and remembers, and D1 is read again;
+    should that still miss (another token's answer changed the site's list meanwhile), the token's own
+    list is asked for.
     """
-    for _ in range(2):
+    async def remembered() -> dict[str, int] | None:
         site_list = await catalog.current(site, now_ms)
-        if site_list is not None:
-            known = await access.remembered(site, sorted(site_list.per_day))
-            if known is not None and known[0]:
-                return known[1]
+        known = None if site_list is None else await access.remembered(site, sorted(site_list.per_day))
+        return known[1] if known is not None and known[0] else None
+
+    per_day = await remembered()
+    if per_day is None:
         await access.require(site)  # a remembered refusal raises here without a FlightDeck call
-    return await access.client.samples_per_day(site)
+        per_day = await remembered()
+    return per_day if per_day is not None else await access.client.samples_per_day(site)
 
 
 async def handle_paginated(

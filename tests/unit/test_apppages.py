@@ -208,3 +208,9 @@ def test_paginated_pages_after_the_first_take_the_sites_points_from_d1_not_fligh
     assert response.status == 200 and body["has_more"] and point_lists() == 1
     response, _ = call(api, "GET", PATH, {**params, "cursor": body["next_cursor"]})
     assert response.status == 200 and point_lists() == 1
+
+
+def test_paginated_site_the_token_may_not_read_is_403_and_then_asks_flightdeck_nothing(api, transport):
+    params = {"start_time": to_iso(START), "end_time": to_iso(START + HOUR)}
+    statuses = [call(api, "GET", PATH, params, token="limited")[0].status for _ in range(2)]
+    assert statuses == [403, 403] and len(transport.requests) == 1
