@@ -11,7 +11,7 @@ from bisect import bisect_left
 from collections.abc import Callable, Sequence
 from enum import Enum
 
-from .series import PointSeries, Value
+from .series import PointSeries, Value, any_text
 
 MINUTE_MS = 60_000
 
@@ -52,11 +52,6 @@ class TextValuesError(ValueError):
     """A numeric aggregate was asked of text values."""
 
 
-def has_text(points: PointSeries) -> bool:
-    """True when any value is text (a multistate point, or a sensor's `"nan"`)."""
-    return any(isinstance(value, str) for value in points.values)
-
-
 def bucket_start(epoch_ms: int, interval_ms: int) -> int:
     """The start of the UTC-aligned bucket holding this instant."""
     return epoch_ms - epoch_ms % interval_ms
@@ -66,7 +61,7 @@ def aggregate(points: PointSeries, interval_ms: int, agg: Agg) -> PointSeries:
     """One sample per non-empty bucket, stamped with the bucket start; times must be sorted."""
     if interval_ms <= 0:
         raise ValueError("interval_ms must be positive")
-    if agg not in TEXT_AGGS and has_text(points):
+    if agg not in TEXT_AGGS and any_text(points.values):
         raise TextValuesError(f"{agg.value} needs numeric values; text points accept first, last or count")
     reduce = _REDUCERS[agg]
     out = PointSeries()

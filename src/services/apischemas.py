@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
-JOB_STATUSES = ["queued", "processing", "completed", "failed", "retrying", "cancelled"]
+from enum import Enum
+
+from .cache import CacheStatus
+from .jobmodel import JobStatus
+from .query import Route
+
 NULLABLE_TIME = {"type": ["string", "null"], "description": "UTC, `YYYY-MM-DD HH:MM:SS`"}
 
 
 def ref(name: str) -> dict:
     return {"$ref": f"#/components/schemas/{name}"}
+
+
+def string_enum(kind: type[Enum]) -> dict:
+    """A string schema allowing the values of `kind`, in its order."""
+    return {"type": "string", "enum": [member.value for member in kind]}
 
 
 def app_schemas() -> dict:
@@ -52,7 +62,7 @@ def job_status_schema() -> dict:
     return {"type": "object", "required": ["jobId", "status", "progress", "createdAt", "startedAt", "completedAt",
                                            "estimatedSize", "samplesCount", "error", "resultUrl"],
             "properties": {
-                "jobId": {"type": "string"}, "status": {"type": "string", "enum": JOB_STATUSES},
+                "jobId": {"type": "string"}, "status": string_enum(JobStatus),
                 "progress": {"type": "number", "minimum": 0, "maximum": 100}, "priority": {"type": "string"},
                 "site": {"type": "string"}, "pointsCount": {"type": "integer"},
                 "startTime": {"type": "string"}, "endTime": {"type": "string"},
@@ -72,9 +82,9 @@ def series_schema() -> dict:
                             "error": {"type": ["string", "null"]}}}
     meta = {"type": "object", "required": ["requestId", "routeType", "cacheHit"],
             "properties": {"requestId": {"type": "string"},
-                           "routeType": {"type": "string", "enum": ["direct", "cached", "queued"]},
+                           "routeType": string_enum(Route),
                            "cacheHit": {"type": "boolean"},
-                           "cacheStatus": {"type": "string", "enum": ["hit", "partial", "miss", "bypass"]},
+                           "cacheStatus": string_enum(CacheStatus),
                            "duration": {"type": "number"}}}
     return {"type": "object", "required": ["data", "_meta"],
             "properties": {"data": {"type": "object", "additionalProperties": point}, "_meta": meta}}
@@ -102,7 +112,7 @@ def schemas() -> dict:
         "Error": error_schema(),
         "SeriesResponse": series_schema(),
         "JobTicket": {"type": "object", "required": ["status", "jobId", "message", "statusUrl", "pollInterval"],
-                      "properties": {"status": {"type": "string", "enum": JOB_STATUSES}, "jobId": {"type": "string"},
+                      "properties": {"status": string_enum(JobStatus), "jobId": {"type": "string"},
                                      "message": {"type": "string"}, "statusUrl": {"type": "string"},
                                      "pollInterval": {"type": "integer"}, "resultUrl": {"type": "string"},
                                      "estimatedSize": {"type": "integer"}}},

@@ -8,29 +8,33 @@ from dataclasses import replace
 from urllib.parse import unquote
 
 from .app import Services
+from .config import Settings
 from .errors import TooLarge
 from .query import Route, SeriesQuery, valid_site
 from .routing import estimate_samples
-from .timeseries import SeriesResult
+from .timeseries import EnhancedTimeseriesService, SeriesResult
 
 
-async def serve_now(services: Services, token: str, query: SeriesQuery, request_id: str, record: dict) -> SeriesResult:
+def caller_engine(services: Services, token: str) -> EnhancedTimeseriesService:
+    """The caller's engine, on one FlightDeck client: a request's calls count in one place."""
+    return services.timeseries(token, services.client(token))
+
+
+async def serve_now(
+    settings: Settings, engine: EnhancedTimeseriesService, query: SeriesQuery, request_id: str, record: dict
+) -> SeriesResult:
     """Serve `query` on the cached route, within MAX_RESPONSE_SAMPLES (checked on the estimate before
-    any fetch, then as samples arrive). The upstream cost lands in `record` for the log and analytics."""
-    settings = services.settings
+    any fetch, then as samples arrive). The engine's upstream cost so far (its client's running
+    totals) lands in `record` for the log and analytics."""
     estimate = estimate_samples(query, settings)
     if estimate > settings.max_response_samples:
         raise TooLarge(f"about {estimate:,} samples; one response holds at most {settings.max_response_samples:,}")
-    query = replace(query, route=Route.CACHED)
-    client = services.client(token)
     try:
-        served = await services.timeseries(token, client).serve(query, request_id=request_id)
+        served = await engine.serve(replace(query, route=Route.CACHED), request_id=request_id)
     finally:
-        record.update(client.stats.log_fields())
+        record.update(engine.client.stats.log_fields())
     if not isinstance(served, SeriesResult):  # unreachable: the cached route is never queued
         raise TypeError("the engine queued a request meant to be served now")
-    record.update(engineRoute=served.route.value, cacheStatus=served.cache_status.value,
-                  estimatedSamples=served.estimate, samples=served.samples)
     return served
 
 

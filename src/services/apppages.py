@@ -17,21 +17,23 @@ import heapq
 import json
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
 from itertools import repeat
 from operator import itemgetter
 
+from .access import TokenAccess
 from .aggregate import INTERVALS_MS, bucket_start
 from .app import Services
-from .appengine import serve_now
-from .appquery import bucketed, parse_time, split_names
+from .appengine import caller_engine, serve_now
+from .appquery import bucketed, parse_time
 from .cache import CacheStatus
 from .errors import BadRequest, NotFound
+from .formats import iso_stamps
 from .planning import density
 from .ports import ApiRequest, ApiResponse
-from .query import SeriesQuery
+from .query import SeriesQuery, split_names
+from .repositories import CatalogRepository
 from .series import Series, Value
-from .timerange import DAY_MS, Span, to_iso
+from .timerange import DAY_MS, Span
 from .web import JSON, caller_token
 
 PAGE_SIZES = (3, 10, 50, 100, 500, 1000, 5000, 10000, 50000, 100000, 300000, 500000)
@@ -159,18 +161,14 @@ def days_per_fetch(points: tuple[str, ...], per_day: Mapping[str, int], page_siz
     return max(1, min(page_size, MAX_PAGE_SAMPLES) // max(1, daily))
 
 
-@lru_cache(maxsize=4096)
-def _stamp(epoch_ms: int) -> str:
-    return json.dumps(to_iso(epoch_ms))
-
-
 def page_body(query: PageQuery, page: Page) -> bytes:
     """`{"point_samples": [{name, value, time}], "next_cursor", "has_more"}`, values as strings."""
     names: dict[str, str] = {}
     rows = []
-    for t, name, value in page.items:
+    stamps = iso_stamps([t for t, _, _ in page.items])
+    for (_, name, value), stamp in zip(page.items, stamps):
         quoted = names.get(name) or names.setdefault(name, json.dumps(name))
-        rows.append('{"name":' + quoted + ',"value":' + json.dumps(str(value)) + ',"time":' + _stamp(t) + "}")
+        rows.append('{"name":' + quoted + ',"value":' + json.dumps(str(value)) + ',"time":"' + stamp + '"}')
     following = encode_cursor(query, page.following) if page.following else None
     tail = '],"next_cursor":' + json.dumps(following) + ',"has_more":' + json.dumps(following is not None) + "}"
     return ('{"point_samples":[' + ",".join(rows) + tail).encode()
@@ -183,26 +181,46 @@ def overall_status(statuses: set[CacheStatus]) -> CacheStatus:
     return CacheStatus.PARTIAL if CacheStatus.HIT in statuses or CacheStatus.PARTIAL in statuses else CacheStatus.MISS
 
 
+async def readable_points(catalog: CatalogRepository, access: TokenAccess, site: str, now_ms: int) -> dict[str, int]:
+    """Samples a day of every point of the site the token may read, judged as the engine judges them.
+
+    Remembered (D1 only): the site's list, less the points the token's remembered answer leaves out.
+    Otherwise `require` asks FlightDeck once (a refusal is a 403) and remembers, and D1 is read again;
+    should that still miss (another token's answer changed the site's list meanwhile), the token's own
+    list is asked for.
+    """
+    async def remembered() -> dict[str, int] | None:
+        site_list = await catalog.current(site, now_ms)
+        known = None if site_list is None else await access.remembered(site, sorted(site_list.per_day))
+        return known[1] if known is not None and known[0] else None
+
+    per_day = await remembered()
+    if per_day is None:
+        await access.require(site)  # a remembered refusal raises here without a FlightDeck call
+        per_day = await remembered()
+    return per_day if per_day is not None else await access.client.samples_per_day(site)
+
+
 async def handle_paginated(
     services: Services, request: ApiRequest, site: str, params: Mapping[str, str], request_id: str, record: dict
 ) -> ApiResponse:
-    """Serve one page; the engine checks access and serves each day from the cache or upstream."""
+    """Serve one page on one engine: it checks access and serves each day from the cache or upstream, and its
+    client's running totals are the page's upstream cost."""
     token = caller_token(request)
     query = parse_page_query(site, params)
     record.update(route="paginated", site=site)
-    per_day = await services.client(token).samples_per_day(site)
+    engine = caller_engine(services, token)
+    if query.points is None:
+        per_day = await readable_points(services.catalog_repo, engine.access, site, services.now_ms())
+    else:
+        per_day = await engine.access.readable(site, query.points)
     points = query.points or tuple(sorted(per_day))
     if not points:
         raise NotFound(f"site {site!r} has no points")
     record["points"] = len(points)
 
     async def fetch(span: Span) -> tuple[Series, CacheStatus]:
-        cost: dict = {}
-        try:
-            result = await serve_now(services, token, SeriesQuery(site, points, span), request_id, cost)
-        finally:
-            for key in ("upstreamCalls", "upstreamBytes", "upstreamRetries"):
-                record[key] = record.get(key, 0) + cost.get(key, 0)
+        result = await serve_now(services.settings, engine, SeriesQuery(site, points, span), request_id, record)
         return (result.series if query.raw else bucketed(result.series, "5min")), result.cache_status
 
     page = await build_page(query, fetch, days_per_fetch(points, per_day, query.page_size))

@@ -12,13 +12,13 @@ import time
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 
-from .aggregate import INTERVALS_MS, Agg, aggregate, has_text
+from .aggregate import INTERVALS_MS, Agg, TextValuesError, aggregate
 from .app import Services
-from .appengine import serve_now
+from .appengine import caller_engine, serve_now
 from .cache import CacheStatus
 from .errors import BadRequest, ServiceError, TooLarge
 from .ports import ApiRequest, ApiResponse
-from .query import SeriesQuery, valid_site, within_years
+from .query import SeriesQuery, split_names, valid_site, within_years
 from .render import format_samples
 from .series import PointSeries, Series
 from .timerange import DAY_MS, Span, parse_iso
@@ -66,14 +66,6 @@ def parse_chart_query(params: Mapping[str, str], now_ms: int) -> ChartQuery:
     return ChartQuery(SeriesQuery(site, points, Span(start, end)), interval)
 
 
-def split_names(raw: str, field: str) -> tuple[str, ...]:
-    """One comma-joined list of point names: blanks dropped, duplicates removed in first-seen order."""
-    names = tuple(dict.fromkeys(name.strip() for name in raw.split(",") if name.strip()))
-    if not names:
-        raise BadRequest(f"{field} must name at least one point", field=field)
-    return names
-
-
 def _site_of(point: str) -> str:
     """The app's own rule: the site is the second segment of the first point name."""
     parts = point.split("/")
@@ -100,8 +92,15 @@ def bucketed(series: Series, interval: str) -> Series:
     if interval == RAW_INTERVAL:
         return series
     width = INTERVALS_MS[interval]
-    return {name: aggregate(points, width, Agg.LAST if has_text(points) else Agg.AVG)
-            for name, points in series.items()}
+    return {name: _bucket_average(points, width) for name, points in series.items()}
+
+
+def _bucket_average(points: PointSeries, width: int) -> PointSeries:
+    """One scan for text: `aggregate` refuses AVG of text values, which then take the bucket's last."""
+    try:
+        return aggregate(points, width, Agg.AVG)
+    except TextValuesError:
+        return aggregate(points, width, Agg.LAST)
 
 
 def sample_objects(name: str, points: PointSeries) -> str:
@@ -116,11 +115,8 @@ async def body_chunks(query: ChartQuery, series: Series, metadata: dict) -> Asyn
     yield (json.dumps(head, separators=(",", ":"))[:-1] + ',"samples":[').encode()
     first = True
     for name in sorted(series):
-        points = series[name]
-        for start in range(0, len(points), CHUNK_SAMPLES):
-            stop = start + CHUNK_SAMPLES
-            text = sample_objects(name, points.slice(start, stop))
-            yield (("" if first else ",") + text).encode()
+        for part in series[name].chunks(CHUNK_SAMPLES):
+            yield (("" if first else ",") + sample_objects(name, part)).encode()
             first = False
     yield ('],"metadata":' + json.dumps(metadata, separators=(",", ":")) + "}").encode()
 
@@ -144,9 +140,7 @@ def app_error(error: ServiceError, query_ms: int) -> ApiResponse:
     code, message = error.code, error.message
     if isinstance(error, TooLarge):
         code, message = TOO_LARGE_CODE, f"{message}: {TOO_LARGE_HINT}"
-    headers = {"content-type": JSON, "x-query-time-ms": str(query_ms)}
-    if "retryAfter" in error.details:
-        headers["retry-after"] = str(error.details["retryAfter"])
+    headers = {"content-type": JSON, "x-query-time-ms": str(query_ms), **error.headers()}
     body = {"error": message, "error_code": code, "query_time_ms": query_ms}
     return ApiResponse(error.status, json.dumps(body, separators=(",", ":")).encode(), headers)
 
@@ -161,10 +155,12 @@ async def handle_query(
         token = caller_token(request)
         query = parse_chart_query(params, services.now_ms())
         record.update(site=query.series.site, points=len(query.series.points))
-        result = await serve_now(services, token, query.series, request_id, record)
+        result = await serve_now(services.settings, caller_engine(services, token), query.series, request_id, record)
     except ServiceError as exc:
         record["error"] = exc.code
         return app_error(exc, _elapsed_ms(started))
+    record.update(engineRoute=result.route.value, cacheStatus=result.cache_status.value,
+                  estimatedSamples=result.estimate, samples=result.samples)
     series = bucketed(result.series, query.interval)
     count = sum(len(points) for points in series.values())
     query_ms = _elapsed_ms(started)

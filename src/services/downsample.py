@@ -13,6 +13,8 @@ from collections.abc import Sequence
 from itertools import compress, repeat
 from operator import add, mul, ne, sub
 
+from .series import any_text
+
 MIN_POINTS = 2
 
 
@@ -22,7 +24,7 @@ def downsample_indices(times: Sequence[int], values: Sequence[object], max_point
         raise ValueError(f"max_points must be at least {MIN_POINTS}")
     if len(times) <= max_points:
         return list(range(len(times)))
-    if str in set(map(type, values)):
+    if any_text(values):
         return state_change_indices(values, max_points)
     return lttb_indices(times, values, max_points)  # type: ignore[arg-type]
 

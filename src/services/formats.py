@@ -18,8 +18,8 @@ from itertools import repeat
 from operator import floordiv, mod
 
 from .errors import NotAcceptable
-from .render import CHUNK_SAMPLES, close_body, json_items, open_body, point_chunks, value_texts
-from .series import PointSeries
+from .render import CHUNK_SAMPLES, close_body, open_body, point_chunks, value_texts
+from .series import PointSeries, any_text
 from .timerange import to_iso
 
 
@@ -118,11 +118,6 @@ def _rows(head: str, stamps: list[str], middle: str, cells: list[str], tail: str
     return "".join(map("".join, zip(repeat(head), stamps, repeat(middle), cells, repeat(tail)))).encode()
 
 
-def _slices(samples: PointSeries) -> Iterator[PointSeries]:
-    for lo in range(0, len(samples), CHUNK_SAMPLES):
-        yield samples.slice(lo, lo + CHUNK_SAMPLES)
-
-
 class JsonWriter:
     """Today's JSON shape, `{"data": {point: {samples, count, error}}, "_meta": …}`."""
 
@@ -150,18 +145,24 @@ class CsvWriter:
 
     def point(self, name: str, samples: PointSeries, error: str | None) -> Iterator[bytes]:
         head = csv_field(name) + ","
-        for part in _slices(samples):
-            yield _rows(head, iso_stamps(part.times), ",", csv_cells(part.values), "\r\n")
+        for part in samples.chunks(CHUNK_SAMPLES):
+            yield _rows(head, iso_stamps(part.times), ",", csv_cells(part), "\r\n")
 
     def end(self, meta: dict) -> bytes:
         return b""
 
 
-def csv_cells(values: list) -> list[str]:
-    """Numbers as in the JSON answer, text as CSV fields."""
-    if not any(isinstance(value, str) for value in values):
-        return json_items(values)
-    return [csv_field(value) if isinstance(value, str) else json.dumps(value) for value in values]
+def csv_cells(points: PointSeries) -> list[str]:
+    """Numbers as in the JSON answer (the cache's own texts on a hit), text as CSV fields.
+
+    A cached text value is a JSON string, so its text starts with a quote: texts without one are
+    all numbers and are used as they are, never parsed and dumped again.
+    """
+    texts = points.texts
+    numeric = not any(map(str.startswith, texts, repeat('"'))) if texts is not None else not any_text(points.values)
+    if numeric:
+        return value_texts(points)
+    return [csv_field(value) if isinstance(value, str) else json.dumps(value) for value in points.values]
 
 
 def csv_field(text: str) -> str:
@@ -179,7 +180,7 @@ class NdjsonWriter:
 
     def point(self, name: str, samples: PointSeries, error: str | None) -> Iterator[bytes]:
         head = '{"point":' + json.dumps(name) + ',"timestamp":"'
-        for part in _slices(samples):
+        for part in samples.chunks(CHUNK_SAMPLES):
             yield _rows(head, iso_stamps(part.times), '","value":', value_texts(part), "}\n")
 
     def end(self, meta: dict) -> bytes:
@@ -203,7 +204,7 @@ class MsgpackWriter:
     def point(self, name: str, samples: PointSeries, error: str | None) -> Iterator[bytes]:
         pack = self._packer
         yield pack.pack(name) + pack.pack_map_header(3) + pack.pack("samples") + pack.pack_array_header(len(samples))
-        for part in _slices(samples):
+        for part in samples.chunks(CHUNK_SAMPLES):
             yield b"".join(map(pack.pack, zip(part.times, part.values)))
         yield pack.pack("count") + pack.pack(len(samples)) + pack.pack("error") + pack.pack(error)
 

@@ -10,7 +10,13 @@ from __future__ import annotations
 
 from functools import cache
 
-from .apischemas import ref, schemas
+from .aggregate import INTERVALS_MS, Agg
+from .apischemas import ref, schemas, string_enum
+from .apppages import PAGE_SIZES
+from .appproxy import PER_PAGE
+from .cache import CacheStatus
+from .formats import Format
+from .query import Priority, Route
 
 EXAMPLE_SITE = "demo-hq"
 EXAMPLE_POINT = "acme/demo-hq/ahu-1:supply-air-temp"
@@ -81,9 +87,9 @@ SHAPING_PARAMETERS = (
           {"type": "integer", "minimum": 2}, example=1000),
     query("interval", "bucket width: 1m, 5m, 15m, 1h, 1d, a number with s/m/h/d, or seconds", example="1h"),
     query("agg", "with interval: how a bucket becomes one value (avg by default)",
-          {"type": "string", "enum": ["avg", "min", "max", "sum", "count", "first", "last"]}),
+          string_enum(Agg)),
     query("format", "the answer's format; without it the Accept header chooses (406 if it names none of these)",
-          {"type": "string", "enum": ["json", "csv", "ndjson", "msgpack"]}),
+          string_enum(Format)),
 )
 
 
@@ -136,10 +142,8 @@ def paths() -> dict:
                 **errors(400, 403, 404, 406, 409, 413, 429, 502, 503, 504),
             },
             parameters=(*SERIES_PARAMETERS, *SHAPING_PARAMETERS,
-                        query("route", "force a route instead of the estimate's choice",
-                              {"type": "string", "enum": ["direct", "cached", "queued"]}),
-                        query("priority", "queue priority of a job", {"type": "string",
-                                                                     "enum": ["low", "normal", "high"]})),
+                        query("route", "force a route instead of the estimate's choice", string_enum(Route)),
+                        query("priority", "queue priority of a job", string_enum(Priority))),
             description="Routed by the estimate `points × days × SAMPLES_PER_POINT_PER_DAY`: under "
                         "DIRECT_MAX_SAMPLES fetched now, up to CACHED_MAX_SAMPLES served from the R2 cache, "
                         "above that queued as a job (202). Every route serves a point only to a token FlightDeck "
@@ -207,9 +211,8 @@ def site_parameter() -> dict:
 
 
 def paging_parameters() -> tuple[dict, ...]:
-    per_page = [2, 10, 20, 30, 40, 50, 100, 500, 1000, 5000, 10000, 100000]
     return (query("page", "page number, from 1", {"type": "integer", "minimum": 1}, example=1),
-            query("per_page", "items a page", {"type": "integer", "enum": per_page}))
+            query("per_page", "items a page", {"type": "integer", "enum": list(PER_PAGE)}))
 
 
 def app_paths() -> dict:
@@ -232,7 +235,7 @@ def app_paths() -> dict:
             query("end_time", "epoch ms or ISO 8601; 1 minute to 365 days after start_time", epoch_or_iso,
                   required=True, example="1762754400000"),
             query("interval", "raw samples, or averages over UTC buckets",
-                  {"type": "string", "enum": ["1min", "5min", "1hr", "1day"]}),
+                  {"type": "string", "enum": list(INTERVALS_MS)}),
         ))},
         "/api/sites/{site}/timeseries/paginated": {"get": operation(
             "getAppPaginated", "FlightDeck's paginated samples of a site", "app", {
@@ -247,8 +250,7 @@ def app_paths() -> dict:
                       example="2025-11-10T01:00:00.000Z"),
                 query("point_names", "only these points (comma-joined)", example=EXAMPLE_POINT),
                 query("raw_data", "false: 5-minute averages", {"type": "string", "enum": ["true", "false"]}),
-                query("page_size", "samples a page", {"type": "integer", "enum": [
-                    3, 10, 50, 100, 500, 1000, 5000, 10000, 50000, 100000, 300000, 500000]}),
+                query("page_size", "samples a page", {"type": "integer", "enum": list(PAGE_SIZES)}),
                 query("cursor", "next_cursor of the previous page", example="opaque"),
             ))},
         "/api/sites": {"get": operation("listSites", "The sites this token may read (FlightDeck's)", "app", {
@@ -305,8 +307,8 @@ def document(version: str) -> dict:
             "schemas": schemas(),
             "responses": error_responses(),
             "headers": {
-                "X-Route-Type": {"schema": {"type": "string", "enum": ["direct", "cached", "queued"]}},
-                "X-Cache-Status": {"schema": {"type": "string", "enum": ["hit", "partial", "miss", "bypass"]}},
+                "X-Route-Type": {"schema": string_enum(Route)},
+                "X-Cache-Status": {"schema": string_enum(CacheStatus)},
                 "Server-Timing": {"schema": {"type": "string"}, "description": "time per stage, ms"},
             },
             "securitySchemes": {

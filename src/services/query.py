@@ -75,11 +75,17 @@ def valid_site(site: str, field: str) -> str:
     return site
 
 
+def split_names(raw: str, field: str) -> tuple[str, ...]:
+    """One comma-joined list of point names: blanks dropped, duplicates removed in first-seen order."""
+    names = tuple(dict.fromkeys(name.strip() for name in raw.split(",") if name.strip()))
+    if not names:
+        raise BadRequest(f"{field} must name at least one point", field=field)
+    return names
+
+
 def parse_points(raw: str, settings: Settings) -> tuple[str, ...]:
-    """Comma-separated point names, blanks dropped, duplicates removed in first-seen order."""
-    points = tuple(dict.fromkeys(name.strip() for name in raw.split(",") if name.strip()))
-    if not points:
-        raise BadRequest("points must name at least one point", field="points")
+    """The `points` list (see `split_names`), at most `settings.max_points` of them."""
+    points = split_names(raw, "points")
     if len(points) > settings.max_points:
         raise BadRequest(f"at most {settings.max_points} points per request", field="points")
     return points

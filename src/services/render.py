@@ -53,8 +53,8 @@ def pairs_json(points: PointSeries) -> str:
 def point_chunks(name: str, points: PointSeries, error: str | None, first: bool) -> Iterator[str]:
     """One point's entry as JSON text, its samples rendered a slice at a time."""
     yield ("" if first else ",") + json.dumps(name) + ':{"samples":['
-    for start in range(0, len(points), CHUNK_SAMPLES):
-        yield ("," if start else "") + pairs_json(points.slice(start, start + CHUNK_SAMPLES))
+    for index, part in enumerate(points.chunks(CHUNK_SAMPLES)):
+        yield ("," if index else "") + pairs_json(part)
     yield '],"count":' + str(len(points)) + ',"error":' + json.dumps(error) + "}"
 
 

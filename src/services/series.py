@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 from bisect import bisect_left
+from collections.abc import Iterable, Iterator
 
 Value = int | float | str
 
@@ -72,6 +73,11 @@ class PointSeries:
             texts=None if self._texts is None else self._texts[lo:hi],
         )
 
+    def chunks(self, size: int) -> Iterator[PointSeries]:
+        """The samples in consecutive slices of at most `size` (none for an empty series)."""
+        for lo in range(0, len(self.times), size):
+            yield self.slice(lo, lo + size)
+
     def window(self, start_ms: int, end_ms: int) -> PointSeries:
         """The samples with start_ms <= time < end_ms (times must be sorted)."""
         return self.slice(bisect_left(self.times, start_ms), bisect_left(self.times, end_ms))
@@ -82,6 +88,11 @@ class PointSeries:
 
 
 Series = dict[str, PointSeries]
+
+
+def any_text(values: Iterable[object]) -> bool:
+    """True when any value is text (a multistate point, or a sensor's `"nan"`): one scan in C."""
+    return str in set(map(type, values))
 
 
 def parse_value(text: object) -> Value:

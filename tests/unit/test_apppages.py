@@ -197,3 +197,20 @@ def test_paginated_point_names_of_another_site_give_a_limited_token_no_data(api)
                           {"start_time": to_iso(START), "end_time": to_iso(START + HOUR),
                            "point_names": POINTS[0]}, token="limited")
     assert (response.status, body["error"]["message"]) == (404, "No data for time period")
+
+
+def test_paginated_pages_after_the_first_take_the_sites_points_from_d1_not_flightdeck(api, transport):
+    def point_lists() -> int:
+        return sum(request.url.split("?")[0].endswith("/points") for request in transport.requests)
+
+    params = {"start_time": to_iso(START), "end_time": to_iso(START + 2 * DAY_MS), "page_size": "1000"}
+    response, body = call(api, "GET", PATH, params)
+    assert response.status == 200 and body["has_more"] and point_lists() == 1
+    response, _ = call(api, "GET", PATH, {**params, "cursor": body["next_cursor"]})
+    assert response.status == 200 and point_lists() == 1
+
+
+def test_paginated_site_the_token_may_not_read_is_403_and_then_asks_flightdeck_nothing(api, transport):
+    params = {"start_time": to_iso(START), "end_time": to_iso(START + HOUR)}
+    statuses = [call(api, "GET", PATH, params, token="limited")[0].status for _ in range(2)]
+    assert statuses == [403, 403] and len(transport.requests) == 1

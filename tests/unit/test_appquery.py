@@ -4,8 +4,8 @@ import asyncio
 
 import pytest
 
-from services.appquery import parse_chart_query
-from services.errors import BadRequest
+from services.appquery import app_error, parse_chart_query
+from services.errors import BadRequest, RateLimited
 from services.timerange import parse_iso
 from tests.conftest import NOW_MS
 from tests.fakeflightdeck import LAB_POINTS, POINTS, truth
@@ -127,3 +127,11 @@ def test_query_never_serves_a_point_of_another_site_to_a_limited_token(api):
     response, body = call(api, "GET", "/timeseries/query", app_params(points=[*LAB_POINTS, POINTS[0]],
                                                                       site_name="demo-lab"), token="limited")
     assert response.status == 200 and all(s["point_name"] != POINTS[0] for s in body["samples"])
+
+
+def test_app_error_carries_the_errors_own_headers() -> None:
+    response = app_error(RateLimited("slow down", retry_after=7), 12)
+    assert response.status == 429
+    assert response.headers == {"content-type": "application/json; charset=utf-8", "x-query-time-ms": "12",
+                                "retry-after": "7"}
+    assert "retry-after" not in app_error(BadRequest("no"), 1).headers

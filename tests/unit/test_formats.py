@@ -119,3 +119,11 @@ def test_iso_stamps_equal_to_iso_of_each_time(times):
 )
 def test_csv_field_quotes_only_what_rfc4180_needs(text, expected):
     assert csv_field(text) == expected
+
+
+def test_csv_of_a_cached_series_is_the_csv_of_its_values():
+    times = [1_762_732_800_000, 1_762_732_860_000, 1_762_732_920_000]
+    for values in ([55.2, 55, -1e-07], [1.5, "on", 'say "hi", ok']):
+        texts = [json.dumps(value) for value in values]
+        cached = render_as(Format.CSV, {"p": PointSeries(times, texts=texts)}, {}, META)
+        assert cached == render_as(Format.CSV, {"p": PointSeries(times, values)}, {}, META)

@@ -1,6 +1,6 @@
 import pytest
 
-from services.series import PointSeries, parse_value
+from services.series import PointSeries, any_text, parse_value
 
 
 @pytest.mark.parametrize(
@@ -57,3 +57,17 @@ def test_a_series_extended_from_empty_does_not_share_the_source_lists():
 def test_count_is_the_size_of_the_window():
     points = PointSeries([0, 10, 20, 30], [1, 2, 3, 4])
     assert [points.count(a, b) for a, b in [(10, 30), (0, 100), (31, 40), (15, 15)]] == [2, 4, 0, 0]
+
+
+def test_chunks_cover_the_series_in_order_and_keep_the_texts():
+    points = PointSeries([1, 2, 3, 4, 5], texts=["1", "2", "3", "4", "5"])
+    parts = list(points.chunks(2))
+    assert [part.times for part in parts] == [[1, 2], [3, 4], [5]]
+    assert [part.texts for part in parts] == [["1", "2"], ["3", "4"], ["5"]]
+    assert list(PointSeries().chunks(2)) == []
+
+
+def test_any_text_finds_a_text_value_among_numbers():
+    assert any_text([1, 2.5, "on"])
+    assert not any_text([1, 2.5, True])
+    assert not any_text([])
