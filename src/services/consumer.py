@@ -193,11 +193,8 @@ class JobConsumer:
         """Points' densities size the calls and parts; without them, assume the densest interval."""
         try:
             return await self.access.densities(client, owner, site, points)
-        except (UpstreamError, RateLimited, UpstreamTimeout, NotFound) as exc:
-            log_event("job.intervals_unknown", jobId=job_id, error=exc.message)
-            return {}
-        except CallBudgetExhausted as exc:  # this invocation's calls are spent: size for the densest
-            log_event("job.intervals_unknown", jobId=job_id, error=str(exc))
+        except (UpstreamError, RateLimited, UpstreamTimeout, NotFound, CallBudgetExhausted) as exc:
+            log_event("job.intervals_unknown", jobId=job_id, error=str(exc))  # a ServiceError's str is its message
             return {}
 
     async def consume_dead_letters(self, messages: Sequence[IncomingMessage]) -> None:
