@@ -48,6 +48,11 @@ def _batches(points: tuple[str, ...], size: int) -> list[tuple[str, ...]]:
     return [points[i : i + size] for i in range(0, len(points), size)]
 
 
+def job_queue(queues: dict[Priority, MessageQueue], priority: str) -> MessageQueue:
+    """High-priority jobs have their own queue; low and normal ones share the other."""
+    return queues[Priority.HIGH if priority == Priority.HIGH else Priority.NORMAL]
+
+
 def part_key(prefix: str, batch: int, part: int) -> str:
     return f"{prefix}b{batch:05d}-p{part:04d}"
 
@@ -183,7 +188,7 @@ class QueueService:
              "requestId": request_id}
             for index, points in batches
         ]
-        queue = self.queues[Priority.HIGH] if query.priority is Priority.HIGH else self.queues[Priority.NORMAL]
+        queue = job_queue(self.queues, query.priority)
         try:
             await queue.send_batch(messages)
         except Exception:
