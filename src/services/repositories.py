@@ -596,8 +596,9 @@ class CatalogRepository:
 
     async def delete_expired(self, now_ms: int) -> int:
         """Forget the point lists of sites nobody asked about lately (one D1 batch)."""
-        expired = await self.db.all("SELECT site FROM site_catalog WHERE expires_at < ?", (db_time(now_ms),))
-        sites = [row["site"] for row in expired][:MAX_BOUND]
+        expired = await self.db.all("SELECT site FROM site_catalog WHERE expires_at < ? LIMIT ?",
+                                    (db_time(now_ms), MAX_BOUND))
+        sites = [row["site"] for row in expired]
         if sites:
             await self.db.batch([
                 (f"DELETE FROM site_points WHERE site IN ({_marks(sites)})", sites),
