@@ -460,7 +460,6 @@ class AccessRepository:
         (names the site lacks or the token is refused are absent); None as for `lookup`. The access
         answer, the site's list and the token's refusals in one statement per 94 names."""
         found: dict[str, int] = {}
-        allowed = True
         for chunk in list(_chunks(names, MAX_BOUND - 5)) or [[]]:  # even for no names: the access answer
             rows = await self.db.all(
                 "SELECT a.allowed, p.name, p.samples_per_day, r.reason FROM site_access a"
@@ -473,10 +472,11 @@ class AccessRepository:
             )
             if not rows:
                 return None
-            allowed = allowed and bool(rows[0]["allowed"])
+            if not rows[0]["allowed"]:
+                return False, {}
             # Truthiness, not `is None`: D1's NULL reaches Pyodide as `jsnull`, which is falsy.
             found.update((row["name"], row["samples_per_day"]) for row in rows if row["name"] and not row["reason"])
-        return allowed, found if allowed else {}
+        return True, found
 
     async def refused(self, token_hash: str, site: str, names: Sequence[str], now_ms: int) -> set[str]:
         """Those `names` a data call with the token was refused (403) lately. One statement per 96 names."""
