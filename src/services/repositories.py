@@ -444,21 +444,18 @@ class AccessRepository:
         self.db = db
 
     async def lookup(self, token_hash: str, site: str, now_ms: int) -> bool | None:
-        """The remembered answer on the site; None when there is none, or when the site's point list
-        changed since the token's own list was compared with it (then the token is checked again)."""
-        row = await self.db.first(
-            "SELECT a.allowed FROM site_access a LEFT JOIN site_catalog c ON c.site = a.site"
-            f" WHERE a.token_hash = ? AND a.site = ? AND a.expires_at > ? AND {_CURRENT}",
-            (token_hash, site, db_time(now_ms), db_time(now_ms)),
-        )
-        return None if row is None else bool(row["allowed"])
+        """The remembered answer on the site alone (`readable` with no names)."""
+        known = await self.readable(token_hash, site, (), now_ms)
+        return None if known is None else known[0]
 
     async def readable(
         self, token_hash: str, site: str, names: Sequence[str], now_ms: int,
     ) -> tuple[bool, dict[str, int]] | None:
         """Whether the token reads the site, and the samples a day of those `names` it may read there
-        (names the site lacks or the token is refused are absent); None as for `lookup`. The access
-        answer, the site's list and the token's refusals in one statement per 94 names."""
+        (names the site lacks or the token is refused are absent); None when no answer is remembered,
+        or when the site's point list changed since the token's own list was compared with it (then
+        the token is checked again). The access answer, the site's list and the token's refusals in
+        one statement per 94 names."""
         found: dict[str, int] = {}
         for chunk in list(_chunks(names, MAX_BOUND - 5)) or [[]]:  # even for no names: the access answer
             rows = await self.db.all(
