@@ -471,7 +471,6 @@ class AccessRepository:
                 return None
             if not rows[0]["allowed"]:
                 return False, {}
-            # Truthiness, not `is None`: D1's NULL reaches Pyodide as `jsnull`, which is falsy.
             found.update((row["name"], row["samples_per_day"]) for row in rows if row["name"] and not row["reason"])
         return True, found
 
@@ -554,8 +553,8 @@ class CatalogRepository:
         )
         if not rows:
             return None
-        per_day = {row["name"]: row["samples_per_day"] for row in rows if row["name"]}  # NULL may be `jsnull`
-        return SiteList(per_day, rows[0]["names_digest"] or None, parse_iso(rows[0]["expires_at"]))
+        per_day = {row["name"]: row["samples_per_day"] for row in rows if row["name"]}
+        return SiteList(per_day, rows[0]["names_digest"], parse_iso(rows[0]["expires_at"]))
 
     async def densities(self, site: str, names: Sequence[str], now_ms: int) -> dict[str, int] | None:
         """Samples a day of those `names` the site has (names it lacks are absent); None when the site's
@@ -569,7 +568,7 @@ class CatalogRepository:
             )
             if not rows:
                 return None
-            found.update((row["name"], row["samples_per_day"]) for row in rows if row["name"])  # NULL: `jsnull`
+            found.update((row["name"], row["samples_per_day"]) for row in rows if row["name"])
         return found
 
     def replace(self, site: str, listed: SiteList, now_ms: int) -> list[Statement]:
