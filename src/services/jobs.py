@@ -128,13 +128,14 @@ class QueueService:
             estimated_size=estimate, batch_sizes=tuple(len(b) for b in batches), request_id=request_id,
             point_errors=left_out or {},
         )
-        if not await self.repo.insert(job, self.now_ms()):
+        row = await self.repo.insert(job, self.now_ms())
+        if row is None:
             twin = await self._live(digest)
             if twin is not None:
                 return JobTicket(twin, created=False)
             raise Conflict("an identical job changed state while this one was created; try again")
         await self._enqueue(job.id, query, list(enumerate(batches)), job.request_id)
-        return JobTicket(await self.repo.get(job.id), created=True)  # type: ignore[arg-type]
+        return JobTicket(row, created=True)
 
     def _stale(self, job: Row) -> bool:
         """An active job with no progress for longer than its lease (its consumer died, a message was lost)."""

@@ -48,9 +48,9 @@ class JobRepository:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    async def insert(self, job: NewJob, now_ms: int) -> bool:
-        """Insert the job and its pending batches in one D1 batch (all or nothing); False when a live
-        twin already exists (the job row is not inserted, so neither are its batches)."""
+    async def insert(self, job: NewJob, now_ms: int) -> Row | None:
+        """Insert the job and its pending batches in one D1 batch (all or nothing) and return its row;
+        None when a live twin already exists (the job row is not inserted, so neither are its batches)."""
         now = db_time(now_ms)
         await self.db.batch([
             ("INSERT INTO queue_jobs (id, site, points, start_time, end_time, owner_hash, request_hash,"
@@ -66,7 +66,7 @@ class JobRepository:
                (job.id, index, size, now, job.id))
               for index, size in enumerate(job.batch_sizes)),
         ])
-        return await self.get(job.id) is not None
+        return await self.get(job.id)
 
     async def find_live(self, owner_hash: str, request_hash: str) -> Row | None:
         return await self.db.first(
