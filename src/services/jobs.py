@@ -14,6 +14,7 @@ from .config import Settings
 from .errors import Conflict, NotFound, RateLimited
 from .formats import Writer
 from .jobmodel import ACTIVE, JobStatus
+from .planning import chunks
 from .ports import MessageQueue, ObjectStore, Row
 from .query import Priority, SeriesQuery
 from .repositories import JobRepository, NewJob
@@ -42,10 +43,6 @@ class JobTicket:
 def request_hash(query: SeriesQuery) -> str:
     identity = [query.site, sorted(query.points), query.span.start_ms, query.span.end_ms]
     return hashlib.sha256(json.dumps(identity).encode()).hexdigest()
-
-
-def _batches(points: tuple[str, ...], size: int) -> list[tuple[str, ...]]:
-    return [points[i : i + size] for i in range(0, len(points), size)]
 
 
 def job_queue(queues: dict[Priority, MessageQueue], priority: str) -> MessageQueue:
@@ -120,7 +117,7 @@ class QueueService:
         if existing is not None and await self._revive(existing):
             return JobTicket(await self.repo.get(existing["id"]), created=False)  # type: ignore[arg-type]
         await self._require_job_slot()
-        batches = _batches(query.points, self.settings.job_batch_points)
+        batches = list(chunks(query.points, self.settings.job_batch_points))
         job = NewJob(
             id=uuid.uuid4().hex, site=query.site, points=query.points,
             start_time=db_time(query.span.start_ms), end_time=db_time(query.span.end_ms),
@@ -180,7 +177,7 @@ class QueueService:
         return job
 
     async def _enqueue(
-        self, job_id: str, query: SeriesQuery, batches: Sequence[tuple[int, tuple[str, ...]]], request_id: str
+        self, job_id: str, query: SeriesQuery, batches: Sequence[tuple[int, Sequence[str]]], request_id: str
     ) -> None:
         # The token travels in the message only: never in D1, R2 or a log line.
         messages = [

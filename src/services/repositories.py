@@ -3,27 +3,20 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TypeVar
 
 from .jobmodel import ACTIVE, FINISHED, LIVE
+from .planning import chunks
 from .ports import Database, Row, Statement
 from .timerange import db_time, parse_iso
 
 # D1 binds at most 100 values a statement.
 MAX_BOUND = 99
-T = TypeVar("T")
 
 
 def _marks(values: Sequence[object]) -> str:
     return ", ".join("?" for _ in values)
-
-
-def _chunks(values: Sequence[T], size: int) -> Iterator[list[T]]:
-    """`values` in lists of at most `size`, so each statement binds no more than D1 takes."""
-    for start in range(0, len(values), size):
-        yield list(values[start : start + size])
 
 
 @dataclass(frozen=True)
@@ -256,7 +249,7 @@ class JobRepository:
     async def unpurged(self, job_ids: Sequence[str]) -> set[str]:
         """Which of `job_ids` have a row whose objects are still wanted (chunked: D1 binds ≤ 100 values)."""
         found: set[str] = set()
-        for chunk in _chunks(job_ids, MAX_BOUND):
+        for chunk in chunks(job_ids, MAX_BOUND):
             rows = await self.db.all(
                 f"SELECT id FROM queue_jobs WHERE purged_at IS NULL AND id IN ({_marks(chunk)})", chunk
             )
@@ -396,7 +389,7 @@ class CacheMetadataRepository:
         now = db_time(now_ms)
         await self.db.batch([
             ("UPDATE cache_metadata SET hit_count = hit_count + 1, last_accessed = ?"
-             f" WHERE cache_key IN ({_marks(chunk)})", (now, *chunk)) for chunk in _chunks(keys, MAX_BOUND - 1)
+             f" WHERE cache_key IN ({_marks(chunk)})", (now, *chunk)) for chunk in chunks(keys, MAX_BOUND - 1)
         ])
 
     async def matching(self, site: str, points_hash: str | None, first_day: str | None,
@@ -426,7 +419,7 @@ class CacheMetadataRepository:
     async def existing(self, keys: list[str]) -> list[str]:
         """Which of `keys` have a row (D1 binds at most 100 values a statement, so chunk)."""
         found: list[str] = []
-        for chunk in _chunks(keys, MAX_BOUND):
+        for chunk in chunks(keys, MAX_BOUND):
             rows = await self.db.all(
                 f"SELECT cache_key FROM cache_metadata WHERE cache_key IN ({_marks(chunk)})", chunk)
             found.extend(row["cache_key"] for row in rows)
@@ -457,7 +450,7 @@ class AccessRepository:
         the token is checked again). The access answer, the site's list and the token's refusals in
         one statement per 94 names."""
         found: dict[str, int] = {}
-        for chunk in list(_chunks(names, MAX_BOUND - 5)) or [[]]:  # even for no names: the access answer
+        for chunk in list(chunks(names, MAX_BOUND - 5)) or [[]]:  # even for no names: the access answer
             rows = await self.db.all(
                 "SELECT a.allowed, p.name, p.samples_per_day, r.reason FROM site_access a"
                 " LEFT JOIN site_catalog c ON c.site = a.site"
@@ -477,7 +470,7 @@ class AccessRepository:
     async def refused(self, token_hash: str, site: str, names: Sequence[str], now_ms: int) -> set[str]:
         """Those `names` a data call with the token was refused (403) lately. One statement per 96 names."""
         found: set[str] = set()
-        for chunk in _chunks(names, MAX_BOUND - 3):
+        for chunk in chunks(names, MAX_BOUND - 3):
             rows = await self.db.all(
                 "SELECT name FROM point_refusals WHERE token_hash = ? AND site = ? AND expires_at > ?"
                 f" AND reason = 'refused' AND name IN ({_marks(chunk)})",
@@ -526,7 +519,7 @@ def _refusal_rows(token_hash: str, site: str, names: Sequence[str], reason: str,
         + " ON CONFLICT (token_hash, site, name) DO UPDATE SET reason = excluded.reason,"
         " expires_at = excluded.expires_at",
         tuple(value for name in chunk for value in (token_hash, site, name, reason, expires)),
-    ) for chunk in _chunks(names, MAX_BOUND // 5)]
+    ) for chunk in chunks(names, MAX_BOUND // 5)]
 
 
 @dataclass(frozen=True)
@@ -560,7 +553,7 @@ class CatalogRepository:
         """Samples a day of those `names` the site has (names it lacks are absent); None when the site's
         list is not remembered or has expired. One statement per 97 names."""
         found: dict[str, int] = {}
-        for chunk in _chunks(names, MAX_BOUND - 2):
+        for chunk in chunks(names, MAX_BOUND - 2):
             rows = await self.db.all(
                 "SELECT p.name, p.samples_per_day FROM site_catalog c LEFT JOIN site_points p"
                 f" ON p.site = c.site AND p.name IN ({_marks(chunk)}) WHERE c.site = ? AND c.expires_at > ?",
@@ -575,7 +568,7 @@ class CatalogRepository:
         """The statements that store a site's whole point list (run them in one D1 batch: readers see the
         old list or the new)."""
         statements: list[Statement] = [("DELETE FROM site_points WHERE site = ?", (site,))]
-        for chunk in _chunks(list(listed.per_day.items()), MAX_BOUND // 3):
+        for chunk in chunks(list(listed.per_day.items()), MAX_BOUND // 3):
             statements.append((
                 "INSERT INTO site_points (site, name, samples_per_day) VALUES "
                 + ", ".join("(?, ?, ?)" for _ in chunk),
