@@ -186,3 +186,18 @@ def test_the_budgeted_transport_refuses_the_call_past_its_budget(transport):
 def test_the_days_warmed_are_the_settled_ones(services, clock):
     clock.now_ms = NOW_MS - NOW_MS % DAY_MS + 5 * 60_000  # 00:05: yesterday is not settled yet
     assert services.warming().days() == [Span(YESTERDAY.start_ms - DAY_MS, YESTERDAY.start_ms)]
+
+
+def test_a_missing_day_is_checked_in_the_cache_once_before_it_is_warmed_and_once_after(api, services, deferred,
+                                                                                        monkeypatch):
+    ask(api, deferred)
+    asked: list[Span] = []
+    covers = services.cache.covers
+
+    async def counted(site, points, span):
+        asked.append(span)
+        return await covers(site, points, span)
+
+    monkeypatch.setattr(services.cache, "covers", counted)
+    assert warm(services)["objectsWarmed"] == 1
+    assert asked == [YESTERDAY, YESTERDAY]
