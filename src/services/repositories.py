@@ -647,14 +647,14 @@ class WarmingRepository:
             ("DELETE FROM warmed_objects WHERE cache_key NOT IN (SELECT cache_key FROM cache_metadata)", ()),
         ])
 
-    async def record_warmed(self, cache_key: str, site: str, day: str, now_ms: int) -> None:
-        """Mark a cached object as warmed, with the hits it had already served."""
-        await self.db.run(
+    async def record_warmed(self, cache_keys: Sequence[str], site: str, day: str, now_ms: int) -> None:
+        """Mark cached objects as warmed, each with the hits it had already served (one D1 batch)."""
+        await self.db.batch([(
             "INSERT INTO warmed_objects (cache_key, site, day, warmed_at, hits_before)"
-            " SELECT ?, ?, ?, ?, hit_count FROM cache_metadata WHERE cache_key = ?"
+            f" SELECT cache_key, ?, ?, ?, hit_count FROM cache_metadata WHERE cache_key IN ({_marks(chunk)})"
             " ON CONFLICT (cache_key) DO UPDATE SET warmed_at = excluded.warmed_at, hits_before = excluded.hits_before",
-            (cache_key, site, day, db_time(now_ms), cache_key),
-        )
+            (site, day, db_time(now_ms), *chunk),
+        ) for chunk in chunks(cache_keys, MAX_BOUND - 3)])
 
     async def totals(self) -> Row:
         """Warmed objects still cached, and the hits they served."""

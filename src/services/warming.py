@@ -157,10 +157,8 @@ class Warming:
             await pending.pop(0)
         if result.cache_status is CacheStatus.HIT or not await self._cached(site, points, day):
             return 0
-        label = day_label(day.start_ms)
-        for point in points:
-            for month in month_spans(day):
-                await self.repo.record_warmed(point_key(site, point, month), site, label, self.now_ms())
+        keys = [point_key(site, point, month) for point in points for month in month_spans(day)]
+        await self.repo.record_warmed(keys, site, day_label(day.start_ms), self.now_ms())
         return 1
 
     async def _cached(self, site: str, points: tuple[str, ...], day: Span) -> bool:

@@ -10,6 +10,7 @@ from services.app import Platform, Services
 from services.cache import points_hash
 from services.config import Settings
 from services.ports import HttpRequest
+from services.repositories import WarmingRepository
 from services.timerange import DAY_MS, Span, parse_iso
 from services.warming import BudgetedTransport, BudgetSpent
 from tests.conftest import NOW_MS
@@ -201,3 +202,15 @@ def test_a_missing_day_is_checked_in_the_cache_once_before_it_is_warmed_and_once
     monkeypatch.setattr(services.cache, "covers", counted)
     assert warm(services)["objectsWarmed"] == 1
     assert asked == [YESTERDAY, YESTERDAY]
+
+
+def test_record_warmed_marks_more_keys_than_one_statement_binds_and_only_cached_ones(db):
+    keys = [f"cache/demo-hq/p{index}/2025-11" for index in range(150)]
+    for hits, key in enumerate(keys[:-1]):
+        asyncio.run(db.run(
+            "INSERT INTO cache_metadata (cache_key, site, points_hash, day, points_count, samples_count,"
+            " original_size, compressed_size, compression_ratio, codec, covered_until, created_at, expires_at,"
+            " hit_count) VALUES (?, 'demo-hq', 'h', '2025-11-01', 1, 1, 1, 1, 1, 'c', 0, 'x', 'x', ?)", (key, hits)))
+    asyncio.run(WarmingRepository(db).record_warmed(keys, "demo-hq", "2025-11-23", NOW_MS))
+    assert {row["cache_key"]: row["hits_before"] for row in rows(db, "warmed_objects")} == {
+        key: hits for hits, key in enumerate(keys[:-1])}
