@@ -48,11 +48,7 @@ class AccessService:
 
     async def require(self, client: FlightDeckClient, token_digest: str, site: str) -> None:
         """Raise Forbidden unless FlightDeck has confirmed (recently) that the token reads `site`."""
-        allowed = await self.repo.lookup(token_digest, site, self.now_ms())
-        if allowed is None:
-            allowed = await self._check(client, token_digest, site) is not None
-        if not allowed:
-            raise _refused(site)
+        await self.readable(client, token_digest, site, ())
 
     def remembered(self, token_digest: str, site: str, names: Sequence[str]) -> Awaitable[Remembered]:
         """The remembered answer for `readable` (one D1 statement, no FlightDeck call): safe to start

@@ -2,7 +2,8 @@
 
 This is the only module that touches `js` and `pyodide` (imported inside the adapters, so the
 rest of the services import and unit-test under CPython). It does every JS↔Python conversion,
-including Python `None` → SQL NULL, which would otherwise cross the FFI as `undefined`.
+including Python `None` → SQL NULL, which would otherwise cross the FFI as `undefined`, and SQL
+NULL → `None`, which would otherwise arrive as `pyodide.ffi.jsnull` (falsy, but not None).
 """
 
 from __future__ import annotations
@@ -45,8 +46,12 @@ def _sql_param(value: object) -> Any:
 
 
 def _rows(result: Any) -> list[Row]:
+    from pyodide.ffi import jsnull
+
     rows = result.results
-    return [] if rows is None else rows.to_py()
+    if rows is None:
+        return []
+    return [{column: None if value is jsnull else value for column, value in row.items()} for row in rows.to_py()]
 
 
 class D1Database:

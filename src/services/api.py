@@ -311,12 +311,10 @@ class Api:
         points = parse_points(call.params["points"], self.settings) if call.params.get("points") else None
         span = parse_optional_span(call.params)
         client = self.services.client(token)
-        if points:  # only points this token may read: the cache is shared
-            readable = await self.services.access.readable(client, token_hash(token), site, points)
-            if unreadable := [name for name in points if name not in readable]:
-                raise Forbidden(f"this token may not read {', '.join(map(repr, unreadable))} at site {site!r}")
-        else:
-            await self.services.access.require(client, token_hash(token), site)
+        # Only points this token may read, the cache being shared; with no points, Forbidden unless it reads the site.
+        readable = await self.services.access.readable(client, token_hash(token), site, points or ())
+        if unreadable := [name for name in points or () if name not in readable]:
+            raise Forbidden(f"this token may not read {', '.join(map(repr, unreadable))} at site {site!r}")
         dropped = await self.services.cache.invalidate(site, points, span)
         call.record.update(site=site, invalidated=dropped)
         return json_response(200, {"success": True, "deleted": dropped, "site": site})

@@ -6,6 +6,7 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
+from functools import partial
 
 from .access import AccessService, TokenAccess, token_hash
 from .cache import R2CacheService
@@ -76,9 +77,12 @@ class Services:
         self.rate_limits = RateLimits(platform.limiters)
         self.warming_repo = WarmingRepository(platform.db)
 
-    def client(self, token: str, transport: Transport | None = None) -> FlightDeckClient:
-        return FlightDeckClient(transport or self.platform.transport, self.settings, token, sleep=self.sleep,
-                                clock=self.clock)
+    def client(
+        self, token: str, transport: Transport | None = None, settings: Settings | None = None,
+    ) -> FlightDeckClient:
+        """A FlightDeck client for the token, over the Worker's transport and settings unless given others."""
+        return FlightDeckClient(transport or self.platform.transport, settings or self.settings, token,
+                                sleep=self.sleep, clock=self.clock)
 
     def jobs(self, token: str) -> QueueService:
         return QueueService(self.settings, self.jobs_repo, self.platform.queues, self.platform.store,
@@ -102,12 +106,8 @@ class Services:
         # A consumer holds a part and its calls' pages in memory: smaller pages, fewer at once.
         sized = replace(self.settings, upstream_page_samples=self.settings.job_page_samples,
                         upstream_concurrency=self.settings.job_upstream_concurrency)
-
-        def client_for(token: str) -> FlightDeckClient:
-            return FlightDeckClient(self.platform.transport, sized, token, sleep=self.sleep, clock=self.clock)
-
-        return JobConsumer(sized, self.jobs_repo, self.platform.store, client_for, self.access,
-                           self.platform.queues, self.now_ms)
+        return JobConsumer(sized, self.jobs_repo, self.platform.store, partial(self.client, settings=sized),
+                           self.access, self.platform.queues, self.now_ms)
 
     def job_events(self) -> JobEvents:
         return JobEvents(self.settings, self.jobs_repo, self.sleep, self.clock)

@@ -28,7 +28,7 @@ from .config import Settings
 from .errors import Forbidden, NotFound, RateLimited, ServiceError, Unauthorized, UpstreamError, UpstreamTimeout
 from .flightdeck import CallBudgetExhausted, FetchResult, FlightDeckClient
 from .jobmodel import ACTIVE, JobStatus
-from .jobs import part_key
+from .jobs import job_queue, part_key
 from .log import log_event
 from .planning import PerDay, part_groups, plan_calls
 from .ports import IncomingMessage, MessageQueue, ObjectStore
@@ -115,8 +115,7 @@ class JobConsumer:
         finally:
             self.calls_left -= client.stats.calls
         if not finished:
-            queue = self.queues[Priority.HIGH if job["priority"] == Priority.HIGH.value else Priority.NORMAL]
-            await queue.send_batch([body])
+            await job_queue(self.queues, job["priority"]).send_batch([body])
             message.ack()
             return "continued", None
         return await self._finish(message, job_id, index, len(body["points"]))
@@ -193,11 +192,8 @@ class JobConsumer:
         """Points' densities size the calls and parts; without them, assume the densest interval."""
         try:
             return await self.access.densities(client, owner, site, points)
-        except (UpstreamError, RateLimited, UpstreamTimeout, NotFound) as exc:
-            log_event("job.intervals_unknown", jobId=job_id, error=exc.message)
-            return {}
-        except CallBudgetExhausted as exc:  # this invocation's calls are spent: size for the densest
-            log_event("job.intervals_unknown", jobId=job_id, error=str(exc))
+        except (UpstreamError, RateLimited, UpstreamTimeout, NotFound, CallBudgetExhausted) as exc:
+            log_event("job.intervals_unknown", jobId=job_id, error=str(exc))  # a ServiceError's str is its message
             return {}
 
     async def consume_dead_letters(self, messages: Sequence[IncomingMessage]) -> None:

@@ -51,18 +51,18 @@ class HealthService:
 
     async def check(self, deep: bool, token: str | None) -> tuple[bool, dict]:
         """Read-only checks; with `deep` and an accepted token, FlightDeck and the write probes too."""
-        checks = {
-            "d1": await _timed(self.jobs.count_by_status),
-            "r2": await _timed(self._r2_read),
-        }
+        checks = {"d1": await _timed(self.jobs.count_by_status)}
         if deep:
             if not token:
                 raise Unauthorized("deep=1 needs a FlightDeck token (X-ACE-Token or Authorization: Bearer)")
-            checks["flightdeck"] = await _timed(lambda: self._flightdeck(token))
-            if checks["flightdeck"].get("detail", {}).get("status") == 401:
+            flightdeck = await _timed(lambda: self._flightdeck(token))
+            if flightdeck.get("detail", {}).get("status") == 401:
                 raise Unauthorized("FlightDeck rejected the token; deep=1 needs one it accepts")
-            checks["r2"] = await _timed(self._r2)
+            checks["r2"] = await _timed(self._r2)  # the write probe reads its object back: no separate read
+            checks["flightdeck"] = flightdeck
             checks["queue"] = await _timed(lambda: self.queue.send_batch([{"kind": "probe"}]))
+        else:
+            checks["r2"] = await _timed(self._r2_read)
         healthy = all(check["ok"] for check in checks.values())
         return healthy, {"status": "healthy" if healthy else "unhealthy", "checks": checks,
                          "versions": runtime_versions(self.settings)}

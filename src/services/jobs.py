@@ -14,6 +14,7 @@ from .config import Settings
 from .errors import Conflict, NotFound, RateLimited
 from .formats import Writer
 from .jobmodel import ACTIVE, JobStatus
+from .planning import chunks
 from .ports import MessageQueue, ObjectStore, Row
 from .query import Priority, SeriesQuery
 from .repositories import JobRepository, NewJob
@@ -44,8 +45,9 @@ def request_hash(query: SeriesQuery) -> str:
     return hashlib.sha256(json.dumps(identity).encode()).hexdigest()
 
 
-def _batches(points: tuple[str, ...], size: int) -> list[tuple[str, ...]]:
-    return [points[i : i + size] for i in range(0, len(points), size)]
+def job_queue(queues: dict[Priority, MessageQueue], priority: str) -> MessageQueue:
+    """High-priority jobs have their own queue; low and normal ones share the other."""
+    return queues[Priority.HIGH if priority == Priority.HIGH else Priority.NORMAL]
 
 
 def part_key(prefix: str, batch: int, part: int) -> str:
@@ -115,7 +117,7 @@ class QueueService:
         if existing is not None and await self._revive(existing):
             return JobTicket(await self.repo.get(existing["id"]), created=False)  # type: ignore[arg-type]
         await self._require_job_slot()
-        batches = _batches(query.points, self.settings.job_batch_points)
+        batches = list(chunks(query.points, self.settings.job_batch_points))
         job = NewJob(
             id=uuid.uuid4().hex, site=query.site, points=query.points,
             start_time=db_time(query.span.start_ms), end_time=db_time(query.span.end_ms),
@@ -123,13 +125,14 @@ class QueueService:
             estimated_size=estimate, batch_sizes=tuple(len(b) for b in batches), request_id=request_id,
             point_errors=left_out or {},
         )
-        if not await self.repo.insert(job, self.now_ms()):
+        row = await self.repo.insert(job, self.now_ms())
+        if row is None:
             twin = await self._live(digest)
             if twin is not None:
                 return JobTicket(twin, created=False)
             raise Conflict("an identical job changed state while this one was created; try again")
         await self._enqueue(job.id, query, list(enumerate(batches)), job.request_id)
-        return JobTicket(await self.repo.get(job.id), created=True)  # type: ignore[arg-type]
+        return JobTicket(row, created=True)
 
     def _stale(self, job: Row) -> bool:
         """An active job with no progress for longer than its lease (its consumer died, a message was lost)."""
@@ -174,7 +177,7 @@ class QueueService:
         return job
 
     async def _enqueue(
-        self, job_id: str, query: SeriesQuery, batches: Sequence[tuple[int, tuple[str, ...]]], request_id: str
+        self, job_id: str, query: SeriesQuery, batches: Sequence[tuple[int, Sequence[str]]], request_id: str
     ) -> None:
         # The token travels in the message only: never in D1, R2 or a log line.
         messages = [
@@ -183,7 +186,7 @@ class QueueService:
              "requestId": request_id}
             for index, points in batches
         ]
-        queue = self.queues[Priority.HIGH] if query.priority is Priority.HIGH else self.queues[Priority.NORMAL]
+        queue = job_queue(self.queues, query.priority)
         try:
             await queue.send_batch(messages)
         except Exception:

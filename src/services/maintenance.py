@@ -19,6 +19,7 @@ from .config import Settings
 from .jobs import valid_job_id
 from .ports import ObjectStore
 from .repositories import (
+    MAX_BOUND,
     AccessRepository,
     AnalyticsRepository,
     CatalogRepository,
@@ -106,7 +107,7 @@ class Maintenance:
 
         async def untracked(keys: list[str]) -> list[str]:
             tracked = set(await self.cache.meta.existing(keys))
-            budget.spend(-(-len(keys) // 90))
+            budget.spend(-(-len(keys) // MAX_BOUND))  # one statement per chunk
             return [key for key in keys if key not in tracked]
 
         return await self._sweep("cache", CACHE_PREFIX, now, budget, untracked)
@@ -127,7 +128,7 @@ class Maintenance:
         async def unowned(keys: list[str]) -> list[str]:
             ids = sorted({key.split("/")[1] for key in keys if key.count("/") >= 2})
             owned = await self.jobs.unpurged([i for i in ids if valid_job_id(i)])
-            budget.spend(-(-len(ids) // 99))
+            budget.spend(-(-len(ids) // MAX_BOUND))
             return [key for key in keys if key.count("/") < 2 or key.split("/")[1] not in owned]
 
         return await self._sweep("jobs", JOBS_PREFIX, now, budget, unowned)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import TypeVar
 
 from .errors import TooLarge
 from .timerange import DAY_MS, Span, days_in
@@ -11,6 +12,13 @@ DENSEST_SAMPLES_PER_DAY = 1_440  # a 1-minute collect_interval
 MIN_WINDOW_MS = 3_600_000
 
 PerDay = Mapping[str, int]
+T = TypeVar("T")
+
+
+def chunks(values: Sequence[T], size: int) -> Iterator[list[T]]:
+    """`values` in consecutive lists of at most `size` (a job's batches, the values one D1 statement binds)."""
+    for start in range(0, len(values), size):
+        yield list(values[start : start + size])
 
 
 def density(per_day: PerDay | None, name: str) -> int:

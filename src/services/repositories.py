@@ -3,27 +3,20 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TypeVar
 
 from .jobmodel import ACTIVE, FINISHED, LIVE
+from .planning import chunks
 from .ports import Database, Row, Statement
 from .timerange import db_time, parse_iso
 
 # D1 binds at most 100 values a statement.
 MAX_BOUND = 99
-T = TypeVar("T")
 
 
 def _marks(values: Sequence[object]) -> str:
     return ", ".join("?" for _ in values)
-
-
-def _chunks(values: Sequence[T], size: int) -> Iterator[list[T]]:
-    """`values` in lists of at most `size`, so each statement binds no more than D1 takes."""
-    for start in range(0, len(values), size):
-        yield list(values[start : start + size])
 
 
 @dataclass(frozen=True)
@@ -48,9 +41,9 @@ class JobRepository:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    async def insert(self, job: NewJob, now_ms: int) -> bool:
-        """Insert the job and its pending batches in one D1 batch (all or nothing); False when a live
-        twin already exists (the job row is not inserted, so neither are its batches)."""
+    async def insert(self, job: NewJob, now_ms: int) -> Row | None:
+        """Insert the job and its pending batches in one D1 batch (all or nothing) and return its row;
+        None when a live twin already exists (the job row is not inserted, so neither are its batches)."""
         now = db_time(now_ms)
         await self.db.batch([
             ("INSERT INTO queue_jobs (id, site, points, start_time, end_time, owner_hash, request_hash,"
@@ -66,7 +59,7 @@ class JobRepository:
                (job.id, index, size, now, job.id))
               for index, size in enumerate(job.batch_sizes)),
         ])
-        return await self.get(job.id) is not None
+        return await self.get(job.id)
 
     async def find_live(self, owner_hash: str, request_hash: str) -> Row | None:
         return await self.db.first(
@@ -256,7 +249,7 @@ class JobRepository:
     async def unpurged(self, job_ids: Sequence[str]) -> set[str]:
         """Which of `job_ids` have a row whose objects are still wanted (chunked: D1 binds ≤ 100 values)."""
         found: set[str] = set()
-        for chunk in _chunks(job_ids, MAX_BOUND):
+        for chunk in chunks(job_ids, MAX_BOUND):
             rows = await self.db.all(
                 f"SELECT id FROM queue_jobs WHERE purged_at IS NULL AND id IN ({_marks(chunk)})", chunk
             )
@@ -396,7 +389,7 @@ class CacheMetadataRepository:
         now = db_time(now_ms)
         await self.db.batch([
             ("UPDATE cache_metadata SET hit_count = hit_count + 1, last_accessed = ?"
-             f" WHERE cache_key IN ({_marks(chunk)})", (now, *chunk)) for chunk in _chunks(keys, MAX_BOUND - 1)
+             f" WHERE cache_key IN ({_marks(chunk)})", (now, *chunk)) for chunk in chunks(keys, MAX_BOUND - 1)
         ])
 
     async def matching(self, site: str, points_hash: str | None, first_day: str | None,
@@ -426,7 +419,7 @@ class CacheMetadataRepository:
     async def existing(self, keys: list[str]) -> list[str]:
         """Which of `keys` have a row (D1 binds at most 100 values a statement, so chunk)."""
         found: list[str] = []
-        for chunk in _chunks(keys, MAX_BOUND):
+        for chunk in chunks(keys, MAX_BOUND):
             rows = await self.db.all(
                 f"SELECT cache_key FROM cache_metadata WHERE cache_key IN ({_marks(chunk)})", chunk)
             found.extend(row["cache_key"] for row in rows)
@@ -444,24 +437,20 @@ class AccessRepository:
         self.db = db
 
     async def lookup(self, token_hash: str, site: str, now_ms: int) -> bool | None:
-        """The remembered answer on the site; None when there is none, or when the site's point list
-        changed since the token's own list was compared with it (then the token is checked again)."""
-        row = await self.db.first(
-            "SELECT a.allowed FROM site_access a LEFT JOIN site_catalog c ON c.site = a.site"
-            f" WHERE a.token_hash = ? AND a.site = ? AND a.expires_at > ? AND {_CURRENT}",
-            (token_hash, site, db_time(now_ms), db_time(now_ms)),
-        )
-        return None if row is None else bool(row["allowed"])
+        """The remembered answer on the site alone (`readable` with no names)."""
+        known = await self.readable(token_hash, site, (), now_ms)
+        return None if known is None else known[0]
 
     async def readable(
         self, token_hash: str, site: str, names: Sequence[str], now_ms: int,
     ) -> tuple[bool, dict[str, int]] | None:
         """Whether the token reads the site, and the samples a day of those `names` it may read there
-        (names the site lacks or the token is refused are absent); None as for `lookup`. The access
-        answer, the site's list and the token's refusals in one statement per 94 names."""
+        (names the site lacks or the token is refused are absent); None when no answer is remembered,
+        or when the site's point list changed since the token's own list was compared with it (then
+        the token is checked again). The access answer, the site's list and the token's refusals in
+        one statement per 94 names."""
         found: dict[str, int] = {}
-        allowed = True
-        for chunk in list(_chunks(names, MAX_BOUND - 5)) or [[]]:  # even for no names: the access answer
+        for chunk in list(chunks(names, MAX_BOUND - 5)) or [[]]:  # even for no names: the access answer
             rows = await self.db.all(
                 "SELECT a.allowed, p.name, p.samples_per_day, r.reason FROM site_access a"
                 " LEFT JOIN site_catalog c ON c.site = a.site"
@@ -473,15 +462,15 @@ class AccessRepository:
             )
             if not rows:
                 return None
-            allowed = allowed and bool(rows[0]["allowed"])
-            # Truthiness, not `is None`: D1's NULL reaches Pyodide as `jsnull`, which is falsy.
+            if not rows[0]["allowed"]:
+                return False, {}
             found.update((row["name"], row["samples_per_day"]) for row in rows if row["name"] and not row["reason"])
-        return allowed, found if allowed else {}
+        return True, found
 
     async def refused(self, token_hash: str, site: str, names: Sequence[str], now_ms: int) -> set[str]:
         """Those `names` a data call with the token was refused (403) lately. One statement per 96 names."""
         found: set[str] = set()
-        for chunk in _chunks(names, MAX_BOUND - 3):
+        for chunk in chunks(names, MAX_BOUND - 3):
             rows = await self.db.all(
                 "SELECT name FROM point_refusals WHERE token_hash = ? AND site = ? AND expires_at > ?"
                 f" AND reason = 'refused' AND name IN ({_marks(chunk)})",
@@ -530,7 +519,7 @@ def _refusal_rows(token_hash: str, site: str, names: Sequence[str], reason: str,
         + " ON CONFLICT (token_hash, site, name) DO UPDATE SET reason = excluded.reason,"
         " expires_at = excluded.expires_at",
         tuple(value for name in chunk for value in (token_hash, site, name, reason, expires)),
-    ) for chunk in _chunks(names, MAX_BOUND // 5)]
+    ) for chunk in chunks(names, MAX_BOUND // 5)]
 
 
 @dataclass(frozen=True)
@@ -557,14 +546,14 @@ class CatalogRepository:
         )
         if not rows:
             return None
-        per_day = {row["name"]: row["samples_per_day"] for row in rows if row["name"]}  # NULL may be `jsnull`
-        return SiteList(per_day, rows[0]["names_digest"] or None, parse_iso(rows[0]["expires_at"]))
+        per_day = {row["name"]: row["samples_per_day"] for row in rows if row["name"]}
+        return SiteList(per_day, rows[0]["names_digest"], parse_iso(rows[0]["expires_at"]))
 
     async def densities(self, site: str, names: Sequence[str], now_ms: int) -> dict[str, int] | None:
         """Samples a day of those `names` the site has (names it lacks are absent); None when the site's
         list is not remembered or has expired. One statement per 97 names."""
         found: dict[str, int] = {}
-        for chunk in _chunks(names, MAX_BOUND - 2):
+        for chunk in chunks(names, MAX_BOUND - 2):
             rows = await self.db.all(
                 "SELECT p.name, p.samples_per_day FROM site_catalog c LEFT JOIN site_points p"
                 f" ON p.site = c.site AND p.name IN ({_marks(chunk)}) WHERE c.site = ? AND c.expires_at > ?",
@@ -572,14 +561,14 @@ class CatalogRepository:
             )
             if not rows:
                 return None
-            found.update((row["name"], row["samples_per_day"]) for row in rows if row["name"])  # NULL: `jsnull`
+            found.update((row["name"], row["samples_per_day"]) for row in rows if row["name"])
         return found
 
     def replace(self, site: str, listed: SiteList, now_ms: int) -> list[Statement]:
         """The statements that store a site's whole point list (run them in one D1 batch: readers see the
         old list or the new)."""
         statements: list[Statement] = [("DELETE FROM site_points WHERE site = ?", (site,))]
-        for chunk in _chunks(list(listed.per_day.items()), MAX_BOUND // 3):
+        for chunk in chunks(list(listed.per_day.items()), MAX_BOUND // 3):
             statements.append((
                 "INSERT INTO site_points (site, name, samples_per_day) VALUES "
                 + ", ".join("(?, ?, ?)" for _ in chunk),
@@ -596,8 +585,9 @@ class CatalogRepository:
 
     async def delete_expired(self, now_ms: int) -> int:
         """Forget the point lists of sites nobody asked about lately (one D1 batch)."""
-        expired = await self.db.all("SELECT site FROM site_catalog WHERE expires_at < ?", (db_time(now_ms),))
-        sites = [row["site"] for row in expired][:MAX_BOUND]
+        expired = await self.db.all("SELECT site FROM site_catalog WHERE expires_at < ? LIMIT ?",
+                                    (db_time(now_ms), MAX_BOUND))
+        sites = [row["site"] for row in expired]
         if sites:
             await self.db.batch([
                 (f"DELETE FROM site_points WHERE site IN ({_marks(sites)})", sites),
@@ -657,14 +647,14 @@ class WarmingRepository:
             ("DELETE FROM warmed_objects WHERE cache_key NOT IN (SELECT cache_key FROM cache_metadata)", ()),
         ])
 
-    async def record_warmed(self, cache_key: str, site: str, day: str, now_ms: int) -> None:
-        """Mark a cached object as warmed, with the hits it had already served."""
-        await self.db.run(
+    async def record_warmed(self, cache_keys: Sequence[str], site: str, day: str, now_ms: int) -> None:
+        """Mark cached objects as warmed, each with the hits it had already served (one D1 batch)."""
+        await self.db.batch([(
             "INSERT INTO warmed_objects (cache_key, site, day, warmed_at, hits_before)"
-            " SELECT ?, ?, ?, ?, hit_count FROM cache_metadata WHERE cache_key = ?"
+            f" SELECT cache_key, ?, ?, ?, hit_count FROM cache_metadata WHERE cache_key IN ({_marks(chunk)})"
             " ON CONFLICT (cache_key) DO UPDATE SET warmed_at = excluded.warmed_at, hits_before = excluded.hits_before",
-            (cache_key, site, day, db_time(now_ms), cache_key),
-        )
+            (site, day, db_time(now_ms), *chunk),
+        ) for chunk in chunks(cache_keys, MAX_BOUND - 3)])
 
     async def totals(self) -> Row:
         """Warmed objects still cached, and the hits they served."""

@@ -115,9 +115,8 @@ class Warming:
             for row in await self.repo.top_sets(since, self.settings.warming_max_sets):
                 report.sets += 1
                 points = tuple(json.loads(row["points"]))
-                if await self._readable(service, row["site"], points):
-                    for day in self.days():
-                        report.warmed += await self._warm_day(service, pending, budget, row["site"], points, day)
+                for day in await self._missing(service, row["site"], points):
+                    report.warmed += await self._warm_day(service, pending, budget, row["site"], points, day)
         except BudgetSpent:
             report.stopped = "budget"
         except UpstreamThrottled:
@@ -128,24 +127,23 @@ class Warming:
         report.calls = budget.calls
         return report.as_log()
 
-    async def _readable(self, service: EnhancedTimeseriesService, site: str, points: tuple[str, ...]) -> bool:
-        """Whether the set has a day to warm and `WARMING_TOKEN` may read its site (checked only then)."""
-        if all([await self._cached(site, points, day) for day in self.days()]):
-            return False
-        try:
-            await service.access.require(site)
-        except Forbidden:
-            log_event("warming.site_skipped", site=site, reason="WARMING_TOKEN may not read the site")
-            return False
-        return True
+    async def _missing(self, service: EnhancedTimeseriesService, site: str, points: tuple[str, ...]) -> list[Span]:
+        """The set's days to warm, newest first: those the cache lacks, and none when `WARMING_TOKEN` may
+        not read the site (asked only when a day is missing)."""
+        missing = [day for day in self.days() if not await self._cached(site, points, day)]
+        if missing:
+            try:
+                await service.access.require(site)
+            except Forbidden:
+                log_event("warming.site_skipped", site=site, reason="WARMING_TOKEN may not read the site")
+                return []
+        return missing
 
     async def _warm_day(
         self, service: EnhancedTimeseriesService, pending: list[Awaitable[None]], budget: BudgetedTransport,
         site: str, points: tuple[str, ...], day: Span,
     ) -> int:
-        """Fetch one settled day into the cache unless it is there; 1 if it was warmed."""
-        if await self._cached(site, points, day):
-            return 0
+        """Fetch one settled day the cache lacked; 1 if it was warmed."""
         if not budget.affords(len(plan_calls(points, day, self.settings.upstream_page_samples, None))):
             raise BudgetSpent()
         try:
@@ -159,10 +157,8 @@ class Warming:
             await pending.pop(0)
         if result.cache_status is CacheStatus.HIT or not await self._cached(site, points, day):
             return 0
-        label = day_label(day.start_ms)
-        for point in points:
-            for month in month_spans(day):
-                await self.repo.record_warmed(point_key(site, point, month), site, label, self.now_ms())
+        keys = [point_key(site, point, month) for point in points for month in month_spans(day)]
+        await self.repo.record_warmed(keys, site, day_label(day.start_ms), self.now_ms())
         return 1
 
     async def _cached(self, site: str, points: tuple[str, ...], day: Span) -> bool:

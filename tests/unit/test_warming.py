@@ -10,6 +10,7 @@ from services.app import Platform, Services
 from services.cache import points_hash
 from services.config import Settings
 from services.ports import HttpRequest
+from services.repositories import WarmingRepository
 from services.timerange import DAY_MS, Span, parse_iso
 from services.warming import BudgetedTransport, BudgetSpent
 from tests.conftest import NOW_MS
@@ -186,3 +187,30 @@ def test_the_budgeted_transport_refuses_the_call_past_its_budget(transport):
 def test_the_days_warmed_are_the_settled_ones(services, clock):
     clock.now_ms = NOW_MS - NOW_MS % DAY_MS + 5 * 60_000  # 00:05: yesterday is not settled yet
     assert services.warming().days() == [Span(YESTERDAY.start_ms - DAY_MS, YESTERDAY.start_ms)]
+
+
+def test_a_missing_day_is_checked_in_the_cache_once_before_it_is_warmed_and_once_after(api, services, deferred,
+                                                                                        monkeypatch):
+    ask(api, deferred)
+    asked: list[Span] = []
+    covers = services.cache.covers
+
+    async def counted(site, points, span):
+        asked.append(span)
+        return await covers(site, points, span)
+
+    monkeypatch.setattr(services.cache, "covers", counted)
+    assert warm(services)["objectsWarmed"] == 1
+    assert asked == [YESTERDAY, YESTERDAY]
+
+
+def test_record_warmed_marks_more_keys_than_one_statement_binds_and_only_cached_ones(db):
+    keys = [f"cache/demo-hq/p{index}/2025-11" for index in range(150)]
+    for hits, key in enumerate(keys[:-1]):
+        asyncio.run(db.run(
+            "INSERT INTO cache_metadata (cache_key, site, points_hash, day, points_count, samples_count,"
+            " original_size, compressed_size, compression_ratio, codec, covered_until, created_at, expires_at,"
+            " hit_count) VALUES (?, 'demo-hq', 'h', '2025-11-01', 1, 1, 1, 1, 1, 'c', 0, 'x', 'x', ?)", (key, hits)))
+    asyncio.run(WarmingRepository(db).record_warmed(keys, "demo-hq", "2025-11-23", NOW_MS))
+    assert {row["cache_key"]: row["hits_before"] for row in rows(db, "warmed_objects")} == {
+        key: hits for hits, key in enumerate(keys[:-1])}
